@@ -1,0 +1,81 @@
+/* rowsync/plugin.h: the transform plugin ABI.
+ *
+ * A plugin is a libltdl module exporting exactly one function,
+ * <module>_LTX_rowsync_plugin_entry, which hands the core a static table
+ * (rowsync_plugin_t). A plugin instance sees each change in flight, in
+ * canonical column names, and may change values, add a value or drop the
+ * change. It never talks to a database. Plugins and drivers have separate
+ * ABIs and entry names, so one can never be loaded as the other.
+ *
+ * Versioning follows driver.h: major bump rejected, minor bump appends.
+ */
+#ifndef ROWSYNC_PLUGIN_H
+#define ROWSYNC_PLUGIN_H
+
+#include <rowsync/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ROWSYNC_PLUGIN_ABI_MAJOR 1
+#define ROWSYNC_PLUGIN_ABI_MINOR 0
+
+typedef struct rowsync_plugin_instance rowsync_plugin_instance_t; /* plugin's */
+typedef struct rowsync_row rowsync_row_t; /* the core's change in flight */
+
+/* ---- what a plugin may do with a row (implemented in librowsync) ---- */
+
+/* The change's operation: 1 insert, 2 update, 3 delete (rowsync_op_t). */
+int rowsync_row_op(const rowsync_row_t *row);
+/* Canonical table name, and the direction the change travels. Borrowed,
+ * valid while the plugin's transform call runs. */
+const char *rowsync_row_table(const rowsync_row_t *row);
+const char *rowsync_row_from(const rowsync_row_t *row);
+const char *rowsync_row_to(const rowsync_row_t *row);
+/* Number of columns, and the canonical name of column i. */
+size_t rowsync_row_count(const rowsync_row_t *row);
+const char *rowsync_row_column(const rowsync_row_t *row, size_t i);
+/* The value of a column, or NULL if the row has no such column. Borrowed:
+ * valid until the value is set again or the transform call returns. */
+const rowsync_value_t *rowsync_row_get(const rowsync_row_t *row,
+                                       const char *column);
+/* Sets a column's value, copying v (and its bytes). A column the row does
+ * not have is added. Key columns cannot be changed (ROWSYNC_EINVAL).
+ * Returns 0, ROWSYNC_EINVAL or ROWSYNC_ENOMEM. */
+int rowsync_row_set(rowsync_row_t *row, const char *column,
+                    const rowsync_value_t *v);
+
+typedef struct rowsync_plugin {
+    rowsync_abi_header_t abi;
+    const char *name;
+    const char *version;
+    const char *description;
+    const char *const *options; /* NULL-terminated keys accepted in a
+                                   [plugin NAME] section besides `module` */
+
+    /* Creates an instance from its options. On failure *out is untouched
+     * and err names the option at fault. */
+    int (*create)(rowsync_plugin_instance_t **out, size_t noptions,
+                  const rowsync_option_t *options, rowsync_error_t *err);
+    void (*destroy)(rowsync_plugin_instance_t *inst);
+    /* Transforms one change: 0 to keep it, ROWSYNC_DROPPED to drop it, a
+     * negative class to fail it (err says why). */
+    int (*transform)(rowsync_plugin_instance_t *inst, rowsync_row_t *row,
+                     rowsync_error_t *err);
+} rowsync_plugin_t;
+
+#define ROWSYNC_PLUGIN_HEADER                                                \
+    {ROWSYNC_PLUGIN_ABI_MAJOR, ROWSYNC_PLUGIN_ABI_MINOR,                     \
+     (uint32_t)sizeof(rowsync_plugin_t)}
+
+/* Exported as NAME_LTX_rowsync_plugin_entry. */
+typedef int (*rowsync_plugin_entry_fn)(const rowsync_plugin_t **out,
+                                       const rowsync_abi_header_t *host);
+#define ROWSYNC_PLUGIN_ENTRY_SYMBOL "rowsync_plugin_entry"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

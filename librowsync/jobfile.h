@@ -1,6 +1,6 @@
 /* Internal: the job file model and its parser (inih). */
-#ifndef RS_CONFIG_H
-#define RS_CONFIG_H
+#ifndef RS_JOBFILE_H
+#define RS_JOBFILE_H
 
 #include <rowsync/common.h>
 

@@ -1,1 +1,1441 @@
-/* placeholder */
+/* The engine: binds a job to its drivers, resolves tables, and runs the
+ * passes. It knows sync policy (directions, cursors, conflicts, batches)
+ * and no SQL: everything database-specific goes through the driver ABI.
+ *
+ * Exactly once: every batch applied to a target commits in the same
+ * transaction as the cursor of its direction, which lives in the target.
+ * A crash anywhere replays the uncommitted batch from the stored cursor.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "engine.h"
+#include "keyset.h"
+#include "loader.h"
+
+#define RS_STOPPED 3 /* internal status: a stop was requested, work saved */
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static rs_node_t *en_node(rowsync_job_t *job, const char *name)
+{
+    for (size_t i = 0; i < job->cfg->nnodes; i++)
+        if (strcmp(job->nodes[i].cfg->name, name) == 0)
+            return &job->nodes[i];
+    return NULL;
+}
+
+static size_t en_node_index(rowsync_job_t *job, const rs_node_t *node)
+{
+    return (size_t)(node - job->nodes);
+}
+
+/* Appends the canonical text of one key value to buf, escaping ',' and
+ * '%' so the joined form splits back unambiguously. */
+static int en_key_append(char **buf, size_t *len, size_t *cap,
+                         const rowsync_value_t *v)
+{
+    char small[128];
+    size_t need = rowsync_value_format(v, small, sizeof(small));
+    char *text = small;
+    if (need >= sizeof(small)) {
+        if (!(text = malloc(need + 1)))
+            return ROWSYNC_ENOMEM;
+        rowsync_value_format(v, text, need + 1);
+    }
+    int rc = 0;
+    for (size_t i = 0; i < need; i++) {
+        if (*len + 4 > *cap) {
+            size_t ncap = *cap ? *cap * 2 : 64;
+            char *nbuf = realloc(*buf, ncap);
+            if (!nbuf) {
+                rc = ROWSYNC_ENOMEM;
+                break;
+            }
+            *buf = nbuf;
+            *cap = ncap;
+        }
+        char c = text[i];
+        if (c == ',' || c == '%')
+            *len += (size_t)sprintf(*buf + *len, "%%%02X", (unsigned char)c);
+        else
+            (*buf)[(*len)++] = c;
+    }
+    if (text != small)
+        free(text);
+    return rc;
+}
+
+/* Builds the key text of values[0..nkeys-1] ("6", "eu,42") into *buf,
+ * reusing its storage. */
+static int en_key_text(char **buf, size_t *cap, const rowsync_value_t *values,
+                       size_t nkeys)
+{
+    size_t len = 0;
+    if (!*buf) {
+        *cap = 64;
+        if (!(*buf = malloc(*cap)))
+            return ROWSYNC_ENOMEM;
+    }
+    for (size_t k = 0; k < nkeys; k++) {
+        if (k > 0) {
+            if (len + 2 > *cap) {
+                char *nbuf = realloc(*buf, *cap * 2);
+                if (!nbuf)
+                    return ROWSYNC_ENOMEM;
+                *buf = nbuf;
+                *cap *= 2;
+            }
+            (*buf)[len++] = ',';
+        }
+        int rc = en_key_append(buf, &len, cap, &values[k]);
+        if (rc < 0)
+            return rc;
+    }
+    if (len + 1 > *cap) {
+        char *nbuf = realloc(*buf, len + 1);
+        if (!nbuf)
+            return ROWSYNC_ENOMEM;
+        *buf = nbuf;
+        *cap = len + 1;
+    }
+    (*buf)[len] = '\0';
+    return 0;
+}
+
+/* Splits a key text back into nkeys values of the given types. The
+ * values point into `storage`, which must outlive them. */
+static int en_key_parse(const char *text, size_t nkeys,
+                        const rowsync_type_t *types, char *storage,
+                        char *scratch, rowsync_value_t *out,
+                        rowsync_error_t *err)
+{
+    char *w = storage;
+    const char *p = text;
+    for (size_t k = 0; k < nkeys; k++) {
+        char *start = w;
+        while (*p && *p != ',') {
+            if (*p == '%' && p[1] && p[2]) {
+                char hex[3] = {p[1], p[2], 0};
+                *w++ = (char)strtol(hex, NULL, 16);
+                p += 3;
+            } else {
+                *w++ = *p++;
+            }
+        }
+        size_t len = (size_t)(w - start);
+        *w++ = '\0';
+        if (*p == ',')
+            p++;
+        int rc = rowsync_value_parse(types[k], start, len, scratch, &out[k],
+                                     err);
+        if (rc < 0)
+            return rc;
+        scratch += len / 2 + 1;
+    }
+    return 0;
+}
+
+/* ---- batches: changes copied out of a stream until they commit -------- */
+
+typedef struct en_block {
+    struct en_block *next;
+    size_t used, cap;
+    char data[];
+} en_block_t;
+
+typedef struct en_batch {
+    rowsync_change_t *changes;
+    rowsync_value_t *values;
+    size_t n, max, ncols;
+    en_block_t *blocks; /* arena for bytes and origins; reset per batch */
+} en_batch_t;
+
+static int en_batch_init(en_batch_t *b, size_t max, size_t ncols)
+{
+    memset(b, 0, sizeof(*b));
+    b->max = max;
+    b->ncols = ncols;
+    b->changes = calloc(max, sizeof(*b->changes));
+    b->values = calloc(max * (ncols ? ncols : 1), sizeof(*b->values));
+    return (b->changes && b->values) ? 0 : ROWSYNC_ENOMEM;
+}
+
+static void en_batch_free(en_batch_t *b)
+{
+    while (b->blocks) {
+        en_block_t *next = b->blocks->next;
+        free(b->blocks);
+        b->blocks = next;
+    }
+    free(b->changes);
+    free(b->values);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Empties the batch; arena blocks are kept for reuse (flat memory). */
+static void en_batch_reset(en_batch_t *b)
+{
+    b->n = 0;
+    for (en_block_t *blk = b->blocks; blk; blk = blk->next)
+        blk->used = 0;
+}
+
+static void *en_batch_alloc(en_batch_t *b, size_t len)
+{
+    len = (len + 7) & ~(size_t)7;
+    for (en_block_t *blk = b->blocks; blk; blk = blk->next)
+        if (blk->cap - blk->used >= len) {
+            void *p = blk->data + blk->used;
+            blk->used += len;
+            return p;
+        }
+    size_t cap = len > 65536 ? len : 65536;
+    en_block_t *blk = malloc(sizeof(*blk) + cap);
+    if (!blk)
+        return NULL;
+    blk->cap = cap;
+    blk->used = len;
+    blk->next = b->blocks;
+    b->blocks = blk;
+    return blk->data;
+}
+
+/* Copies a change (values and bytes) into the batch, with origin set to
+ * `origin` when the change carries none. */
+static int en_batch_add(en_batch_t *b, const rowsync_change_t *ch,
+                        const char *origin)
+{
+    rowsync_change_t *dst = &b->changes[b->n];
+    rowsync_value_t *vals = &b->values[b->n * b->ncols];
+    *dst = *ch;
+    const char *o = ch->origin ? ch->origin : origin;
+    size_t olen = strlen(o) + 1;
+    char *ocopy = en_batch_alloc(b, olen);
+    if (!ocopy)
+        return ROWSYNC_ENOMEM;
+    memcpy(ocopy, o, olen);
+    dst->origin = ocopy;
+    for (size_t i = 0; i < b->ncols && i < ch->nvalues; i++) {
+        vals[i] = ch->values[i];
+        switch (vals[i].type) {
+        case ROWSYNC_TYPE_DECIMAL:
+        case ROWSYNC_TYPE_TEXT:
+        case ROWSYNC_TYPE_BINARY:
+        case ROWSYNC_TYPE_UUID:
+        case ROWSYNC_TYPE_JSON: {
+            size_t len = vals[i].u.bytes.len;
+            char *copy = en_batch_alloc(b, len ? len : 1);
+            if (!copy)
+                return ROWSYNC_ENOMEM;
+            if (len)
+                memcpy(copy, vals[i].u.bytes.ptr, len);
+            vals[i].u.bytes.ptr = copy;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    dst->values = vals;
+    dst->nvalues = b->ncols;
+    b->n++;
+    return 0;
+}
+
+/* ---- binding the job to drivers and connections ----------------------- */
+
+int rs_engine_load_drivers(rowsync_job_t *job, rowsync_error_t *err)
+{
+    for (size_t i = 0; i < job->cfg->nnodes; i++) {
+        rs_node_t *node = &job->nodes[i];
+        const rs_node_cfg_t *nc = node->cfg;
+        if (node->drv)
+            continue;
+        int rc = rs_driver_load(job->ctx, nc->driver, &node->drv, err);
+        if (rc < 0) {
+            rowsync_error_prefix(err, "%s:%d: node '%s'", job->cfg->path,
+                                 nc->line, nc->name);
+            return rc;
+        }
+        for (size_t o = 0; o < nc->noptions; o++) {
+            const char *const *ok = node->drv->options;
+            while (ok && *ok && strcmp(*ok, nc->options[o].key) != 0)
+                ok++;
+            if (ok && *ok)
+                continue;
+            char accepted[512] = "";
+            size_t len = 0;
+            for (ok = node->drv->options; ok && *ok; ok++)
+                len += (size_t)snprintf(accepted + len,
+                                        len < sizeof(accepted)
+                                            ? sizeof(accepted) - len
+                                            : 0,
+                                        "%s%s", len ? ", " : "", *ok);
+            node->drv = NULL;
+            return rowsync_error_set(
+                err, ROWSYNC_EINVAL,
+                "%s:%d: unknown key '%s' in [node %s] for driver '%s' "
+                "(accepted: driver, password_env, password_file%s%s)",
+                job->cfg->path, nc->options[o].line, nc->options[o].key,
+                nc->name, nc->driver, len ? ", " : "", accepted);
+        }
+    }
+    return 0;
+}
+
+/* Reads the node's password from the environment or a file. *out is
+ * malloc'd (or NULL when the node has none). The password itself never
+ * appears in a message. */
+static int en_password(rowsync_job_t *job, const rs_node_cfg_t *nc,
+                       char **out, rowsync_error_t *err)
+{
+    *out = NULL;
+    if (nc->password_env) {
+        const char *v = getenv(nc->password_env);
+        if (!v)
+            return rowsync_error_set(
+                err, ROWSYNC_EINVAL,
+                "node '%s': password_env names %s, which is not set",
+                nc->name, nc->password_env);
+        return (*out = rs_strdup(v)) ? 0 : ROWSYNC_ENOMEM;
+    }
+    if (nc->password_file) {
+        char *path = nc->password_file[0] == '/'
+                         ? rs_strdup(nc->password_file)
+                         : rs_sprintf("%s/%s", job->cfg->dir,
+                                      nc->password_file);
+        if (!path)
+            return ROWSYNC_ENOMEM;
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            rowsync_error_set(err, ROWSYNC_EIO,
+                              "node '%s': cannot read password_file %s: %s",
+                              nc->name, path, strerror(errno));
+            free(path);
+            return ROWSYNC_EIO;
+        }
+        char line[1024];
+        if (!fgets(line, sizeof(line), f))
+            line[0] = '\0';
+        fclose(f);
+        free(path);
+        line[strcspn(line, "\r\n")] = '\0';
+        *out = rs_strdup(line);
+        memset(line, 0, sizeof(line));
+        return *out ? 0 : ROWSYNC_ENOMEM;
+    }
+    return 0;
+}
+
+int rs_engine_connect(rowsync_job_t *job, rowsync_error_t *err)
+{
+    int rc = rs_engine_load_drivers(job, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < job->cfg->nnodes; i++) {
+        rs_node_t *node = &job->nodes[i];
+        const rs_node_cfg_t *nc = node->cfg;
+        if (node->conn)
+            continue;
+        rowsync_option_t *opts = calloc(nc->noptions + 1, sizeof(*opts));
+        if (!opts)
+            return ROWSYNC_ENOMEM;
+        for (size_t o = 0; o < nc->noptions; o++) {
+            opts[o].key = nc->options[o].key;
+            opts[o].value = nc->options[o].value;
+        }
+        char *password = NULL;
+        rc = en_password(job, nc, &password, err);
+        if (rc == 0) {
+            rowsync_node_config_t c = {nc->name, job->cfg->dir, password,
+                                       nc->noptions, opts};
+            rc = node->drv->connect(&node->conn, &c, err);
+            if (rc < 0 && err && !strstr(err->message, nc->name))
+                rowsync_error_prefix(err, "node '%s'", nc->name);
+        }
+        if (password) {
+            memset(password, 0, strlen(password));
+            free(password);
+        }
+        free(opts);
+        if (rc < 0)
+            return rc;
+        rs_log(job->ctx, ROWSYNC_LOG_DEBUG, "connected to node '%s' (%s)",
+               nc->name, nc->driver);
+    }
+    return 0;
+}
+
+static void en_free_tables(rowsync_job_t *job)
+{
+    if (!job->tables)
+        return;
+    for (size_t t = 0; t < job->cfg->ntables; t++) {
+        rs_table_t *tab = &job->tables[t];
+        if (!tab->on)
+            continue;
+        for (size_t n = 0; n < job->cfg->nnodes; n++) {
+            rs_node_table_t *nt = &tab->on[n];
+            for (size_t c = 0; c < nt->spec.ncolumns; c++)
+                free(nt->columns[c]);
+            free(nt->columns);
+            free(nt->types);
+            free(nt->name);
+        }
+        free(tab->on);
+    }
+    free(job->tables);
+    job->tables = NULL;
+    job->resolved = 0;
+}
+
+void rs_engine_close(rowsync_job_t *job)
+{
+    en_free_tables(job);
+    for (size_t i = 0; i < job->cfg->nnodes; i++) {
+        rs_node_t *node = &job->nodes[i];
+        if (node->conn) {
+            node->drv->disconnect(node->conn);
+            node->conn = NULL;
+        }
+    }
+}
+
+/* The node whose table shape is canonical: the source in one-way jobs,
+ * else the source if given, else the first node. */
+static rs_node_t *en_reference_node(rowsync_job_t *job)
+{
+    if (job->cfg->source)
+        return en_node(job, job->cfg->source);
+    return &job->nodes[0];
+}
+
+static const rowsync_column_t *en_find_column(const rowsync_table_info_t *info,
+                                              const char *name)
+{
+    for (size_t c = 0; c < info->ncolumns; c++)
+        if (strcmp(info->columns[c].name, name) == 0)
+            return &info->columns[c];
+    for (size_t c = 0; c < info->ncolumns; c++)
+        if (strcasecmp(info->columns[c].name, name) == 0)
+            return &info->columns[c];
+    return NULL;
+}
+
+/* Decides the canonical column list of a table (keys first) from the job
+ * file and the reference node's description. *names is malloc'd, each
+ * name owned by it. */
+static int en_canonical_columns(rowsync_job_t *job, const rs_table_cfg_t *tc,
+                                const rs_node_t *ref,
+                                const rowsync_table_info_t *info,
+                                char ***names, size_t *ncols, size_t *nkeys,
+                                rowsync_error_t *err)
+{
+    const char *file = job->cfg->path;
+    size_t cap = info->ncolumns + tc->ncolumns + tc->nkey + 1;
+    char **list = calloc(cap, sizeof(*list));
+    size_t n = 0, k = 0;
+    if (!list)
+        return ROWSYNC_ENOMEM;
+    int rc = 0;
+    if (tc->nkey) {
+        for (size_t i = 0; i < tc->nkey; i++)
+            list[n++] = rs_strdup(tc->key[i]);
+    } else {
+        int maxpos = 0;
+        for (size_t c = 0; c < info->ncolumns; c++)
+            if (info->columns[c].key_position > maxpos)
+                maxpos = info->columns[c].key_position;
+        for (int pos = 1; pos <= maxpos; pos++)
+            for (size_t c = 0; c < info->ncolumns; c++)
+                if (info->columns[c].key_position == pos)
+                    list[n++] = rs_strdup(info->columns[c].name);
+        if (n == 0) {
+            rc = rowsync_error_set(
+                err, ROWSYNC_EINVAL,
+                "table '%s' on node '%s' has no primary key: set key = "
+                "COLUMN[, COLUMN...] in [table %s] (%s:%d)",
+                tc->name, ref->cfg->name, tc->name, file, tc->line);
+            goto fail;
+        }
+    }
+    k = n;
+    if (tc->ncolumns) {
+        for (size_t i = 0; i < tc->ncolumns; i++) {
+            int is_key = 0;
+            for (size_t j = 0; j < k; j++)
+                is_key |= strcmp(list[j], tc->columns[i]) == 0;
+            if (!is_key)
+                list[n++] = rs_strdup(tc->columns[i]);
+        }
+    } else {
+        for (size_t c = 0; c < info->ncolumns; c++) {
+            int is_key = 0;
+            for (size_t j = 0; j < k; j++)
+                is_key |= strcasecmp(list[j], info->columns[c].name) == 0;
+            if (!is_key)
+                list[n++] = rs_strdup(info->columns[c].name);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!list[i]) {
+            rc = ROWSYNC_ENOMEM;
+            goto fail;
+        }
+    *names = list;
+    *ncols = n;
+    *nkeys = k;
+    return 0;
+fail:
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+    return rc;
+}
+
+/* Builds the spec of one table on one node from its description and the
+ * canonical columns; every canonical column must exist there. */
+static int en_node_table(rowsync_job_t *job, const rs_table_cfg_t *tc,
+                         const rs_node_t *node,
+                         const rowsync_table_info_t *info, char **names,
+                         size_t ncols, size_t nkeys, rs_node_table_t *nt,
+                         rowsync_error_t *err)
+{
+    nt->name = rs_strdup(tc->name);
+    nt->columns = calloc(ncols ? ncols : 1, sizeof(char *));
+    nt->types = calloc(ncols ? ncols : 1, sizeof(rowsync_type_t));
+    if (!nt->name || !nt->columns || !nt->types)
+        return ROWSYNC_ENOMEM;
+    nt->spec.table = nt->name;
+    nt->spec.columns = (const char *const *)nt->columns;
+    nt->spec.types = nt->types;
+    nt->spec.nkeys = nkeys;
+    for (size_t i = 0; i < ncols; i++) {
+        const rowsync_column_t *col = en_find_column(info, names[i]);
+        if (!col)
+            return rowsync_error_set(
+                err, ROWSYNC_ENOTFOUND,
+                "%s '%s' of table '%s' not found on node '%s' (%s:%d)",
+                i < nkeys ? "key column" : "column", names[i], tc->name,
+                node->cfg->name, job->cfg->path, tc->line);
+        if (!(nt->columns[i] = rs_strdup(col->name)))
+            return ROWSYNC_ENOMEM;
+        nt->types[i] = col->type;
+        nt->spec.ncolumns = i + 1;
+    }
+    return 0;
+}
+
+int rs_engine_resolve(rowsync_job_t *job, rowsync_error_t *err)
+{
+    if (job->resolved)
+        return 0;
+    int rc = rs_engine_connect(job, err);
+    if (rc < 0)
+        return rc;
+    size_t nn = job->cfg->nnodes;
+    job->tables = calloc(job->cfg->ntables, sizeof(*job->tables));
+    if (!job->tables)
+        return ROWSYNC_ENOMEM;
+    rs_node_t *ref = en_reference_node(job);
+    for (size_t t = 0; t < job->cfg->ntables && rc == 0; t++) {
+        rs_table_t *tab = &job->tables[t];
+        tab->cfg = &job->cfg->tables[t];
+        if (!(tab->on = calloc(nn, sizeof(*tab->on))))
+            return ROWSYNC_ENOMEM;
+        const rowsync_table_info_t *info;
+        rc = ref->drv->describe(ref->conn, tab->cfg->name, &info, err);
+        if (rc < 0)
+            break;
+        char **names = NULL;
+        size_t ncols = 0, nkeys = 0;
+        rc = en_canonical_columns(job, tab->cfg, ref, info, &names, &ncols,
+                                  &nkeys, err);
+        for (size_t n = 0; n < nn && rc == 0; n++) {
+            rs_node_t *node = &job->nodes[n];
+            rc = node->drv->describe(node->conn, tab->cfg->name, &info, err);
+            if (rc == 0)
+                rc = en_node_table(job, tab->cfg, node, info, names, ncols,
+                                   nkeys, &tab->on[n], err);
+        }
+        for (size_t i = 0; i < ncols; i++)
+            free(names[i]);
+        free(names);
+    }
+    if (rc < 0) {
+        en_free_tables(job);
+        return rc;
+    }
+    job->resolved = 1;
+    return 0;
+}
+
+/* ---- passes ----------------------------------------------------------- */
+
+/* One direction of one table in a pass. */
+typedef struct en_dir {
+    rowsync_job_t *job;
+    rs_node_t *from, *to;
+    rs_table_t *table;
+    rs_node_table_t *src, *dst;
+    char state_key[512];
+    rowsync_pass_stats_t stats;
+} en_dir_t;
+
+static void en_dir_init(en_dir_t *d, rowsync_job_t *job, rs_node_t *from,
+                        rs_node_t *to, rs_table_t *table)
+{
+    memset(d, 0, sizeof(*d));
+    d->job = job;
+    d->from = from;
+    d->to = to;
+    d->table = table;
+    d->src = &table->on[en_node_index(job, from)];
+    d->dst = &table->on[en_node_index(job, to)];
+    snprintf(d->state_key, sizeof(d->state_key), "cursor/%s/%s",
+             from->cfg->name, table->cfg->name);
+}
+
+/* What to do with one change while it streams: keep it, drop it, and a
+ * conflict to journal in the batch's transaction. */
+typedef struct en_verdict {
+    int drop;
+    int conflict;
+    rowsync_conflict_t record;
+} en_verdict_t;
+
+typedef int (*en_filter_fn)(void *ud, en_dir_t *d, const rowsync_change_t *ch,
+                            en_verdict_t *v, rowsync_error_t *err);
+
+/* Applies the batch, the direction's cursor and the batch's conflict
+ * records in one transaction on the target. */
+static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
+                    rowsync_conflict_t *conflicts, size_t nconflicts,
+                    const char *since, rowsync_error_t *err)
+{
+    const rowsync_driver_t *sdrv = d->from->drv, *ddrv = d->to->drv;
+    char cursor[ROWSYNC_STATE_MAX];
+    int rc = sdrv->stream_cursor(stream, cursor, sizeof(cursor), err);
+    if (rc < 0)
+        return rc;
+    /* nothing moved: no write transaction on an idle pass */
+    if (!batch->n && !nconflicts && strcmp(cursor, since) == 0)
+        return 0;
+    if ((rc = ddrv->begin(d->to->conn, err)) < 0)
+        return rc;
+    if (batch->n)
+        rc = ddrv->apply(d->to->conn, &d->dst->spec, batch->changes, batch->n,
+                         err);
+    for (size_t i = 0; rc == 0 && i < nconflicts; i++)
+        rc = ddrv->conflict_log(d->to->conn, &conflicts[i], err);
+    if (rc == 0)
+        rc = ddrv->state_set(d->to->conn, d->state_key, cursor, err);
+    if (rc == 0)
+        rc = ddrv->commit(d->to->conn, err);
+    if (rc < 0) {
+        ddrv->rollback(d->to->conn);
+        return rc;
+    }
+    for (size_t i = 0; i < batch->n; i++) {
+        if (batch->changes[i].op == ROWSYNC_OP_DELETE)
+            d->stats.deleted++;
+        else
+            d->stats.upserted++;
+    }
+    d->stats.conflicts += nconflicts;
+    return 0;
+}
+
+/* Moves one direction's changes since its cursor: streams them from the
+ * source, passes each through filter, and commits them to the target in
+ * batches, each with the cursor that covers it. `upto` bounds the stream
+ * (NULL = the source's horizon). */
+static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
+                   void *ud, rowsync_error_t *err)
+{
+    rowsync_job_t *job = d->job;
+    const rowsync_driver_t *sdrv = d->from->drv;
+    char since[ROWSYNC_STATE_MAX];
+    int rc = d->to->drv->state_get(d->to->conn, d->state_key, since,
+                                   sizeof(since), NULL, err);
+    if (rc < 0)
+        return rc;
+    rowsync_stream_t *stream = NULL;
+    rc = sdrv->extract_open(d->from->conn, &d->src->spec, since, upto,
+                            d->to->cfg->name, &stream, err);
+    if (rc < 0)
+        return rc;
+    en_batch_t batch;
+    size_t max = job->cfg->batch_size;
+    rowsync_conflict_t *conflicts = calloc(max, sizeof(*conflicts));
+    char **conflict_keys = calloc(max, sizeof(*conflict_keys));
+    size_t nconflicts = 0;
+    rc = en_batch_init(&batch, max, d->src->spec.ncolumns);
+    if (rc == 0 && (!conflicts || !conflict_keys))
+        rc = ROWSYNC_ENOMEM;
+    char what[300];
+    snprintf(what, sizeof(what), "%s -> %s %s", d->from->cfg->name,
+             d->to->cfg->name, d->table->cfg->name);
+    uint64_t seen = 0;
+    while (rc == 0) {
+        const rowsync_change_t *ch;
+        rc = sdrv->stream_next(stream, &ch, err);
+        if (rc == ROWSYNC_DONE) {
+            rc = 0;
+            break;
+        }
+        if (rc < 0)
+            break;
+        seen++;
+        en_verdict_t v;
+        memset(&v, 0, sizeof(v));
+        if (filter && (rc = filter(ud, d, ch, &v, err)) < 0)
+            break;
+        if (v.conflict) {
+            conflicts[nconflicts] = v.record;
+            /* the key text is borrowed from the filter: keep a copy */
+            conflict_keys[nconflicts] = rs_strdup(v.record.key);
+            conflicts[nconflicts].key = conflict_keys[nconflicts];
+            nconflicts++;
+        }
+        if (!v.drop && (rc = en_batch_add(&batch, ch, d->from->cfg->name)) < 0)
+            break;
+        if (batch.n == max || nconflicts == max) {
+            rc = en_flush(d, stream, &batch, conflicts, nconflicts, since, err);
+            en_batch_reset(&batch);
+            for (size_t i = 0; i < nconflicts; i++)
+                free(conflict_keys[i]);
+            nconflicts = 0;
+            if (job->ctx->progress)
+                job->ctx->progress(job->ctx->progress_ud, what, seen, 0);
+            if (rc == 0 && rs_stop_requested(job->ctx))
+                rc = RS_STOPPED;
+        }
+    }
+    /* The last batch also moves the cursor over dropped and echoed
+     * changes, up to the stream's horizon. */
+    if (rc == 0)
+        rc = en_flush(d, stream, &batch, conflicts, nconflicts, since, err);
+    for (size_t i = 0; i < nconflicts; i++)
+        free(conflict_keys[i]);
+    free(conflict_keys);
+    free(conflicts);
+    en_batch_free(&batch);
+    sdrv->stream_close(stream);
+    if (rc < 0)
+        rowsync_error_prefix(err, "%s", what);
+    return rc;
+}
+
+static void en_add_stats(rowsync_pass_stats_t *total,
+                         const rowsync_pass_stats_t *s)
+{
+    total->upserted += s->upserted;
+    total->deleted += s->deleted;
+    total->conflicts += s->conflicts;
+}
+
+static void en_report(en_dir_t *d)
+{
+    if (!d->stats.upserted && !d->stats.deleted && !d->stats.conflicts)
+        return;
+    rs_out(d->job->ctx, "%s -> %s  %s: %llu upserted, %llu deleted, "
+                        "%llu conflicts",
+           d->from->cfg->name, d->to->cfg->name, d->table->cfg->name,
+           (unsigned long long)d->stats.upserted,
+           (unsigned long long)d->stats.deleted,
+           (unsigned long long)d->stats.conflicts);
+}
+
+/* Bidirectional merge state of one table in one pass. */
+typedef struct en_merge {
+    rs_keyset_t pending; /* keys B will send to A, with B's change time */
+    char *key;           /* scratch for key texts */
+    size_t key_cap;
+    int64_t decided_us;
+} en_merge_t;
+
+/* Step 2 filter (A -> B): a key B changed too is a conflict. The later
+ * change wins; equal times go to the node whose name sorts first. The
+ * decision is journaled on B in the same transaction as the batch. */
+static int en_filter_a_to_b(void *ud, en_dir_t *d, const rowsync_change_t *ch,
+                            en_verdict_t *v, rowsync_error_t *err)
+{
+    en_merge_t *m = ud;
+    int rc = en_key_text(&m->key, &m->key_cap, ch->values,
+                         d->src->spec.nkeys);
+    if (rc < 0)
+        return rowsync_error_set(err, rc, "out of memory");
+    rs_key_entry_t *e = rs_keyset_find(&m->pending, m->key);
+    if (!e)
+        return 0;
+    const char *a = d->from->cfg->name, *b = d->to->cfg->name;
+    int a_wins = ch->time_us > e->time_us ||
+                 (ch->time_us == e->time_us && strcmp(a, b) < 0);
+    v->conflict = 1;
+    v->drop = !a_wins;
+    e->lost = a_wins;
+    rowsync_conflict_t *r = &v->record;
+    r->decided_us = m->decided_us;
+    r->table = d->table->cfg->name;
+    r->key = m->key;
+    r->rule = "latest";
+    r->winner = a_wins ? a : b;
+    r->loser = a_wins ? b : a;
+    r->winner_time_us = a_wins ? ch->time_us : e->time_us;
+    r->loser_time_us = a_wins ? e->time_us : ch->time_us;
+    r->note = ch->time_us == e->time_us ? "equal times: node name order"
+                                        : "later change wins";
+    rs_log(d->job->ctx, ROWSYNC_LOG_INFO,
+           "conflict on %s key %s: %s wins over %s (%s; %lld vs %lld us)",
+           r->table, r->key, r->winner, r->loser, r->note,
+           (long long)r->winner_time_us, (long long)r->loser_time_us);
+    return 0;
+}
+
+/* Step 3 filter (B -> A): B's changes that lost in step 2 stay behind. */
+static int en_filter_b_to_a(void *ud, en_dir_t *d, const rowsync_change_t *ch,
+                            en_verdict_t *v, rowsync_error_t *err)
+{
+    en_merge_t *m = ud;
+    int rc = en_key_text(&m->key, &m->key_cap, ch->values,
+                         d->src->spec.nkeys);
+    if (rc < 0)
+        return rowsync_error_set(err, rc, "out of memory");
+    rs_key_entry_t *e = rs_keyset_find(&m->pending, m->key);
+    v->drop = e && e->lost;
+    return 0;
+}
+
+/* One bidirectional pass of a table between a and b:
+ * 1. collect the keys b will send to a (up to b's horizon, fixed now);
+ * 2. move a -> b, deciding conflicts against that set;
+ * 3. move b -> a up to the same horizon, skipping b's losing changes. */
+static int en_merge_table(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
+                          rs_table_t *table, rowsync_pass_stats_t *total,
+                          rowsync_error_t *err)
+{
+    en_dir_t ab, ba;
+    en_dir_init(&ab, job, a, b, table);
+    en_dir_init(&ba, job, b, a, table);
+    en_merge_t m;
+    memset(&m, 0, sizeof(m));
+    rs_keyset_init(&m.pending);
+    m.decided_us = rs_now_us();
+
+    char since[ROWSYNC_STATE_MAX], upto[ROWSYNC_STATE_MAX];
+    rowsync_stream_t *stream = NULL;
+    int rc = a->drv->state_get(a->conn, ba.state_key, since, sizeof(since),
+                               NULL, err);
+    if (rc == 0)
+        rc = b->drv->extract_open(b->conn, &ba.src->spec, since, NULL,
+                                  a->cfg->name, &stream, err);
+    while (rc == 0) {
+        const rowsync_change_t *ch;
+        rc = b->drv->stream_next(stream, &ch, err);
+        if (rc == ROWSYNC_DONE) {
+            rc = b->drv->stream_cursor(stream, upto, sizeof(upto), err);
+            break;
+        }
+        if (rc == 0)
+            rc = en_key_text(&m.key, &m.key_cap, ch->values,
+                             ba.src->spec.nkeys);
+        rs_key_entry_t *e = rc == 0 ? rs_keyset_add(&m.pending, m.key) : NULL;
+        if (rc == 0 && !e)
+            rc = ROWSYNC_ENOMEM;
+        if (e)
+            e->time_us = ch->time_us;
+    }
+    if (stream)
+        b->drv->stream_close(stream);
+    if (rc < 0)
+        rowsync_error_prefix(err, "%s -> %s %s", b->cfg->name, a->cfg->name,
+                             table->cfg->name);
+    if (rc == 0)
+        rc = en_move(&ab, NULL, en_filter_a_to_b, &m, err);
+    if (rc == 0)
+        rc = en_move(&ba, upto, en_filter_b_to_a, &m, err);
+    rs_keyset_free(&m.pending);
+    free(m.key);
+    en_report(&ab);
+    en_report(&ba);
+    en_add_stats(total, &ab.stats);
+    en_add_stats(total, &ba.stats);
+    return rc;
+}
+
+/* Takes the pair lock(s) for moving changes into `to` (and, for a
+ * bidirectional pair, into `from`), in node name order so two processes
+ * never wait on each other crosswise. */
+static int en_lock_pair(rowsync_job_t *job, rs_node_t *from, rs_node_t *to,
+                        int both, rowsync_error_t *err)
+{
+    int timeout_ms = (int)(job->cfg->lock_timeout_us / 1000);
+    rs_node_t *first = to, *second = both ? from : NULL;
+    if (both && strcmp(from->cfg->name, to->cfg->name) < 0) {
+        first = from;
+        second = to;
+    }
+    rs_node_t *order[2] = {first, second};
+    for (int i = 0; i < 2 && order[i]; i++) {
+        rs_node_t *n = order[i];
+        rs_node_t *peer = n == to ? from : to;
+        char name[300];
+        snprintf(name, sizeof(name), "rowsync:%s->%s", peer->cfg->name,
+                 n->cfg->name);
+        rs_log(job->ctx, ROWSYNC_LOG_DEBUG, "taking lock %s on node '%s'",
+               name, n->cfg->name);
+        int rc = n->drv->lock(n->conn, name, timeout_ms, err);
+        if (rc < 0) {
+            if (i == 1) {
+                char first_name[300];
+                snprintf(first_name, sizeof(first_name), "rowsync:%s->%s",
+                         order[0] == to ? from->cfg->name : to->cfg->name,
+                         order[0]->cfg->name);
+                order[0]->drv->unlock(order[0]->conn, first_name, NULL);
+            }
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void en_unlock_pair(rowsync_job_t *job, rs_node_t *from, rs_node_t *to,
+                           int both)
+{
+    char name[300];
+    snprintf(name, sizeof(name), "rowsync:%s->%s", from->cfg->name,
+             to->cfg->name);
+    to->drv->unlock(to->conn, name, NULL);
+    if (both) {
+        snprintf(name, sizeof(name), "rowsync:%s->%s", to->cfg->name,
+                 from->cfg->name);
+        from->drv->unlock(from->conn, name, NULL);
+    }
+}
+
+/* Fails unless capture is installed for every table on the given node. */
+static int en_require_capture(rowsync_job_t *job, rs_node_t *node,
+                              rowsync_error_t *err)
+{
+    for (size_t t = 0; t < job->cfg->ntables; t++) {
+        rs_table_t *tab = &job->tables[t];
+        int installed = 0;
+        int rc = node->drv->capture_status(
+            node->conn, &tab->on[en_node_index(job, node)].spec, &installed,
+            err);
+        if (rc < 0)
+            return rc;
+        if (!installed)
+            return rowsync_error_set(
+                err, ROWSYNC_ENOTFOUND,
+                "change capture for table '%s' is not installed on node "
+                "'%s': run rowsync init %s",
+                tab->cfg->name, node->cfg->name, job->cfg->path);
+    }
+    return 0;
+}
+
+int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
+                   rowsync_error_t *err)
+{
+    rowsync_pass_stats_t total = {0, 0, 0};
+    int rc = rs_engine_resolve(job, err);
+    for (size_t n = 0; rc == 0 && n < job->cfg->nnodes; n++)
+        rc = en_require_capture(job, &job->nodes[n], err);
+    if (rc < 0)
+        return rc;
+
+    if (job->cfg->mode == RS_MODE_ONEWAY) {
+        rs_node_t *src = en_node(job, job->cfg->source);
+        for (size_t n = 0; rc == 0 && n < job->cfg->nnodes; n++) {
+            rs_node_t *dst = &job->nodes[n];
+            if (dst == src)
+                continue;
+            if ((rc = en_lock_pair(job, src, dst, 0, err)) < 0)
+                break;
+            for (size_t t = 0; rc == 0 && t < job->cfg->ntables; t++) {
+                en_dir_t d;
+                en_dir_init(&d, job, src, dst, &job->tables[t]);
+                rc = en_move(&d, NULL, NULL, NULL, err);
+                en_report(&d);
+                en_add_stats(&total, &d.stats);
+            }
+            en_unlock_pair(job, src, dst, 0);
+        }
+    } else {
+        if (job->cfg->nnodes != 2)
+            return rowsync_error_set(
+                err, ROWSYNC_ENOTSUP,
+                "%s: bidirectional jobs with %zu nodes are not supported "
+                "yet; this version syncs two nodes both ways",
+                job->cfg->path, job->cfg->nnodes);
+        rs_node_t *a = &job->nodes[0], *b = &job->nodes[1];
+        if ((rc = en_lock_pair(job, a, b, 1, err)) < 0)
+            return rc;
+        for (size_t t = 0; rc == 0 && t < job->cfg->ntables; t++)
+            rc = en_merge_table(job, a, b, &job->tables[t], &total, err);
+        en_unlock_pair(job, a, b, 1);
+    }
+    if (stats)
+        *stats = total;
+    if (rc == RS_STOPPED) {
+        rs_log(job->ctx, ROWSYNC_LOG_INFO,
+               "stop requested: the pass ended after a committed batch");
+        rc = 0;
+    }
+    return rc;
+}
+
+/* ---- init: capture and initial load ----------------------------------- */
+
+/* Loads table rows from `from` into the empty `to`, in key order, in
+ * batches that each commit with the load position, so an interrupted load
+ * resumes where it stopped. Skips a target that already has rows. */
+static int en_load(rowsync_job_t *job, rs_node_t *from, rs_node_t *to,
+                   rs_table_t *table, rowsync_error_t *err)
+{
+    en_dir_t d;
+    en_dir_init(&d, job, from, to, table);
+    snprintf(d.state_key, sizeof(d.state_key), "load/%s/%s", from->cfg->name,
+             table->cfg->name);
+    char pos[ROWSYNC_STATE_MAX];
+    int rc = to->drv->state_get(to->conn, d.state_key, pos, sizeof(pos), NULL,
+                                err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(pos, "done") == 0)
+        return 0;
+    const char *what = table->cfg->name;
+    rowsync_stream_t *stream = NULL;
+    const rowsync_change_t *ch;
+    if (pos[0] == '\0') {
+        /* A first load only fills an empty table. */
+        rc = to->drv->scan_open(to->conn, &d.dst->spec, NULL, &stream, err);
+        if (rc == 0)
+            rc = to->drv->stream_next(stream, &ch, err);
+        if (stream)
+            to->drv->stream_close(stream);
+        stream = NULL;
+        if (rc == 0) {
+            rs_log(job->ctx, ROWSYNC_LOG_INFO,
+                   "table '%s' on node '%s' is not empty: no initial load "
+                   "from '%s'",
+                   what, to->cfg->name, from->cfg->name);
+            return 0;
+        }
+        if (rc < 0)
+            return rc;
+    }
+
+    size_t nkeys = d.src->spec.nkeys;
+    rowsync_value_t *after = NULL;
+    char *storage = NULL, *scratch = NULL;
+    if (strncmp(pos, "after:", 6) == 0) {
+        size_t len = strlen(pos);
+        after = calloc(nkeys, sizeof(*after));
+        storage = malloc(len + nkeys + 1);
+        scratch = malloc(len + nkeys + 1);
+        if (!after || !storage || !scratch)
+            rc = ROWSYNC_ENOMEM;
+        else
+            rc = en_key_parse(pos + 6, nkeys, d.src->spec.types, storage,
+                              scratch, after, err);
+        rs_log(job->ctx, ROWSYNC_LOG_INFO,
+               "resuming the load of '%s' into node '%s' after key %s", what,
+               to->cfg->name, pos + 6);
+    }
+    if (rc == 0)
+        rc = from->drv->scan_open(from->conn, &d.src->spec, after, &stream,
+                                  err);
+    free(after);
+    free(storage);
+    free(scratch);
+
+    en_batch_t batch;
+    char *key = NULL;
+    size_t key_cap = 0;
+    uint64_t loaded = 0;
+    if (rc == 0)
+        rc = en_batch_init(&batch, job->cfg->batch_size,
+                           d.src->spec.ncolumns);
+    else
+        memset(&batch, 0, sizeof(batch));
+    int done = 0;
+    while (rc == 0 && !done) {
+        rc = from->drv->stream_next(stream, &ch, err);
+        if (rc == ROWSYNC_DONE) {
+            done = 1;
+            rc = 0;
+        } else if (rc == 0) {
+            rc = en_batch_add(&batch, ch, from->cfg->name);
+            if (rc == 0)
+                rc = en_key_text(&key, &key_cap, ch->values, nkeys);
+            if (rc < 0 || batch.n < batch.max)
+                continue;
+        }
+        if (rc < 0)
+            break;
+        /* commit the batch with the position (or "done") */
+        char *state = done ? rs_strdup("done") : rs_sprintf("after:%s", key);
+        if (!state) {
+            rc = ROWSYNC_ENOMEM;
+            break;
+        }
+        if (strlen(state) >= ROWSYNC_STATE_MAX) {
+            rc = rowsync_error_set(err, ROWSYNC_ENOTSUP,
+                                   "key of table '%s' too long to record a "
+                                   "load position", what);
+            free(state);
+            break;
+        }
+        rc = to->drv->begin(to->conn, err);
+        if (rc == 0 && batch.n)
+            rc = to->drv->apply(to->conn, &d.dst->spec, batch.changes,
+                                batch.n, err);
+        if (rc == 0)
+            rc = to->drv->state_set(to->conn, d.state_key, state, err);
+        if (rc == 0)
+            rc = to->drv->commit(to->conn, err);
+        if (rc < 0)
+            to->drv->rollback(to->conn);
+        free(state);
+        loaded += batch.n;
+        en_batch_reset(&batch);
+        if (job->ctx->progress)
+            job->ctx->progress(job->ctx->progress_ud, what, loaded, 0);
+        if (rc == 0 && !done && rs_stop_requested(job->ctx))
+            rc = RS_STOPPED;
+    }
+    free(key);
+    en_batch_free(&batch);
+    if (stream)
+        from->drv->stream_close(stream);
+    if (rc < 0) {
+        rowsync_error_prefix(err, "initial load of '%s' from node '%s' into "
+                                  "node '%s'",
+                             what, from->cfg->name, to->cfg->name);
+        return rc;
+    }
+    if (rc == 0)
+        rs_out(job->ctx, "%s -> %s  %s: %llu rows loaded", from->cfg->name,
+               to->cfg->name, what, (unsigned long long)loaded);
+    return rc;
+}
+
+/* Whether the table has at least one row on the node. */
+static int en_has_rows(rs_node_t *node, rs_node_table_t *nt, int *has,
+                       rowsync_error_t *err)
+{
+    rowsync_stream_t *stream = NULL;
+    const rowsync_change_t *ch;
+    int rc = node->drv->scan_open(node->conn, &nt->spec, NULL, &stream, err);
+    if (rc == 0)
+        rc = node->drv->stream_next(stream, &ch, err);
+    if (stream)
+        node->drv->stream_close(stream);
+    if (rc < 0)
+        return rc;
+    *has = rc == 0;
+    return 0;
+}
+
+int rs_engine_init(rowsync_job_t *job, rowsync_error_t *err)
+{
+    int rc = rs_engine_resolve(job, err);
+    if (rc < 0)
+        return rc;
+    /* Capture first: changes made during the load are captured and the
+     * first sync replays them (applying a change twice is harmless). */
+    for (size_t n = 0; n < job->cfg->nnodes; n++) {
+        rs_node_t *node = &job->nodes[n];
+        for (size_t t = 0; t < job->cfg->ntables; t++) {
+            rs_table_t *tab = &job->tables[t];
+            rc = node->drv->capture_install(node->conn, &tab->on[n].spec,
+                                            err);
+            if (rc < 0) {
+                rowsync_error_prefix(err, "installing capture for '%s' on "
+                                          "node '%s'",
+                                     tab->cfg->name, node->cfg->name);
+                return rc;
+            }
+        }
+        rs_out(job->ctx, "node %s: capture installed for %zu table%s",
+               node->cfg->name, job->cfg->ntables,
+               job->cfg->ntables == 1 ? "" : "s");
+    }
+    for (size_t t = 0; t < job->cfg->ntables; t++) {
+        rs_table_t *tab = &job->tables[t];
+        rs_node_t *src = job->cfg->source ? en_node(job, job->cfg->source)
+                                          : NULL;
+        if (!src) {
+            /* bidirectional without a source: load from the one node that
+             * has rows, if exactly one has */
+            size_t with_rows = 0;
+            for (size_t n = 0; n < job->cfg->nnodes; n++) {
+                int has = 0;
+                if ((rc = en_has_rows(&job->nodes[n], &tab->on[n], &has,
+                                      err)) < 0)
+                    return rc;
+                if (has) {
+                    with_rows++;
+                    src = &job->nodes[n];
+                }
+            }
+            if (with_rows != 1)
+                continue;
+        }
+        for (size_t n = 0; n < job->cfg->nnodes; n++) {
+            rs_node_t *dst = &job->nodes[n];
+            if (dst == src)
+                continue;
+            int both = job->cfg->mode == RS_MODE_BIDIRECTIONAL;
+            if ((rc = en_lock_pair(job, src, dst, both, err)) < 0)
+                return rc;
+            rc = en_load(job, src, dst, tab, err);
+            en_unlock_pair(job, src, dst, both);
+            if (rc == RS_STOPPED)
+                return 0;
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- check, status, teardown, history clear -------------------------- */
+
+int rs_engine_check(rowsync_job_t *job, rowsync_error_t *err)
+{
+    int rc = rs_engine_connect(job, err);
+    if (rc < 0)
+        return rc;
+    for (size_t n = 0; n < job->cfg->nnodes; n++) {
+        rs_node_t *node = &job->nodes[n];
+        int64_t now = 0;
+        if ((rc = node->drv->clock(node->conn, &now, err)) < 0) {
+            rowsync_error_prefix(err, "node '%s'", node->cfg->name);
+            return rc;
+        }
+        rs_out(job->ctx, "node %s: driver %s %s, connected, clock offset "
+                         "%+.3f s from this host",
+               node->cfg->name, node->drv->name, node->drv->version,
+               (double)(now - rs_now_us()) / 1e6);
+    }
+    if ((rc = rs_engine_resolve(job, err)) < 0)
+        return rc;
+    int mismatches = 0;
+    for (size_t t = 0; t < job->cfg->ntables; t++) {
+        rs_table_t *tab = &job->tables[t];
+        rs_node_table_t *ref = &tab->on[en_node_index(job,
+                                                      en_reference_node(job))];
+        char cols[1024] = "";
+        size_t len = 0;
+        for (size_t c = 0; c < ref->spec.ncolumns && len < sizeof(cols); c++)
+            len += (size_t)snprintf(cols + len, sizeof(cols) - len, "%s%s%s",
+                                    c ? ", " : "", ref->spec.columns[c],
+                                    c < ref->spec.nkeys ? " (key)" : "");
+        rs_out(job->ctx, "table %s: %s", tab->cfg->name, cols);
+        for (size_t n = 0; n < job->cfg->nnodes; n++) {
+            rs_node_t *node = &job->nodes[n];
+            rs_node_table_t *nt = &tab->on[n];
+            int installed = 0;
+            if ((rc = node->drv->capture_status(node->conn, &nt->spec,
+                                                &installed, err)) < 0)
+                return rc;
+            rs_out(job->ctx, "  on %s: columns match, capture %s",
+                   node->cfg->name,
+                   installed ? "installed" : "not installed (run init)");
+            for (size_t c = 0; c < nt->spec.ncolumns; c++)
+                if (nt->types[c] != ref->types[c]) {
+                    mismatches++;
+                    rs_out(job->ctx,
+                           "  on %s: column %s is %s, on the reference node "
+                           "%s",
+                           node->cfg->name, nt->spec.columns[c],
+                           rowsync_type_name(nt->types[c]),
+                           rowsync_type_name(ref->types[c]));
+                }
+        }
+    }
+    if (mismatches)
+        rs_log(job->ctx, ROWSYNC_LOG_WARN,
+               "%d column type difference(s): values travel with their type "
+               "and each database converts on write",
+               mismatches);
+    rs_out(job->ctx, "job %s: ok", job->cfg->path);
+    return 0;
+}
+
+static int en_print_conflict(void *ud, const rowsync_conflict_t *c)
+{
+    rowsync_job_t *job = ud;
+    rs_out(job->ctx, "  conflict %s key %s: %s won over %s (%s, %s)",
+           c->table, c->key, c->winner, c->loser, c->rule,
+           c->note ? c->note : "");
+    return 0;
+}
+
+static int en_count_conflict(void *ud, const rowsync_conflict_t *c)
+{
+    (*(size_t *)ud)++;
+    return 0;
+}
+
+/* Counts the net changes waiting in one direction. */
+static int en_pending(en_dir_t *d, uint64_t *count, int64_t *last_us,
+                      rowsync_error_t *err)
+{
+    char since[ROWSYNC_STATE_MAX];
+    int rc = d->to->drv->state_get(d->to->conn, d->state_key, since,
+                                   sizeof(since), last_us, err);
+    rowsync_stream_t *stream = NULL;
+    if (rc == 0)
+        rc = d->from->drv->extract_open(d->from->conn, &d->src->spec, since,
+                                        NULL, d->to->cfg->name, &stream, err);
+    *count = 0;
+    const rowsync_change_t *ch;
+    while (rc == 0 && (rc = d->from->drv->stream_next(stream, &ch, err)) == 0)
+        (*count)++;
+    if (stream)
+        d->from->drv->stream_close(stream);
+    return rc == ROWSYNC_DONE ? 0 : rc;
+}
+
+int rs_engine_status(rowsync_job_t *job, rowsync_error_t *err)
+{
+    int rc = rs_engine_resolve(job, err);
+    if (rc < 0)
+        return rc;
+    rs_out(job->ctx, "job %s: %s, %zu nodes, %zu tables", job->cfg->path,
+           job->cfg->mode == RS_MODE_ONEWAY ? "one-way" : "bidirectional",
+           job->cfg->nnodes, job->cfg->ntables);
+    for (size_t n = 0; n < job->cfg->nnodes; n++) {
+        rs_node_t *node = &job->nodes[n];
+        size_t conflicts = 0;
+        if ((rc = node->drv->conflicts_read(node->conn, 0, en_count_conflict,
+                                            &conflicts, err)) < 0)
+            return rc;
+        for (size_t t = 0; t < job->cfg->ntables; t++) {
+            rs_node_table_t *nt = &job->tables[t].on[n];
+            int installed = 0;
+            int64_t rows = -1;
+            if ((rc = node->drv->capture_status(node->conn, &nt->spec,
+                                                &installed, err)) < 0)
+                return rc;
+            if (installed && node->drv->history_count &&
+                (rc = node->drv->history_count(node->conn, &nt->spec, &rows,
+                                               err)) < 0)
+                return rc;
+            if (installed)
+                rs_out(job->ctx, "node %s  %s: capture installed, %lld "
+                                 "history rows",
+                       node->cfg->name, nt->spec.table, (long long)rows);
+            else
+                rs_out(job->ctx, "node %s  %s: capture not installed (run "
+                                 "init)",
+                       node->cfg->name, nt->spec.table);
+        }
+        rs_out(job->ctx, "node %s: %zu conflicts journaled", node->cfg->name,
+               conflicts);
+        if (conflicts &&
+            (rc = node->drv->conflicts_read(node->conn, 5, en_print_conflict,
+                                            job, err)) < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < job->cfg->nnodes; i++) {
+        for (size_t j = 0; j < job->cfg->nnodes; j++) {
+            rs_node_t *from = &job->nodes[i], *to = &job->nodes[j];
+            if (from == to)
+                continue;
+            if (job->cfg->mode == RS_MODE_ONEWAY &&
+                strcmp(from->cfg->name, job->cfg->source) != 0)
+                continue;
+            for (size_t t = 0; t < job->cfg->ntables; t++) {
+                en_dir_t d;
+                en_dir_init(&d, job, from, to, &job->tables[t]);
+                int installed = 0;
+                rc = from->drv->capture_status(from->conn, &d.src->spec,
+                                               &installed, err);
+                if (rc < 0)
+                    return rc;
+                if (!installed)
+                    continue;
+                uint64_t pending = 0;
+                int64_t last = 0;
+                if ((rc = en_pending(&d, &pending, &last, err)) < 0)
+                    return rc;
+                char when[64] = "never";
+                if (last) {
+                    time_t secs = (time_t)(last / 1000000);
+                    struct tm tm;
+                    gmtime_r(&secs, &tm);
+                    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
+                             &tm);
+                }
+                rs_out(job->ctx, "%s -> %s  %s: %llu pending, last pass %s",
+                       from->cfg->name, to->cfg->name, job->tables[t].cfg->name,
+                       (unsigned long long)pending, when);
+            }
+        }
+    }
+    return 0;
+}
+
+/* A spec naming only the table: teardown and history clear must work
+ * even when the table's columns can no longer be described. */
+static rowsync_table_spec_t en_name_spec(const rs_table_cfg_t *tc)
+{
+    rowsync_table_spec_t spec;
+    memset(&spec, 0, sizeof(spec));
+    spec.table = tc->name;
+    return spec;
+}
+
+int rs_engine_teardown(rowsync_job_t *job, rowsync_error_t *err)
+{
+    int rc = rs_engine_connect(job, err);
+    if (rc < 0)
+        return rc;
+    for (size_t n = 0; n < job->cfg->nnodes; n++) {
+        rs_node_t *node = &job->nodes[n];
+        for (size_t t = 0; t < job->cfg->ntables; t++) {
+            rowsync_table_spec_t spec = en_name_spec(&job->cfg->tables[t]);
+            if ((rc = node->drv->capture_remove(node->conn, &spec, err)) < 0) {
+                rowsync_error_prefix(err, "node '%s'", node->cfg->name);
+                return rc;
+            }
+        }
+        if ((rc = node->drv->state_remove(node->conn, err)) < 0) {
+            rowsync_error_prefix(err, "node '%s'", node->cfg->name);
+            return rc;
+        }
+        rs_out(job->ctx, "node %s: capture and state removed",
+               node->cfg->name);
+    }
+    return 0;
+}
+
+int rs_engine_history_clear(rowsync_job_t *job, rowsync_error_t *err)
+{
+    int rc = rs_engine_connect(job, err);
+    if (rc < 0)
+        return rc;
+    for (size_t n = 0; n < job->cfg->nnodes; n++) {
+        rs_node_t *node = &job->nodes[n];
+        for (size_t t = 0; t < job->cfg->ntables; t++) {
+            rowsync_table_spec_t spec = en_name_spec(&job->cfg->tables[t]);
+            if ((rc = node->drv->history_clear(node->conn, &spec, err)) < 0) {
+                rowsync_error_prefix(err, "node '%s'", node->cfg->name);
+                return rc;
+            }
+        }
+        rs_out(job->ctx, "node %s: history cleared", node->cfg->name);
+    }
+    return 0;
+}

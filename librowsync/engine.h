@@ -1,0 +1,60 @@
+/* Internal: the job at run time (nodes, connections, resolved tables) and
+ * the engine's operations on it. */
+#ifndef RS_ENGINE_H
+#define RS_ENGINE_H
+
+#include <rowsync/driver.h>
+
+#include "internal.h"
+#include "jobfile.h"
+
+/* One node: its job file section, its driver and, while open, its
+ * connection. */
+typedef struct rs_node {
+    const rs_node_cfg_t *cfg;
+    const rowsync_driver_t *drv;
+    rowsync_conn_t *conn;
+} rs_node_t;
+
+/* One synced table as it stands on one node: the spec handed to the driver
+ * (columns in travel order, keys first) and the storage behind it. */
+typedef struct rs_node_table {
+    rowsync_table_spec_t spec;
+    char *name;
+    char **columns;
+    rowsync_type_t *types;
+} rs_node_table_t;
+
+/* One synced table across the job's nodes. */
+typedef struct rs_table {
+    const rs_table_cfg_t *cfg;
+    rs_node_table_t *on; /* one per node, same order as job->nodes */
+} rs_table_t;
+
+struct rowsync_job {
+    rowsync_ctx_t *ctx;
+    rs_job_cfg_t *cfg;
+    rs_node_t *nodes;   /* cfg->nnodes */
+    rs_table_t *tables; /* cfg->ntables, filled by rs_engine_resolve */
+    int resolved;
+};
+
+/* Loads each node's driver and checks its options (no connection). */
+RS_HIDDEN int rs_engine_load_drivers(rowsync_job_t *job, rowsync_error_t *err);
+/* Connects every node that is not connected yet. */
+RS_HIDDEN int rs_engine_connect(rowsync_job_t *job, rowsync_error_t *err);
+/* Describes every table on every node and builds the specs. */
+RS_HIDDEN int rs_engine_resolve(rowsync_job_t *job, rowsync_error_t *err);
+/* Disconnects every node and forgets resolved tables. */
+RS_HIDDEN void rs_engine_close(rowsync_job_t *job);
+
+RS_HIDDEN int rs_engine_check(rowsync_job_t *job, rowsync_error_t *err);
+RS_HIDDEN int rs_engine_init(rowsync_job_t *job, rowsync_error_t *err);
+RS_HIDDEN int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
+                             rowsync_error_t *err);
+RS_HIDDEN int rs_engine_status(rowsync_job_t *job, rowsync_error_t *err);
+RS_HIDDEN int rs_engine_teardown(rowsync_job_t *job, rowsync_error_t *err);
+RS_HIDDEN int rs_engine_history_clear(rowsync_job_t *job,
+                                      rowsync_error_t *err);
+
+#endif

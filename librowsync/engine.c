@@ -531,6 +531,20 @@ static int en_node_table(rowsync_job_t *job, const rs_table_cfg_t *tc,
     return 0;
 }
 
+/* Describes a table on a node; a failure names the table, the node and
+ * the job file line of the table. */
+static int en_describe(rowsync_job_t *job, rs_node_t *node,
+                       const rs_table_cfg_t *tc,
+                       const rowsync_table_info_t **info, rowsync_error_t *err)
+{
+    int rc = node->drv->describe(node->conn, tc->name, info, err);
+    if (rc < 0)
+        rowsync_error_prefix(err, "%s:%d: table '%s' on node '%s'",
+                             job->cfg->path, tc->line, tc->name,
+                             node->cfg->name);
+    return rc;
+}
+
 int rs_engine_resolve(rowsync_job_t *job, rowsync_error_t *err)
 {
     if (job->resolved)
@@ -549,7 +563,7 @@ int rs_engine_resolve(rowsync_job_t *job, rowsync_error_t *err)
         if (!(tab->on = calloc(nn, sizeof(*tab->on))))
             return ROWSYNC_ENOMEM;
         const rowsync_table_info_t *info;
-        rc = ref->drv->describe(ref->conn, tab->cfg->name, &info, err);
+        rc = en_describe(job, ref, tab->cfg, &info, err);
         if (rc < 0)
             break;
         char **names = NULL;
@@ -558,7 +572,7 @@ int rs_engine_resolve(rowsync_job_t *job, rowsync_error_t *err)
                                   &nkeys, err);
         for (size_t n = 0; n < nn && rc == 0; n++) {
             rs_node_t *node = &job->nodes[n];
-            rc = node->drv->describe(node->conn, tab->cfg->name, &info, err);
+            rc = en_describe(job, node, tab->cfg, &info, err);
             if (rc == 0)
                 rc = en_node_table(job, tab->cfg, node, info, names, ncols,
                                    nkeys, &tab->on[n], err);

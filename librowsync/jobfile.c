@@ -1,1 +1,900 @@
-/* placeholder */
+/* The job file parser: INI text (read by inih) into rs_job_cfg_t.
+ *
+ * inih calls us back per key but never says on which line, and says
+ * nothing about sections that hold no key. So inih reads through our own
+ * reader function: it counts lines, handles section headers itself (the
+ * handler then always knows the current section, and an empty [node x]
+ * still exists), strips leading blanks (so an indented key is never taken
+ * for a continuation of the previous value) and stops inih after the
+ * first error. Every error names the file and line: "PATH:LINE: message".
+ *
+ * This file depends only on util.c and error.c (and inih): the unit test
+ * links it without the rest of the library. */
+#include <config.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libgen.h>
+
+#include <ini.h>
+
+#include "internal.h"
+#include "jobfile.h"
+
+#define JF_NAME_MAX 63 /* longest node name */
+#define JF_BATCH_MAX 1000000
+
+typedef enum jf_kind { JF_NONE, JF_JOB, JF_NODE, JF_TABLE } jf_kind_t;
+
+typedef struct jf_state {
+    const char *path;
+    FILE *fp;
+    char *buf; /* getline buffer */
+    size_t cap;
+    int lineno;          /* line the reader handed to inih last */
+    int stop;            /* an error was recorded: feed inih no more */
+    int error_line;      /* line of the recorded error, 0 = none */
+    rowsync_error_t err; /* the recorded error */
+    rs_job_cfg_t *cfg;
+    jf_kind_t kind; /* the section being read */
+    size_t index;   /* ... and which node or table it is */
+    int job_line;   /* line of [job], 0 = no [job] yet */
+    int mode_line;
+    int source_line;
+    rs_kv_t *seen; /* keys of the current section so far */
+    size_t nseen;
+} jf_state_t;
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* Records the first error as "PATH:LINE: message" (just "PATH: message"
+ * when line is 0) and makes the reader stop. Returns 0, the value an inih
+ * handler returns on failure. */
+static int jf_fail(jf_state_t *st, int code, int line, const char *fmt, ...)
+    RS_PRINTF(4, 5);
+
+static int jf_fail(jf_state_t *st, int code, int line, const char *fmt, ...)
+{
+    char msg[ROWSYNC_ERROR_MESSAGE_MAX];
+    va_list ap;
+
+    if (st->stop)
+        return 0;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        rowsync_error_set(&st->err, code, "%s:%d: %s", st->path, line, msg);
+    else
+        rowsync_error_set(&st->err, code, "%s: %s", st->path, msg);
+    st->stop = 1;
+    st->error_line = line > 0 ? line : INT_MAX;
+    return 0;
+}
+
+static int jf_nomem(jf_state_t *st)
+{
+    return jf_fail(st, ROWSYNC_ENOMEM, st->lineno, "out of memory");
+}
+
+/* The current section as it is written in the file, for messages. */
+static const char *jf_section_label(const jf_state_t *st, char *buf, size_t len)
+{
+    switch (st->kind) {
+    case JF_JOB:
+        snprintf(buf, len, "[job]");
+        break;
+    case JF_NODE:
+        snprintf(buf, len, "[node %s]", st->cfg->nodes[st->index].name);
+        break;
+    case JF_TABLE:
+        snprintf(buf, len, "[table %s]", st->cfg->tables[st->index].name);
+        break;
+    default:
+        snprintf(buf, len, "no section");
+        break;
+    }
+    return buf;
+}
+
+/* ---- small parsers ------------------------------------------------------- */
+
+static int jf_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+           c == '\v';
+}
+
+static int jf_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int jf_is_alnum(char c)
+{
+    return jf_is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Parses a duration: a non-negative number with an optional fraction and
+ * an optional unit (us, ms, s, m, h; none means seconds). Fractions below
+ * a microsecond are dropped. *us changes only on success. */
+int rs_parse_duration(const char *text, int64_t *us)
+{
+    static const struct {
+        const char *name;
+        int64_t us;
+    } units[] = {{"us", 1},
+                 {"ms", 1000},
+                 {"s", 1000000},
+                 {"m", INT64_C(60000000)},
+                 {"h", INT64_C(3600000000)}};
+    const char *p = text, *u;
+    uint64_t whole = 0, frac = 0, scale = 1;
+    int64_t unit = 1000000;
+    size_t ulen, i;
+
+    if (text == NULL)
+        return ROWSYNC_EINVAL;
+    while (jf_is_space(*p))
+        p++;
+    if (!jf_is_digit(*p))
+        return ROWSYNC_EINVAL;
+    for (; jf_is_digit(*p); p++) {
+        if (whole > (uint64_t)INT64_MAX / 10)
+            return ROWSYNC_EINVAL;
+        whole = whole * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p == '.') {
+        p++;
+        if (!jf_is_digit(*p))
+            return ROWSYNC_EINVAL;
+        for (; jf_is_digit(*p); p++) {
+            if (scale < 1000000000) {
+                frac = frac * 10 + (uint64_t)(*p - '0');
+                scale *= 10;
+            }
+        }
+    }
+    while (jf_is_space(*p))
+        p++;
+    u = p;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+        p++;
+    ulen = (size_t)(p - u);
+    while (jf_is_space(*p))
+        p++;
+    if (*p != '\0')
+        return ROWSYNC_EINVAL;
+    if (ulen > 0) {
+        for (i = 0; i < sizeof units / sizeof units[0]; i++)
+            if (strlen(units[i].name) == ulen &&
+                strncmp(units[i].name, u, ulen) == 0)
+                break;
+        if (i == sizeof units / sizeof units[0])
+            return ROWSYNC_EINVAL;
+        unit = units[i].us;
+    }
+    frac = frac * (uint64_t)unit / scale;
+    if (whole > ((uint64_t)INT64_MAX - frac) / (uint64_t)unit)
+        return ROWSYNC_EINVAL;
+    *us = (int64_t)(whole * (uint64_t)unit + frac);
+    return 0;
+}
+
+/* Whole number from 1 to max, digits only. */
+static int jf_parse_count(const char *text, size_t max, size_t *out)
+{
+    size_t v = 0;
+
+    if (!jf_is_digit(*text))
+        return -1;
+    for (; jf_is_digit(*text); text++) {
+        v = v * 10 + (size_t)(*text - '0');
+        if (v > max)
+            return -1;
+    }
+    if (*text != '\0' || v < 1)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Node names become part of the databases' state (origin markers, cursor
+ * keys): letters, digits, '_', '-' and '.', at most JF_NAME_MAX. */
+static int jf_valid_node_name(const char *s)
+{
+    size_t n = 0;
+
+    for (; s[n] != '\0'; n++)
+        if (!jf_is_alnum(s[n]) && s[n] != '_' && s[n] != '-' && s[n] != '.')
+            return 0;
+    return n > 0 && n <= JF_NAME_MAX;
+}
+
+/* Driver names name a module file and its entry symbol. */
+static int jf_valid_driver_name(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!jf_is_alnum(*s) && *s != '_')
+            return 0;
+    return 1;
+}
+
+static int jf_valid_env_name(const char *s)
+{
+    if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!jf_is_alnum(*s) && *s != '_')
+            return 0;
+    return 1;
+}
+
+static void jf_free_list(char **items, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
+}
+
+/* Splits a comma-separated column list into trimmed names. Rejects an
+ * empty name and a name given twice; *out and *n change only on success.
+ * Returns 1 (ok) or 0 (error recorded), like a handler. */
+static int jf_parse_columns(jf_state_t *st, const char *key, const char *value,
+                            char ***out, size_t *n)
+{
+    char label[128];
+    char **items = NULL;
+    size_t count = 0, i;
+    const char *p = value;
+
+    for (;;) {
+        const char *start, *end, *comma = strchr(p, ',');
+        char **grown;
+        char *name;
+
+        end = comma != NULL ? comma : p + strlen(p);
+        start = p;
+        while (start < end && jf_is_space(*start))
+            start++;
+        while (end > start && jf_is_space(end[-1]))
+            end--;
+        if (start == end) {
+            jf_free_list(items, count);
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "empty column name in '%s' of %s", key,
+                           jf_section_label(st, label, sizeof label));
+        }
+        name = rs_strndup(start, (size_t)(end - start));
+        grown =
+            name != NULL ? realloc(items, (count + 1) * sizeof *items) : NULL;
+        if (grown == NULL) {
+            free(name);
+            jf_free_list(items, count);
+            return jf_nomem(st);
+        }
+        items = grown;
+        for (i = 0; i < count; i++) {
+            if (strcmp(items[i], name) == 0) {
+                jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                        "column '%s' is listed twice in '%s' of %s", name, key,
+                        jf_section_label(st, label, sizeof label));
+                free(name);
+                jf_free_list(items, count);
+                return 0;
+            }
+        }
+        items[count++] = name;
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    *out = items;
+    *n = count;
+    return 1;
+}
+
+/* ---- sections ------------------------------------------------------------ */
+
+static void jf_seen_clear(jf_state_t *st)
+{
+    size_t i;
+
+    for (i = 0; i < st->nseen; i++)
+        free(st->seen[i].key);
+    free(st->seen);
+    st->seen = NULL;
+    st->nseen = 0;
+}
+
+static const rs_kv_t *jf_seen_find(const jf_state_t *st, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < st->nseen; i++)
+        if (strcmp(st->seen[i].key, key) == 0)
+            return &st->seen[i];
+    return NULL;
+}
+
+/* Checks that the section just read is complete. Returns 1 or 0. */
+static int jf_section_end(jf_state_t *st)
+{
+    char label[128];
+    size_t i, j;
+
+    if (st->kind == JF_NODE) {
+        const rs_node_cfg_t *node = &st->cfg->nodes[st->index];
+
+        if (node->driver == NULL)
+            return jf_fail(st, ROWSYNC_EINVAL, node->line,
+                           "%s has no driver (add e.g. driver = sqlite)",
+                           jf_section_label(st, label, sizeof label));
+    } else if (st->kind == JF_TABLE) {
+        const rs_table_cfg_t *table = &st->cfg->tables[st->index];
+
+        for (i = 0; table->ncolumns > 0 && i < table->nkey; i++) {
+            for (j = 0; j < table->ncolumns; j++)
+                if (strcmp(table->key[i], table->columns[j]) == 0)
+                    break;
+            if (j == table->ncolumns)
+                return jf_fail(
+                    st, ROWSYNC_EINVAL, jf_seen_find(st, "key")->line,
+                    "key column '%s' of %s is not in its columns",
+                    table->key[i], jf_section_label(st, label, sizeof label));
+        }
+    }
+    return 1;
+}
+
+/* Starts a section from a header line (text after '[', NUL-terminated).
+ * Returns 1, or 0 with the error recorded. */
+static int jf_section_begin(jf_state_t *st, char *header)
+{
+    rs_job_cfg_t *cfg = st->cfg;
+    char *close = strchr(header, ']'), *word, *name, *p, *rest;
+    size_t i;
+
+    if (!jf_section_end(st))
+        return 0;
+    jf_seen_clear(st);
+    if (close == NULL)
+        return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                       "section header without a closing ']'");
+    for (rest = close + 1; jf_is_space(*rest); rest++)
+        ;
+    if (*rest != '\0' && *rest != ';' && *rest != '#')
+        return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                       "unexpected text after the section header");
+    *close = '\0';
+    for (word = header; jf_is_space(*word); word++)
+        ;
+    for (p = word; *p != '\0' && !jf_is_space(*p); p++)
+        ;
+    name = p;
+    while (jf_is_space(*name))
+        name++;
+    for (p = name + strlen(name); p > name && jf_is_space(p[-1]); p--)
+        ;
+    *p = '\0';
+    for (p = word; *p != '\0' && !jf_is_space(*p); p++)
+        ;
+    *p = '\0';
+
+    if (strcmp(word, "job") == 0) {
+        if (*name != '\0')
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "[job] takes no name (found '%s')", name);
+        if (st->job_line > 0)
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "duplicate [job] section (first at line %d)",
+                           st->job_line);
+        st->job_line = st->lineno;
+        st->kind = JF_JOB;
+        return 1;
+    }
+    if (strcmp(word, "node") == 0) {
+        rs_node_cfg_t *grown;
+
+        if (*name == '\0')
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "[node] needs a name: [node NAME]");
+        if (!jf_valid_node_name(name))
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "invalid node name '%s' (use at most %d letters, "
+                           "digits, '_', '-' or '.')",
+                           name, JF_NAME_MAX);
+        for (i = 0; i < cfg->nnodes; i++)
+            if (strcmp(cfg->nodes[i].name, name) == 0)
+                return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                               "duplicate node '%s' (first at line %d)", name,
+                               cfg->nodes[i].line);
+        grown = realloc(cfg->nodes, (cfg->nnodes + 1) * sizeof *grown);
+        if (grown == NULL)
+            return jf_nomem(st);
+        cfg->nodes = grown;
+        memset(&grown[cfg->nnodes], 0, sizeof *grown);
+        grown[cfg->nnodes].line = st->lineno;
+        grown[cfg->nnodes].name = rs_strdup(name);
+        if (grown[cfg->nnodes].name == NULL)
+            return jf_nomem(st);
+        st->index = cfg->nnodes++;
+        st->kind = JF_NODE;
+        return 1;
+    }
+    if (strcmp(word, "table") == 0) {
+        rs_table_cfg_t *grown;
+
+        if (*name == '\0')
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "[table] needs a name: [table NAME]");
+        for (i = 0; i < cfg->ntables; i++)
+            if (strcmp(cfg->tables[i].name, name) == 0)
+                return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                               "duplicate table '%s' (first at line %d)", name,
+                               cfg->tables[i].line);
+        grown = realloc(cfg->tables, (cfg->ntables + 1) * sizeof *grown);
+        if (grown == NULL)
+            return jf_nomem(st);
+        cfg->tables = grown;
+        memset(&grown[cfg->ntables], 0, sizeof *grown);
+        grown[cfg->ntables].line = st->lineno;
+        grown[cfg->ntables].name = rs_strdup(name);
+        if (grown[cfg->ntables].name == NULL)
+            return jf_nomem(st);
+        st->index = cfg->ntables++;
+        st->kind = JF_TABLE;
+        return 1;
+    }
+    if (*name != '\0')
+        return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                       "unknown section [%s %s] (expected [job], "
+                       "[node NAME] or [table NAME])",
+                       word, name);
+    return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                   "unknown section [%s] (expected [job], [node NAME] or "
+                   "[table NAME])",
+                   word);
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+/* Sets a string member once; 1 or 0. */
+static int jf_set(jf_state_t *st, char **slot, const char *value)
+{
+    char *copy = rs_strdup(value);
+
+    if (copy == NULL)
+        return jf_nomem(st);
+    free(*slot);
+    *slot = copy;
+    return 1;
+}
+
+static int jf_job_key(jf_state_t *st, const char *key, const char *value)
+{
+    rs_job_cfg_t *cfg = st->cfg;
+    int64_t us;
+
+    if (strcmp(key, "mode") == 0) {
+        st->mode_line = st->lineno;
+        if (strcmp(value, "one-way") == 0)
+            cfg->mode = RS_MODE_ONEWAY;
+        else if (strcmp(value, "bidirectional") == 0)
+            cfg->mode = RS_MODE_BIDIRECTIONAL;
+        else
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "invalid mode '%s' in [job] (expected one-way or "
+                           "bidirectional)",
+                           value);
+        return 1;
+    }
+    if (strcmp(key, "source") == 0) {
+        st->source_line = st->lineno;
+        return jf_set(st, &cfg->source, value);
+    }
+    if (strcmp(key, "conflict") == 0) {
+        if (strcmp(value, "latest") != 0)
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "conflict rule '%s' is not supported yet "
+                           "(supported: latest)",
+                           value);
+        return jf_set(st, &cfg->conflict, value);
+    }
+    if (strcmp(key, "interval") == 0 || strcmp(key, "lock_timeout") == 0) {
+        int interval = key[0] == 'i';
+
+        if (rs_parse_duration(value, &us) < 0)
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "invalid %s '%s' in [job] (expected a duration "
+                           "like 5s, 250ms, 2m or 1h)",
+                           key, value);
+        if (interval && us == 0)
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "interval in [job] must be greater than 0");
+        if (interval)
+            cfg->interval_us = us;
+        else
+            cfg->lock_timeout_us = us;
+        return 1;
+    }
+    if (strcmp(key, "batch_size") == 0) {
+        if (jf_parse_count(value, JF_BATCH_MAX, &cfg->batch_size) < 0)
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "invalid batch_size '%s' in [job] (expected a "
+                           "whole number from 1 to %d)",
+                           value, JF_BATCH_MAX);
+        return 1;
+    }
+    return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                   "unknown key '%s' in [job] (known: mode, source, conflict, "
+                   "interval, batch_size, lock_timeout)",
+                   key);
+}
+
+static int jf_node_key(jf_state_t *st, const char *key, const char *value)
+{
+    rs_node_cfg_t *node = &st->cfg->nodes[st->index];
+    rs_kv_t *grown;
+    const rs_kv_t *other;
+
+    if (strcmp(key, "driver") == 0) {
+        if (!jf_valid_driver_name(value))
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "invalid driver name '%s' in [node %s] (letters, "
+                           "digits and '_' only)",
+                           value, node->name);
+        return jf_set(st, &node->driver, value);
+    }
+    if (strcmp(key, "password") == 0)
+        return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                       "[node %s] must not hold a password: name an "
+                       "environment variable (password_env) or a file "
+                       "(password_file) instead",
+                       node->name);
+    if (strcmp(key, "password_env") == 0 || strcmp(key, "password_file") == 0) {
+        int env = strcmp(key, "password_env") == 0;
+
+        other = jf_seen_find(st, env ? "password_file" : "password_env");
+        if (other != NULL)
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "[node %s] sets both password_env and password_file "
+                           "(the other at line %d); keep one",
+                           node->name, other->line);
+        if (env && !jf_valid_env_name(value))
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "invalid password_env '%s' in [node %s] (expected "
+                           "an environment variable name)",
+                           value, node->name);
+        return jf_set(st, env ? &node->password_env : &node->password_file,
+                      value);
+    }
+    grown = realloc(node->options, (node->noptions + 1) * sizeof *grown);
+    if (grown == NULL)
+        return jf_nomem(st);
+    node->options = grown;
+    grown += node->noptions;
+    grown->key = rs_strdup(key);
+    grown->value = rs_strdup(value);
+    grown->line = st->lineno;
+    if (grown->key == NULL || grown->value == NULL) {
+        free(grown->key);
+        free(grown->value);
+        return jf_nomem(st);
+    }
+    node->noptions++;
+    return 1;
+}
+
+static int jf_table_key(jf_state_t *st, const char *key, const char *value)
+{
+    rs_table_cfg_t *table = &st->cfg->tables[st->index];
+
+    if (strcmp(key, "key") == 0)
+        return jf_parse_columns(st, key, value, &table->key, &table->nkey);
+    if (strcmp(key, "columns") == 0)
+        return jf_parse_columns(st, key, value, &table->columns,
+                                &table->ncolumns);
+    return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                   "unknown key '%s' in [table %s] (known: key, columns)", key,
+                   table->name);
+}
+
+/* inih's callback for every key = value line (value trimmed, inline
+ * comment removed). Returns 1 to go on, 0 on error. */
+static int jf_handler(void *user, const char *section, const char *name,
+                      const char *value)
+{
+    jf_state_t *st = user;
+    char label[128];
+    const rs_kv_t *first;
+    rs_kv_t *grown;
+
+    (void)section; /* we track sections ourselves, see jf_reader */
+    if (st->stop)
+        return 0;
+    if (name == NULL || value == NULL)
+        return 1;
+    if (st->kind == JF_NONE)
+        return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                       "key '%s' outside of any section (start with [job])",
+                       name);
+    jf_section_label(st, label, sizeof label);
+    if (name[0] == '\0')
+        return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                       "missing key name before '=' in %s", label);
+    first = jf_seen_find(st, name);
+    if (first != NULL)
+        return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                       "duplicate key '%s' in %s (first at line %d)", name,
+                       label, first->line);
+    grown = realloc(st->seen, (st->nseen + 1) * sizeof *grown);
+    if (grown == NULL)
+        return jf_nomem(st);
+    st->seen = grown;
+    grown[st->nseen].key = rs_strdup(name);
+    grown[st->nseen].value = NULL;
+    grown[st->nseen].line = st->lineno;
+    if (grown[st->nseen].key == NULL)
+        return jf_nomem(st);
+    st->nseen++;
+
+    /* Every key but a driver's own options needs a value. */
+    if (value[0] == '\0' &&
+        (st->kind != JF_NODE || strcmp(name, "driver") == 0 ||
+         strcmp(name, "password_env") == 0 ||
+         strcmp(name, "password_file") == 0))
+        return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                       "key '%s' in %s has no value", name, label);
+
+    switch (st->kind) {
+    case JF_JOB:
+        return jf_job_key(st, name, value);
+    case JF_NODE:
+        return jf_node_key(st, name, value);
+    case JF_TABLE:
+        return jf_table_key(st, name, value);
+    default:
+        return 0;
+    }
+}
+
+/* inih's reader (fgets-like): hands over one whole line per call,
+ * counting lines, without leading blanks, a UTF-8 BOM or the line end.
+ * Section headers are handled here. Returns NULL at the end of the file
+ * and after an error. */
+static char *jf_reader(char *str, int num, void *stream)
+{
+    jf_state_t *st = stream;
+    ssize_t got;
+    size_t len;
+    const char *src;
+    char *p;
+
+    if (st->stop)
+        return NULL;
+    errno = 0;
+    got = getline(&st->buf, &st->cap, st->fp);
+    if (got < 0) {
+        if (ferror(st->fp)) {
+            rowsync_error_set(&st->err, ROWSYNC_EIO,
+                              "cannot read job file %s: %s", st->path,
+                              strerror(errno != 0 ? errno : EIO));
+            st->stop = 1;
+            st->error_line = INT_MAX;
+        }
+        return NULL;
+    }
+    st->lineno++;
+    len = (size_t)got;
+    p = st->buf;
+    if (memchr(p, '\0', len) != NULL) {
+        jf_fail(st, ROWSYNC_EINVAL, st->lineno, "line contains a NUL byte");
+        return NULL;
+    }
+    if (st->lineno == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    while (jf_is_space(*p))
+        p++;
+    len = strlen(p);
+    while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+        p[--len] = '\0';
+    src = p;
+
+    if (*p == '[') {
+        if (!jf_section_begin(st, p + 1))
+            return NULL;
+        /* inih needs to see a section line; we already read this one. */
+        src = "[section]";
+        len = strlen(src);
+    } else if (*p != '\0' && *p != ';' && *p != '#' &&
+               strpbrk(p, "=:") == NULL) {
+        jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                "expected 'key = value' or a [section] header");
+        return NULL;
+    }
+    if (num < 2 || len + 2 > (size_t)num) {
+        jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                "line is longer than %d characters", num > 2 ? num - 2 : 0);
+        return NULL;
+    }
+    memcpy(str, src, len);
+    str[len] = '\n';
+    str[len + 1] = '\0';
+    return str;
+}
+
+/* ---- the job ------------------------------------------------------------- */
+
+void rs_job_cfg_free(rs_job_cfg_t *cfg)
+{
+    size_t i, j;
+
+    if (cfg == NULL)
+        return;
+    for (i = 0; i < cfg->nnodes; i++) {
+        rs_node_cfg_t *node = &cfg->nodes[i];
+
+        free(node->name);
+        free(node->driver);
+        free(node->password_env);
+        free(node->password_file);
+        for (j = 0; j < node->noptions; j++) {
+            free(node->options[j].key);
+            free(node->options[j].value);
+        }
+        free(node->options);
+    }
+    free(cfg->nodes);
+    for (i = 0; i < cfg->ntables; i++) {
+        free(cfg->tables[i].name);
+        jf_free_list(cfg->tables[i].key, cfg->tables[i].nkey);
+        jf_free_list(cfg->tables[i].columns, cfg->tables[i].ncolumns);
+    }
+    free(cfg->tables);
+    free(cfg->path);
+    free(cfg->dir);
+    free(cfg->source);
+    free(cfg->conflict);
+    free(cfg);
+}
+
+const rs_node_cfg_t *rs_job_cfg_node(const rs_job_cfg_t *cfg, const char *name)
+{
+    size_t i;
+
+    if (cfg == NULL || name == NULL)
+        return NULL;
+    for (i = 0; i < cfg->nnodes; i++)
+        if (strcmp(cfg->nodes[i].name, name) == 0)
+            return &cfg->nodes[i];
+    return NULL;
+}
+
+/* The checks that need the whole file: the job's mode, at least two
+ * nodes, at least one table, and a source that names a node. */
+static void jf_check_job(jf_state_t *st)
+{
+    const rs_job_cfg_t *cfg = st->cfg;
+
+    if (st->job_line == 0) {
+        jf_fail(st, ROWSYNC_EINVAL, 0,
+                "no [job] section (it needs at least mode = one-way or "
+                "bidirectional)");
+        return;
+    }
+    if (st->mode_line == 0) {
+        jf_fail(st, ROWSYNC_EINVAL, st->job_line,
+                "[job] has no mode (add mode = one-way or bidirectional)");
+        return;
+    }
+    if (cfg->nnodes < 2) {
+        jf_fail(st, ROWSYNC_EINVAL,
+                cfg->nnodes == 1 ? cfg->nodes[0].line : st->job_line,
+                "a job needs at least two [node NAME] sections (found %zu)",
+                cfg->nnodes);
+        return;
+    }
+    if (cfg->mode == RS_MODE_ONEWAY && cfg->source == NULL) {
+        jf_fail(st, ROWSYNC_EINVAL, st->mode_line,
+                "mode one-way needs a source in [job] (source = NODE)");
+        return;
+    }
+    if (cfg->source != NULL && rs_job_cfg_node(cfg, cfg->source) == NULL) {
+        jf_fail(st, ROWSYNC_EINVAL, st->source_line,
+                "source '%s' in [job] names no [node %s] section", cfg->source,
+                cfg->source);
+        return;
+    }
+    if (cfg->ntables == 0)
+        jf_fail(st, ROWSYNC_EINVAL, st->job_line,
+                "a job needs at least one [table NAME] section");
+}
+
+/* The absolute directory of path. NULL with errno set on failure. */
+static char *jf_absdir(const char *path)
+{
+    char *copy = rs_strdup(path), *dir;
+
+    if (copy == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    dir = realpath(dirname(copy), NULL);
+    free(copy);
+    return dir;
+}
+
+/* Reads and checks the job file at path. On success *out is a new model
+ * (rs_job_cfg_free); on failure *out stays untouched and err says what
+ * and where: ROWSYNC_EIO when the file cannot be read, ROWSYNC_EINVAL for
+ * anything wrong in it, ROWSYNC_ENOMEM. */
+int rs_job_cfg_parse(rs_job_cfg_t **out, const char *path, rowsync_error_t *err)
+{
+    jf_state_t st;
+    int ret;
+
+    memset(&st, 0, sizeof st);
+    st.path = path;
+    st.fp = fopen(path, "r");
+    if (st.fp == NULL)
+        return rowsync_error_set(err, ROWSYNC_EIO,
+                                 "cannot open job file %s: %s", path,
+                                 strerror(errno));
+    st.cfg = calloc(1, sizeof *st.cfg);
+    if (st.cfg == NULL) {
+        fclose(st.fp);
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    }
+    st.cfg->interval_us = INT64_C(5000000);
+    st.cfg->batch_size = 1000;
+    st.cfg->lock_timeout_us = INT64_C(30000000);
+    st.cfg->path = rs_strdup(path);
+    st.cfg->conflict = rs_strdup("latest");
+    if (st.cfg->path == NULL || st.cfg->conflict == NULL)
+        jf_nomem(&st);
+
+    if (!st.stop) {
+        ret = ini_parse_stream(jf_reader, &st, jf_handler, &st);
+        if (ret == -2)
+            jf_nomem(&st);
+        else if (ret > 0 && ret < st.error_line) {
+            /* inih found a line it cannot read before we found anything */
+            st.stop = 0;
+            jf_fail(&st, ROWSYNC_EINVAL, ret,
+                    "expected 'key = value' or a [section] header");
+        } else if (ret > 0 && st.error_line == 0) {
+            jf_fail(&st, ROWSYNC_EINVAL, ret,
+                    "expected 'key = value' or a [section] header");
+        }
+    }
+    if (!st.stop && jf_section_end(&st))
+        jf_check_job(&st);
+    if (!st.stop) {
+        st.cfg->dir = jf_absdir(path);
+        if (st.cfg->dir == NULL)
+            jf_fail(&st, errno == ENOMEM ? ROWSYNC_ENOMEM : ROWSYNC_EIO, 0,
+                    "cannot resolve the job file's directory: %s",
+                    strerror(errno));
+    }
+
+    jf_seen_clear(&st);
+    free(st.buf);
+    fclose(st.fp);
+    if (st.stop) {
+        rs_job_cfg_free(st.cfg);
+        if (err != NULL)
+            *err = st.err;
+        return st.err.code;
+    }
+    *out = st.cfg;
+    return 0;
+}

@@ -1,1 +1,949 @@
-/* placeholder */
+/* Unit tests of the job file parser (jobfile.c) and the core helpers it
+ * links with (util.c, error.c). This program links those files directly,
+ * not librowsync, so it can reach the internal functions. */
+#include <config.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "jobfile.h"
+
+static char tmpdir[PATH_MAX];
+static char jobpath[PATH_MAX + 16];
+
+/* Each test gets an empty directory of its own. */
+static void tmp_setup(void)
+{
+    const char *base = getenv("TMPDIR");
+
+    snprintf(tmpdir, sizeof tmpdir, "%s/rowsync-config-XXXXXX",
+             base != NULL && base[0] != '\0' ? base : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    snprintf(jobpath, sizeof jobpath, "%s/job.conf", tmpdir);
+}
+
+static void tmp_teardown(void)
+{
+    DIR *dir = opendir(tmpdir);
+    struct dirent *e;
+    char path[PATH_MAX + 300];
+
+    if (dir == NULL)
+        return;
+    while ((e = readdir(dir)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
+        unlink(path);
+    }
+    closedir(dir);
+    rmdir(tmpdir);
+}
+
+/* Writes text to the test's job.conf. */
+static void write_job(const char *text)
+{
+    FILE *f = fopen(jobpath, "w");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs(text, f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Parses job.conf, asserting success. */
+static rs_job_cfg_t *parse_ok(const char *text)
+{
+    rs_job_cfg_t *cfg = NULL;
+    rowsync_error_t err;
+    int rc;
+
+    write_job(text);
+    memset(&err, 0, sizeof err);
+    rc = rs_job_cfg_parse(&cfg, jobpath, &err);
+    ck_assert_msg(rc == 0, "parse failed (%d): %s", rc, err.message);
+    ck_assert_ptr_nonnull(cfg);
+    return cfg;
+}
+
+/* Parses job.conf, asserting ROWSYNC_EINVAL with a message that starts
+ * with "PATH:LINE: " (just "PATH: " for line 0) and contains every given
+ * fragment (a NULL-terminated list). */
+static void parse_fails_at(const char *text, int line, ...)
+{
+    rs_job_cfg_t *cfg = NULL;
+    rowsync_error_t err;
+    char prefix[PATH_MAX + 64];
+    const char *fragment;
+    va_list ap;
+    int rc;
+
+    write_job(text);
+    memset(&err, 0, sizeof err);
+    rc = rs_job_cfg_parse(&cfg, jobpath, &err);
+    ck_assert_msg(rc == ROWSYNC_EINVAL, "rc %d, expected EINVAL: %s", rc,
+                  err.message);
+    ck_assert_int_eq(err.code, ROWSYNC_EINVAL);
+    ck_assert_ptr_null(cfg);
+    if (line > 0)
+        snprintf(prefix, sizeof prefix, "%s:%d: ", jobpath, line);
+    else
+        snprintf(prefix, sizeof prefix, "%s: ", jobpath);
+    ck_assert_msg(strncmp(err.message, prefix, strlen(prefix)) == 0,
+                  "message '%s' does not start with '%s'", err.message, prefix);
+    va_start(ap, line);
+    while ((fragment = va_arg(ap, const char *)) != NULL)
+        ck_assert_msg(strstr(err.message, fragment) != NULL,
+                      "message '%s' lacks '%s'", err.message, fragment);
+    va_end(ap);
+}
+
+/* The smallest valid job, used as a base by the error tests. */
+#define NODES                                                                  \
+    "[node a]\n"                                                               \
+    "driver = sqlite\n"                                                        \
+    "[node b]\n"                                                               \
+    "driver = sqlite\n"
+
+/* ---- valid files ----------------------------------------------------------
+ */
+
+static const char bidirectional_job[] =
+    "; a bidirectional job\n"         /* 1 */
+    "[job]\n"                         /* 2 */
+    "mode = bidirectional\n"          /* 3 */
+    "source = right\n"                /* 4 */
+    "conflict = latest\n"             /* 5 */
+    "interval = 250ms\n"              /* 6 */
+    "batch_size = 500\n"              /* 7 */
+    "lock_timeout = 1m\n"             /* 8 */
+    "\n"                              /* 9 */
+    "[node left]\n"                   /* 10 */
+    "driver = sqlite\n"               /* 11 */
+    "path = data/left.db\n"           /* 12 */
+    "busy_timeout = 2000\n"           /* 13 */
+    "password_env = LEFT_PW\n"        /* 14 */
+    "\n"                              /* 15 */
+    "[node right]\n"                  /* 16 */
+    "driver = sqlite\n"               /* 17 */
+    "password_file = secrets/right\n" /* 18 */
+    "path = right.db\n"               /* 19 */
+    "\n"                              /* 20 */
+    "[table items]\n"                 /* 21 */
+    "key = id\n"                      /* 22 */
+    "columns = id , name,price\n"     /* 23 */
+    "[table public.tags]\n"           /* 24 */
+    "key = tag, item_id\n";           /* 25 */
+
+START_TEST(test_config_bidirectional_model)
+{
+    rs_job_cfg_t *cfg = parse_ok(bidirectional_job);
+    char real[PATH_MAX];
+    const rs_node_cfg_t *n;
+    const rs_table_cfg_t *t;
+
+    ck_assert_ptr_nonnull(realpath(tmpdir, real));
+    ck_assert_str_eq(cfg->path, jobpath);
+    ck_assert_str_eq(cfg->dir, real);
+    ck_assert_int_eq(cfg->mode, RS_MODE_BIDIRECTIONAL);
+    ck_assert_str_eq(cfg->source, "right");
+    ck_assert_str_eq(cfg->conflict, "latest");
+    ck_assert(cfg->interval_us == 250000);
+    ck_assert_uint_eq(cfg->batch_size, 500);
+    ck_assert(cfg->lock_timeout_us == INT64_C(60000000));
+
+    ck_assert_uint_eq(cfg->nnodes, 2);
+    n = &cfg->nodes[0];
+    ck_assert_str_eq(n->name, "left");
+    ck_assert_int_eq(n->line, 10);
+    ck_assert_str_eq(n->driver, "sqlite");
+    ck_assert_str_eq(n->password_env, "LEFT_PW");
+    ck_assert_ptr_null(n->password_file);
+    ck_assert_uint_eq(n->noptions, 2);
+    ck_assert_str_eq(n->options[0].key, "path");
+    ck_assert_str_eq(n->options[0].value, "data/left.db");
+    ck_assert_int_eq(n->options[0].line, 12);
+    ck_assert_str_eq(n->options[1].key, "busy_timeout");
+    ck_assert_str_eq(n->options[1].value, "2000");
+    ck_assert_int_eq(n->options[1].line, 13);
+    n = &cfg->nodes[1];
+    ck_assert_str_eq(n->name, "right");
+    ck_assert_int_eq(n->line, 16);
+    ck_assert_ptr_null(n->password_env);
+    ck_assert_str_eq(n->password_file, "secrets/right");
+    ck_assert_uint_eq(n->noptions, 1);
+    ck_assert_str_eq(n->options[0].key, "path");
+    ck_assert_int_eq(n->options[0].line, 19);
+    ck_assert_ptr_eq(rs_job_cfg_node(cfg, "right"), n);
+    ck_assert_ptr_null(rs_job_cfg_node(cfg, "middle"));
+
+    ck_assert_uint_eq(cfg->ntables, 2);
+    t = &cfg->tables[0];
+    ck_assert_str_eq(t->name, "items");
+    ck_assert_int_eq(t->line, 21);
+    ck_assert_uint_eq(t->nkey, 1);
+    ck_assert_str_eq(t->key[0], "id");
+    ck_assert_uint_eq(t->ncolumns, 3);
+    ck_assert_str_eq(t->columns[0], "id");
+    ck_assert_str_eq(t->columns[1], "name");
+    ck_assert_str_eq(t->columns[2], "price");
+    t = &cfg->tables[1];
+    ck_assert_str_eq(t->name, "public.tags");
+    ck_assert_uint_eq(t->nkey, 2);
+    ck_assert_str_eq(t->key[0], "tag");
+    ck_assert_str_eq(t->key[1], "item_id");
+    ck_assert_uint_eq(t->ncolumns, 0);
+    rs_job_cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_one_way_defaults)
+{
+    rs_job_cfg_t *cfg = parse_ok("[job]\n"
+                                 "mode = one-way\n"
+                                 "source = a\n" NODES "[node c]\n"
+                                 "driver = other_driver\n"
+                                 "[table t]\n");
+
+    ck_assert_int_eq(cfg->mode, RS_MODE_ONEWAY);
+    ck_assert_str_eq(cfg->source, "a");
+    ck_assert_str_eq(cfg->conflict, "latest");
+    ck_assert(cfg->interval_us == INT64_C(5000000));
+    ck_assert_uint_eq(cfg->batch_size, 1000);
+    ck_assert(cfg->lock_timeout_us == INT64_C(30000000));
+    ck_assert_uint_eq(cfg->nnodes, 3);
+    ck_assert_str_eq(cfg->nodes[2].driver, "other_driver");
+    ck_assert_uint_eq(cfg->nodes[0].noptions, 0);
+    ck_assert_uint_eq(cfg->ntables, 1);
+    ck_assert_uint_eq(cfg->tables[0].nkey, 0);
+    ck_assert_uint_eq(cfg->tables[0].ncolumns, 0);
+    rs_job_cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_bidirectional_without_source)
+{
+    rs_job_cfg_t *cfg =
+        parse_ok("[job]\nmode = bidirectional\n" NODES "[table t]\n");
+
+    ck_assert_ptr_null(cfg->source);
+    rs_job_cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_inline_comments)
+{
+    rs_job_cfg_t *cfg = parse_ok("# hash comment\n"
+                                 "[job] ; the job\n"
+                                 "mode = one-way ; copy a to b\n"
+                                 "source = a ;\n"
+                                 "interval = 2s ; every two seconds\n"
+                                 "[node a] # first\n"
+                                 "driver = sqlite\n"
+                                 "path = a;b.db\n"
+                                 "[node b]\n"
+                                 "driver = sqlite ;\n"
+                                 "   ; indented comment\n"
+                                 "[table t]\n");
+
+    ck_assert_int_eq(cfg->mode, RS_MODE_ONEWAY);
+    ck_assert_str_eq(cfg->source, "a");
+    ck_assert(cfg->interval_us == INT64_C(2000000));
+    /* ';' starts a comment only after white space */
+    ck_assert_str_eq(cfg->nodes[0].options[0].value, "a;b.db");
+    ck_assert_str_eq(cfg->nodes[1].driver, "sqlite");
+    rs_job_cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_source_error_is_checked_for_bidirectional)
+{
+    parse_fails_at("[job]\nmode = bidirectional\nsource = zz\n" NODES
+                   "[table t]\n",
+                   3, "source 'zz'", NULL);
+}
+END_TEST
+
+START_TEST(test_config_indented_keys_are_keys)
+{
+    rs_job_cfg_t *cfg = parse_ok("[job]\n"
+                                 "    mode = one-way\n"
+                                 "    source = a\n"
+                                 "  [node a]\n"
+                                 "\tdriver = sqlite\n"
+                                 "\tpath = a.db\n"
+                                 "[node b]\n"
+                                 "  driver = sqlite\n"
+                                 "[table t]\n");
+
+    ck_assert_str_eq(cfg->source, "a");
+    ck_assert_str_eq(cfg->nodes[0].driver, "sqlite");
+    ck_assert_uint_eq(cfg->nodes[0].noptions, 1);
+    ck_assert_str_eq(cfg->nodes[0].options[0].value, "a.db");
+    ck_assert_int_eq(cfg->nodes[0].options[0].line, 6);
+    rs_job_cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_crlf_and_bom)
+{
+    rs_job_cfg_t *cfg = parse_ok("\xEF\xBB\xBF[job]\r\n"
+                                 "mode = one-way\r\n"
+                                 "source = a\r\n"
+                                 "[node a]\r\n"
+                                 "driver = sqlite\r\n"
+                                 "[node b]\r\n"
+                                 "driver = sqlite\r\n"
+                                 "[table t]\r\n");
+
+    ck_assert_str_eq(cfg->source, "a");
+    ck_assert_int_eq(cfg->nodes[1].line, 6);
+    rs_job_cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_relative_path_gives_absolute_dir)
+{
+    rs_job_cfg_t *cfg = NULL;
+    char real[PATH_MAX];
+    rowsync_error_t err;
+
+    write_job("[job]\nmode = bidirectional\n" NODES "[table t]\n");
+    ck_assert_int_eq(chdir(tmpdir), 0);
+    ck_assert_int_eq(rs_job_cfg_parse(&cfg, "job.conf", &err), 0);
+    ck_assert_ptr_nonnull(realpath(tmpdir, real));
+    ck_assert_str_eq(cfg->path, "job.conf");
+    ck_assert_str_eq(cfg->dir, real);
+    ck_assert_int_eq(cfg->dir[0], '/');
+    rs_job_cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_empty_option_value_is_kept)
+{
+    rs_job_cfg_t *cfg =
+        parse_ok("[job]\nmode = bidirectional\n" NODES "options =\n"
+                 "[table t]\n");
+
+    ck_assert_uint_eq(cfg->nodes[1].noptions, 1);
+    ck_assert_str_eq(cfg->nodes[1].options[0].key, "options");
+    ck_assert_str_eq(cfg->nodes[1].options[0].value, "");
+    rs_job_cfg_free(cfg);
+}
+END_TEST
+
+/* ---- errors: sections and keys
+ * ------------------------------------------------ */
+
+START_TEST(test_config_unknown_key)
+{
+    parse_fails_at("[job]\n"
+                   "mode = bidirectional\n" NODES "[table items]\n"
+                   "colums = a, b\n",
+                   8, "unknown key 'colums' in [table items]", NULL);
+    parse_fails_at("[job]\nmode = one-way\nsorce = a\n", 3,
+                   "unknown key 'sorce' in [job]", NULL);
+}
+END_TEST
+
+START_TEST(test_config_unknown_section)
+{
+    parse_fails_at("[job]\nmode = one-way\n\n[nodes a]\ndriver = x\n", 4,
+                   "unknown section [nodes a]", NULL);
+    parse_fails_at("[job]\nmode = one-way\n[settings]\n", 3,
+                   "unknown section [settings]", NULL);
+}
+END_TEST
+
+START_TEST(test_config_bad_section_header)
+{
+    parse_fails_at("[job]\nmode = one-way\n[node a\n", 3, "closing ']'", NULL);
+    parse_fails_at("[job] extra\n", 1, "after the section header", NULL);
+    parse_fails_at("[job x]\n", 1, "[job] takes no name", NULL);
+    parse_fails_at("[job]\n[node   ]\n", 2, "[node] needs a name", NULL);
+    parse_fails_at("[job]\n[table]\n", 2, "[table] needs a name", NULL);
+    parse_fails_at("[job]\n[node a/b]\n", 2, "invalid node name 'a/b'", NULL);
+    parse_fails_at("[job]\n[job]\n", 2, "duplicate [job] section", "line 1",
+                   NULL);
+}
+END_TEST
+
+START_TEST(test_config_duplicate_key)
+{
+    parse_fails_at("[job]\n"
+                   "mode = bidirectional\n"
+                   "[node a]\n"
+                   "driver = sqlite\n"
+                   "path = x\n"
+                   "driver = sqlite\n",
+                   6, "duplicate key 'driver' in [node a]", "line 4", NULL);
+    parse_fails_at("[job]\nmode = one-way\ninterval = 1s\ninterval = 2s\n", 4,
+                   "duplicate key 'interval' in [job]", NULL);
+}
+END_TEST
+
+START_TEST(test_config_duplicate_node)
+{
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES
+                   "\n[node a]\ndriver = sqlite\n",
+                   8, "duplicate node 'a'", "line 3", NULL);
+}
+END_TEST
+
+START_TEST(test_config_duplicate_table)
+{
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES
+                   "[table t]\n[table  t ]\n",
+                   8, "duplicate table 't'", "line 7", NULL);
+}
+END_TEST
+
+START_TEST(test_config_key_outside_section)
+{
+    parse_fails_at("mode = one-way\n[job]\n", 1,
+                   "key 'mode' outside of any section", NULL);
+}
+END_TEST
+
+START_TEST(test_config_line_without_equals)
+{
+    parse_fails_at("[job]\nmode = one-way\njust words\n", 3,
+                   "expected 'key = value'", NULL);
+}
+END_TEST
+
+START_TEST(test_config_empty_value)
+{
+    parse_fails_at("[job]\nmode =\n", 2, "key 'mode' in [job] has no value",
+                   NULL);
+    parse_fails_at("[job]\nmode = one-way\n[node a]\ndriver =   ; none\n", 4,
+                   "key 'driver' in [node a] has no value", NULL);
+}
+END_TEST
+
+START_TEST(test_config_line_too_long)
+{
+    char text[1200];
+
+    snprintf(text, sizeof text,
+             "[job]\nmode = one-way\n[node a]\npath = %0999d\n", 0);
+    parse_fails_at(text, 4, "line is longer than", NULL);
+}
+END_TEST
+
+/* ---- errors: values --------------------------------------------------------
+ */
+
+START_TEST(test_config_bad_mode)
+{
+    parse_fails_at("[job]\nmode = both\n", 2, "invalid mode 'both' in [job]",
+                   "one-way or bidirectional", NULL);
+}
+END_TEST
+
+START_TEST(test_config_bad_interval)
+{
+    parse_fails_at("[job]\nmode = one-way\ninterval = soon\n", 3,
+                   "invalid interval 'soon' in [job]", NULL);
+    parse_fails_at("[job]\nmode = one-way\ninterval = -5s\n", 3,
+                   "invalid interval '-5s'", NULL);
+    parse_fails_at("[job]\nmode = one-way\ninterval = 0\n", 3,
+                   "interval in [job] must be greater than 0", NULL);
+}
+END_TEST
+
+START_TEST(test_config_bad_lock_timeout)
+{
+    parse_fails_at("[job]\nmode = one-way\nlock_timeout = 5 days\n", 3,
+                   "invalid lock_timeout '5 days'", NULL);
+}
+END_TEST
+
+START_TEST(test_config_zero_lock_timeout_is_allowed)
+{
+    rs_job_cfg_t *cfg = parse_ok("[job]\nmode = bidirectional\n"
+                                 "lock_timeout = 0\n" NODES "[table t]\n");
+
+    ck_assert(cfg->lock_timeout_us == 0);
+    rs_job_cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_bad_batch_size)
+{
+    parse_fails_at("[job]\nmode = one-way\nbatch_size = 0\n", 3,
+                   "invalid batch_size '0'", "1 to 1000000", NULL);
+    parse_fails_at("[job]\nmode = one-way\nbatch_size = 1000001\n", 3,
+                   "invalid batch_size '1000001'", NULL);
+    parse_fails_at("[job]\nmode = one-way\nbatch_size = ten\n", 3,
+                   "invalid batch_size 'ten'", NULL);
+}
+END_TEST
+
+START_TEST(test_config_unsupported_conflict_rule)
+{
+    parse_fails_at("[job]\nmode = bidirectional\nconflict = source\n", 3,
+                   "conflict rule 'source' is not supported yet "
+                   "(supported: latest)",
+                   NULL);
+}
+END_TEST
+
+START_TEST(test_config_both_password_keys)
+{
+    parse_fails_at("[job]\nmode = one-way\n[node a]\ndriver = x\n"
+                   "password_env = PW\npath = p\npassword_file = pw.txt\n",
+                   7, "[node a] sets both password_env and password_file",
+                   "line 5", NULL);
+}
+END_TEST
+
+START_TEST(test_config_password_in_job_file)
+{
+    parse_fails_at("[job]\nmode = one-way\n[node a]\ndriver = x\n"
+                   "password = hunter2\n",
+                   5, "must not hold a password", "password_env", NULL);
+}
+END_TEST
+
+START_TEST(test_config_bad_names)
+{
+    parse_fails_at("[job]\nmode = one-way\n[node a]\ndriver = ../evil\n", 4,
+                   "invalid driver name '../evil'", NULL);
+    parse_fails_at("[job]\nmode = one-way\n[node a]\ndriver = x\n"
+                   "password_env = NOT-A-NAME\n",
+                   5, "invalid password_env 'NOT-A-NAME'", NULL);
+}
+END_TEST
+
+START_TEST(test_config_bad_column_lists)
+{
+    parse_fails_at("[job]\nmode = one-way\n[table t]\ncolumns = a,,b\n", 4,
+                   "empty column name in 'columns' of [table t]", NULL);
+    parse_fails_at("[job]\nmode = one-way\n[table t]\nkey = a, b, a\n", 4,
+                   "column 'a' is listed twice in 'key' of [table t]", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "key = id, other\n"
+                   "columns = id, name\n"
+                   "[table u]\n",
+                   8, "key column 'other' of [table t] is not in its columns",
+                   NULL);
+}
+END_TEST
+
+/* ---- errors: the job as a whole ---------------------------------------------
+ */
+
+START_TEST(test_config_one_way_without_source)
+{
+    parse_fails_at("[job]\n\nmode = one-way\n" NODES "[table t]\n", 3,
+                   "mode one-way needs a source", NULL);
+}
+END_TEST
+
+START_TEST(test_config_source_names_no_node)
+{
+    parse_fails_at("[job]\nmode = one-way\nsource = c\n" NODES "[table t]\n", 3,
+                   "source 'c' in [job] names no [node c]", NULL);
+}
+END_TEST
+
+START_TEST(test_config_fewer_than_two_nodes)
+{
+    parse_fails_at("[job]\nmode = bidirectional\n[node a]\ndriver = x\n"
+                   "[table t]\n",
+                   3, "at least two [node NAME] sections (found 1)", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n[table t]\n", 1, "(found 0)",
+                   NULL);
+}
+END_TEST
+
+START_TEST(test_config_no_table)
+{
+    parse_fails_at("\n[job]\nmode = bidirectional\n" NODES, 2,
+                   "at least one [table NAME] section", NULL);
+}
+END_TEST
+
+START_TEST(test_config_node_without_driver)
+{
+    /* in the middle of the file and as the last section */
+    parse_fails_at("[job]\nmode = bidirectional\n[node a]\npath = x\n"
+                   "[node b]\ndriver = x\n[table t]\n",
+                   3, "[node a] has no driver", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n[table t]\n" NODES
+                   "[node c]\n",
+                   8, "[node c] has no driver", NULL);
+}
+END_TEST
+
+START_TEST(test_config_no_job_section)
+{
+    parse_fails_at(NODES "[table t]\n", 0, "no [job] section", NULL);
+    parse_fails_at("", 0, "no [job] section", NULL);
+}
+END_TEST
+
+START_TEST(test_config_no_mode)
+{
+    parse_fails_at("\n[job]\nsource = a\n" NODES "[table t]\n", 2,
+                   "[job] has no mode", NULL);
+}
+END_TEST
+
+START_TEST(test_config_missing_file)
+{
+    rs_job_cfg_t *cfg = NULL;
+    rowsync_error_t err;
+    char path[PATH_MAX + 32], expect[PATH_MAX + 128];
+
+    snprintf(path, sizeof path, "%s/nope.conf", tmpdir);
+    ck_assert_int_eq(rs_job_cfg_parse(&cfg, path, &err), ROWSYNC_EIO);
+    ck_assert_int_eq(err.code, ROWSYNC_EIO);
+    ck_assert_ptr_null(cfg);
+    snprintf(expect, sizeof expect, "cannot open job file %s: %s", path,
+             strerror(ENOENT));
+    ck_assert_str_eq(err.message, expect);
+    /* a directory opens but cannot be read */
+    ck_assert_int_eq(rs_job_cfg_parse(&cfg, tmpdir, &err), ROWSYNC_EIO);
+    ck_assert_ptr_nonnull(strstr(err.message, tmpdir));
+    ck_assert_ptr_null(cfg);
+    /* err may be NULL */
+    ck_assert_int_eq(rs_job_cfg_parse(&cfg, path, NULL), ROWSYNC_EIO);
+}
+END_TEST
+
+/* ---- durations ------------------------------------------------------------
+ */
+
+static int64_t duration(const char *text)
+{
+    int64_t us = -42;
+
+    ck_assert_msg(rs_parse_duration(text, &us) == 0, "'%s' rejected", text);
+    return us;
+}
+
+START_TEST(test_config_duration_units)
+{
+    ck_assert(duration("5s") == INT64_C(5000000));
+    ck_assert(duration("250ms") == 250000);
+    ck_assert(duration("2m") == INT64_C(120000000));
+    ck_assert(duration("1h") == INT64_C(3600000000));
+    ck_assert(duration("100us") == 100);
+    ck_assert(duration("7") == INT64_C(7000000));
+    ck_assert(duration("0") == 0);
+    ck_assert(duration("1.5s") == INT64_C(1500000));
+    ck_assert(duration("0.25") == 250000);
+    ck_assert(duration("1.5h") == INT64_C(5400000000));
+    ck_assert(duration("0.0015ms") == 1);
+    ck_assert(duration("10 s") == INT64_C(10000000));
+    ck_assert(duration("2562047788h") == INT64_C(2562047788) * 3600000000);
+}
+END_TEST
+
+START_TEST(test_config_duration_rejects_garbage)
+{
+    static const char *const bad[] = {"",
+                                      "s",
+                                      "-5s",
+                                      "+5s",
+                                      "5x",
+                                      "5 sec",
+                                      "1.s",
+                                      ".5s",
+                                      "5s5",
+                                      "1e3",
+                                      "9223372036854775808",
+                                      "2562047789h",
+                                      "99999999999999999999"};
+    size_t i;
+    int64_t us = -42;
+
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(rs_parse_duration(bad[i], &us) == ROWSYNC_EINVAL,
+                      "'%s' accepted", bad[i]);
+        ck_assert(us == -42);
+    }
+    ck_assert_int_eq(rs_parse_duration(NULL, &us), ROWSYNC_EINVAL);
+}
+END_TEST
+
+/* ---- util and error ---------------------------------------------------------
+ */
+
+struct log_capture {
+    int calls;
+    int level;
+    char text[2048];
+};
+
+static void capture_log(void *ud, int level, const char *message)
+{
+    struct log_capture *c = ud;
+
+    c->calls++;
+    c->level = level;
+    snprintf(c->text, sizeof c->text, "%s", message);
+}
+
+static void capture_out(void *ud, const char *line)
+{
+    capture_log(ud, -1, line);
+}
+
+START_TEST(test_util_log_filters_by_level)
+{
+    struct rowsync_ctx ctx;
+    struct log_capture c;
+    char longer[1500];
+
+    memset(&ctx, 0, sizeof ctx);
+    memset(&c, 0, sizeof c);
+    rs_log(&ctx, ROWSYNC_LOG_ERROR, "no callback: %d", 1);
+    rs_log(NULL, ROWSYNC_LOG_ERROR, "no context");
+    ctx.log = capture_log;
+    ctx.log_ud = &c;
+    ctx.log_max = ROWSYNC_LOG_INFO;
+    rs_log(&ctx, ROWSYNC_LOG_DEBUG, "too detailed");
+    ck_assert_int_eq(c.calls, 0);
+    rs_log(&ctx, ROWSYNC_LOG_WARN, "node %s: %d rows", "a", 3);
+    ck_assert_int_eq(c.calls, 1);
+    ck_assert_int_eq(c.level, ROWSYNC_LOG_WARN);
+    ck_assert_str_eq(c.text, "node a: 3 rows");
+    /* longer than the internal stack buffer: still whole */
+    memset(longer, 'y', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    rs_log(&ctx, ROWSYNC_LOG_INFO, "%s!", longer);
+    ck_assert_uint_eq(strlen(c.text), sizeof longer);
+    ck_assert_int_eq(c.text[sizeof longer - 1], '!');
+}
+END_TEST
+
+START_TEST(test_util_output_and_stop)
+{
+    struct rowsync_ctx ctx;
+    struct log_capture c;
+    volatile sig_atomic_t flag = 0;
+
+    memset(&ctx, 0, sizeof ctx);
+    memset(&c, 0, sizeof c);
+    rs_out(&ctx, "dropped");
+    ctx.output = capture_out;
+    ctx.output_ud = &c;
+    rs_out(&ctx, "%s: %d pending", "items", 12);
+    ck_assert_int_eq(c.calls, 1);
+    ck_assert_str_eq(c.text, "items: 12 pending");
+    ck_assert_int_eq(rs_stop_requested(NULL), 0);
+    ck_assert_int_eq(rs_stop_requested(&ctx), 0);
+    ctx.stop = &flag;
+    ck_assert_int_eq(rs_stop_requested(&ctx), 0);
+    flag = 1;
+    ck_assert_int_eq(rs_stop_requested(&ctx), 1);
+}
+END_TEST
+
+START_TEST(test_util_strings)
+{
+    char *s;
+
+    s = rs_strdup("abc");
+    ck_assert_str_eq(s, "abc");
+    free(s);
+    ck_assert_ptr_null(rs_strdup(NULL));
+    s = rs_strndup("abcdef", 3);
+    ck_assert_str_eq(s, "abc");
+    free(s);
+    s = rs_strndup("ab\0cd", 5);
+    ck_assert_str_eq(s, "ab");
+    free(s);
+    s = rs_sprintf("%s-%d-%05.1f", "x", -7, 2.25);
+    ck_assert_str_eq(s, "x--7-002.2");
+    free(s);
+    s = rs_sprintf("%s", "");
+    ck_assert_str_eq(s, "");
+    free(s);
+}
+END_TEST
+
+START_TEST(test_util_clock)
+{
+    int64_t a = rs_now_us(), b = rs_now_us();
+
+    /* after 2020-01-01 and not going backwards between two calls here */
+    ck_assert(a > INT64_C(1577836800000000));
+    ck_assert(b >= a);
+}
+END_TEST
+
+START_TEST(test_error_set_and_names)
+{
+    rowsync_error_t err;
+    int codes[] = {ROWSYNC_OK,         ROWSYNC_DONE,        ROWSYNC_DROPPED,
+                   ROWSYNC_ERROR,      ROWSYNC_ENOMEM,      ROWSYNC_EINVAL,
+                   ROWSYNC_ENOTFOUND,  ROWSYNC_ENOTSUP,     ROWSYNC_ECONN,
+                   ROWSYNC_ETRANSIENT, ROWSYNC_ECONSTRAINT, ROWSYNC_EABI,
+                   ROWSYNC_ELOCKED,    ROWSYNC_ECONVERT,    ROWSYNC_EIO};
+    size_t i, j, n = sizeof codes / sizeof codes[0];
+
+    err.native = 19;
+    memcpy(err.sqlstate, "23505", 6);
+    ck_assert_int_eq(
+        rowsync_error_set(&err, ROWSYNC_ECONN, "node %s: %d", "a", 5),
+        ROWSYNC_ECONN);
+    ck_assert_int_eq(err.code, ROWSYNC_ECONN);
+    ck_assert_int_eq(err.native, 0);
+    ck_assert_str_eq(err.sqlstate, "");
+    ck_assert_str_eq(err.message, "node a: 5");
+    /* arguments may come from the message itself */
+    rowsync_error_set(&err, ROWSYNC_ERROR, "again: %s", err.message);
+    ck_assert_str_eq(err.message, "again: node a: 5");
+    ck_assert_int_eq(rowsync_error_set(NULL, ROWSYNC_EIO, "x"), ROWSYNC_EIO);
+
+    ck_assert_str_eq(rowsync_strerror(ROWSYNC_ECONN), "connection");
+    ck_assert_str_eq(rowsync_strerror(12345), "unknown status");
+    for (i = 0; i < n; i++)
+        for (j = i + 1; j < n; j++)
+            ck_assert_str_ne(rowsync_strerror(codes[i]),
+                             rowsync_strerror(codes[j]));
+    ck_assert_str_eq(rowsync_version(), PACKAGE_VERSION);
+}
+END_TEST
+
+START_TEST(test_error_prefix)
+{
+    rowsync_error_t err;
+    char big[3000];
+
+    rowsync_error_set(&err, ROWSYNC_ECONSTRAINT, "duplicate key");
+    err.native = 2627;
+    memcpy(err.sqlstate, "23000", 6);
+    rowsync_error_prefix(&err, "node %s, table %s", "b", "items");
+    ck_assert_str_eq(err.message, "node b, table items: duplicate key");
+    ck_assert_int_eq(err.code, ROWSYNC_ECONSTRAINT);
+    ck_assert_int_eq(err.native, 2627);
+    ck_assert_str_eq(err.sqlstate, "23000");
+    rowsync_error_prefix(NULL, "ignored");
+
+    /* a prefix longer than the buffer: cut, terminated, valid UTF-8 */
+    memset(big, 'p', sizeof big);
+    memcpy(big + ROWSYNC_ERROR_MESSAGE_MAX - 2, "\xc3\xa9\xc3\xa9", 4);
+    big[sizeof big - 1] = '\0';
+    rowsync_error_prefix(&err, "%s", big);
+    /* the prefix lost its cut "\xc3", then ": " was cut to ":" */
+    ck_assert_uint_eq(strlen(err.message), ROWSYNC_ERROR_MESSAGE_MAX - 1);
+    ck_assert_int_eq(err.message[ROWSYNC_ERROR_MESSAGE_MAX - 3], 'p');
+    ck_assert_int_eq(err.message[ROWSYNC_ERROR_MESSAGE_MAX - 2], ':');
+    ck_assert_int_eq(err.code, ROWSYNC_ECONSTRAINT);
+    /* an empty message gets the prefix alone */
+    rowsync_error_set(&err, ROWSYNC_ERROR, "%s", "");
+    rowsync_error_prefix(&err, "context");
+    ck_assert_str_eq(err.message, "context");
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc;
+
+    tc = tcase_create("valid files");
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_add_test(tc, test_config_bidirectional_model);
+    tcase_add_test(tc, test_config_one_way_defaults);
+    tcase_add_test(tc, test_config_bidirectional_without_source);
+    tcase_add_test(tc, test_config_inline_comments);
+    tcase_add_test(tc, test_config_indented_keys_are_keys);
+    tcase_add_test(tc, test_config_crlf_and_bom);
+    tcase_add_test(tc, test_config_relative_path_gives_absolute_dir);
+    tcase_add_test(tc, test_config_empty_option_value_is_kept);
+    tcase_add_test(tc, test_config_zero_lock_timeout_is_allowed);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("syntax errors");
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_add_test(tc, test_config_unknown_key);
+    tcase_add_test(tc, test_config_unknown_section);
+    tcase_add_test(tc, test_config_bad_section_header);
+    tcase_add_test(tc, test_config_duplicate_key);
+    tcase_add_test(tc, test_config_duplicate_node);
+    tcase_add_test(tc, test_config_duplicate_table);
+    tcase_add_test(tc, test_config_key_outside_section);
+    tcase_add_test(tc, test_config_line_without_equals);
+    tcase_add_test(tc, test_config_empty_value);
+    tcase_add_test(tc, test_config_line_too_long);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("value errors");
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_add_test(tc, test_config_bad_mode);
+    tcase_add_test(tc, test_config_bad_interval);
+    tcase_add_test(tc, test_config_bad_lock_timeout);
+    tcase_add_test(tc, test_config_bad_batch_size);
+    tcase_add_test(tc, test_config_unsupported_conflict_rule);
+    tcase_add_test(tc, test_config_both_password_keys);
+    tcase_add_test(tc, test_config_password_in_job_file);
+    tcase_add_test(tc, test_config_bad_names);
+    tcase_add_test(tc, test_config_bad_column_lists);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("job checks");
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_add_test(tc, test_config_one_way_without_source);
+    tcase_add_test(tc, test_config_source_names_no_node);
+    tcase_add_test(tc, test_config_source_error_is_checked_for_bidirectional);
+    tcase_add_test(tc, test_config_fewer_than_two_nodes);
+    tcase_add_test(tc, test_config_no_table);
+    tcase_add_test(tc, test_config_node_without_driver);
+    tcase_add_test(tc, test_config_no_job_section);
+    tcase_add_test(tc, test_config_no_mode);
+    tcase_add_test(tc, test_config_missing_file);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("durations");
+    tcase_add_test(tc, test_config_duration_units);
+    tcase_add_test(tc, test_config_duration_rejects_garbage);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+static Suite *util_suite(void)
+{
+    Suite *s = suite_create("util");
+    TCase *tc;
+
+    tc = tcase_create("reporting");
+    tcase_add_test(tc, test_util_log_filters_by_level);
+    tcase_add_test(tc, test_util_output_and_stop);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("helpers");
+    tcase_add_test(tc, test_util_strings);
+    tcase_add_test(tc, test_util_clock);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("error record");
+    tcase_add_test(tc, test_error_set_and_names);
+    tcase_add_test(tc, test_error_prefix);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(config_suite());
+    int failed;
+
+    srunner_add_suite(sr, util_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

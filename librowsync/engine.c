@@ -1045,6 +1045,7 @@ static int en_load(rowsync_job_t *job, rs_node_t *from, rs_node_t *to,
         }
         if (rc < 0)
             return rc;
+        rc = 0; /* ROWSYNC_DONE: the target is empty */
     }
 
     size_t nkeys = d.src->spec.nkeys;

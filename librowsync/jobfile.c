@@ -803,6 +803,13 @@ static void jf_check_job(jf_state_t *st)
                 cfg->nnodes);
         return;
     }
+    if (cfg->mode == RS_MODE_BIDIRECTIONAL && cfg->nnodes > 2) {
+        jf_fail(st, ROWSYNC_EINVAL, cfg->nodes[2].line,
+                "bidirectional jobs take exactly two nodes in this version "
+                "(found %zu); use one-way jobs to fan out",
+                cfg->nnodes);
+        return;
+    }
     if (cfg->mode == RS_MODE_ONEWAY && cfg->source == NULL) {
         jf_fail(st, ROWSYNC_EINVAL, st->mode_line,
                 "mode one-way needs a source in [job] (source = NODE)");

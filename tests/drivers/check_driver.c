@@ -1,1 +1,2235 @@
-/* placeholder */
+/* The driver conformance suite: one set of tests that every database
+ * driver must pass unchanged (capture, extraction, apply, state, locks,
+ * values, errors).
+ *
+ * The build names the driver with -DCONFORMANCE_DRIVER='"name"'. The only
+ * per-driver code is the "admin adapter" below: it creates a fresh empty
+ * database per test, fills the node config the driver connects with, and
+ * runs admin SQL through the native client. The tests themselves load the
+ * driver module with libltdl, as the core does, and use only the driver
+ * table and portable SQL; where dialects differ, the adapter supplies the
+ * text (the types table DDL, identifier quotes, a lock that blocks
+ * writers).
+ *
+ * The preprocessor cannot compare strings, so each adapter is compiled
+ * under CONF_WITH_<NAME>; without any, the SQLite adapter is built. main()
+ * checks that the chosen adapter is the one CONFORMANCE_DRIVER names.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* nftw */
+#endif
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <ltdl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rowsync/driver.h>
+
+#ifndef CONFORMANCE_DRIVER
+#error "build with -DCONFORMANCE_DRIVER='\"name\"'"
+#endif
+
+#if !defined(CONF_WITH_SQLITE) && !defined(CONF_WITH_PGSQL) &&                 \
+    !defined(CONF_WITH_MYSQL) && !defined(CONF_WITH_MSSQL)
+#define CONF_WITH_SQLITE 1
+#endif
+
+/* The admin adapter: everything the suite needs to know about one
+ * database that it cannot ask the driver. */
+struct conf_backend {
+    const char *driver;
+    /* Creates a fresh empty database and fills conf_node. 0 on success. */
+    int (*setup)(void);
+    /* Runs admin SQL directly with the native client. 0 on success. */
+    int (*exec)(const char *sql);
+    /* Runs a query returning one integer. 0 on success. */
+    int (*query_int)(const char *sql, long long *out);
+    /* Drops the database and its files. */
+    void (*teardown)(void);
+    /* Identifier quotes of the dialect ('"', '"'), ('`', '`'), ('[', ']'). */
+    char quote_open, quote_close;
+    /* CREATE TABLE vals (id, b, i, dec, d, t, bin, dt, tm, ts, tstz, u, j):
+     * id integer key, then bool, int64, decimal(40,10) kept exact, double,
+     * varchar(200), binary, date, time with microseconds, timestamp with
+     * microseconds, timestamp with time zone, uuid, json. */
+    const char *types_ddl;
+    /* A node option that makes the driver give up waiting for a lock held
+     * by another session quickly (key, value). */
+    const char *short_wait_key, *short_wait_value;
+    /* Makes another session hold a lock that blocks writers of table until
+     * release_lock. 0 on success. */
+    int (*hold_lock)(const char *table);
+    void (*release_lock)(void);
+    /* A node config that cannot connect: which 0 = the database does not
+     * exist, 1 = it exists but is not a usable database. Sets the expected
+     * error class and a text the message must contain (the path, host...).
+     * 0 on success. */
+    int (*bad_node)(int which, rowsync_node_config_t *cfg, int *code,
+                    const char **needle);
+    /* Adds the adapter's own test cases (behaviour specific to this
+     * database), or NULL. */
+    void (*native_tests)(Suite *s);
+};
+
+static rowsync_node_config_t conf_node; /* filled by the adapter's setup */
+static const struct conf_backend *be;
+static const rowsync_driver_t *drv;
+static lt_dlhandle conf_module;
+
+/* Removes a directory tree (used by file-based adapters). */
+static int conf_rm_one(const char *path, const struct stat *sb, int flag,
+                       struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void conf_rmtree(const char *dir)
+{
+    if (dir != NULL && dir[0] != '\0' && getenv("ROWSYNC_KEEP_TMP") == NULL)
+        nftw(dir, conf_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void conf_write_file(const char *path, const char *text, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+
+    ck_assert_msg(f != NULL, "cannot write %s: %s", path, strerror(errno));
+    ck_assert_uint_eq(fwrite(text, 1, n, f), n);
+    fclose(f);
+}
+
+/* ==== the SQLite adapter ============================================= */
+#ifdef CONF_WITH_SQLITE
+#include <sqlite3.h>
+
+static sqlite3 *lite_admin;
+static char lite_dir[64];
+static char lite_path[128];
+static char lite_bad[128];
+static rowsync_option_t lite_opts[2];
+static rowsync_option_t lite_bad_opts[1];
+
+/* A temporary directory with node.db, opened by the admin connection; the
+ * node config names it relative to job_dir, as a job file would. Check
+ * skips the teardown of a failed test, so its directory stays behind for
+ * inspection. */
+static int lite_setup(void)
+{
+    strcpy(lite_dir, "/tmp/rowsync-conf-XXXXXX");
+    if (mkdtemp(lite_dir) == NULL)
+        return -1;
+    snprintf(lite_path, sizeof lite_path, "%s/node.db", lite_dir);
+    if (sqlite3_open_v2(lite_path, &lite_admin,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_busy_timeout(lite_admin, 10000);
+    if (sqlite3_exec(lite_admin, "PRAGMA user_version = 1", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return -1;
+    lite_opts[0].key = "path";
+    lite_opts[0].value = "node.db";
+    memset(&conf_node, 0, sizeof conf_node);
+    conf_node.node = "node-a";
+    conf_node.job_dir = lite_dir;
+    conf_node.noptions = 1;
+    conf_node.options = lite_opts;
+    return 0;
+}
+
+static int lite_exec(const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(lite_admin, sql, NULL, NULL, &msg);
+
+    if (rc != SQLITE_OK) {
+        fprintf(stderr, "admin SQL failed: %s: %s\n", sql, msg);
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int lite_query_int(const char *sql, long long *out)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(lite_admin, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "admin SQL failed: %s: %s\n", sql,
+                sqlite3_errmsg(lite_admin));
+        return -1;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static void lite_teardown(void)
+{
+    sqlite3_close(lite_admin);
+    lite_admin = NULL;
+    conf_rmtree(lite_dir);
+}
+
+/* A write lock on the whole file: SQLite locks databases, not tables. */
+static int lite_hold_lock(const char *table)
+{
+    (void)table;
+    return lite_exec("BEGIN IMMEDIATE");
+}
+
+static void lite_release_lock(void)
+{
+    lite_exec("ROLLBACK");
+}
+
+static int lite_bad_node(int which, rowsync_node_config_t *cfg, int *code,
+                         const char **needle)
+{
+    *cfg = conf_node;
+    lite_bad_opts[0].key = "path";
+    if (which == 0) {
+        lite_bad_opts[0].value = "missing.db";
+        snprintf(lite_bad, sizeof lite_bad, "%s/missing.db", lite_dir);
+        *code = ROWSYNC_ECONN;
+    } else {
+        char junk[2048];
+        memset(junk, 'x', sizeof junk);
+        lite_bad_opts[0].value = "garbage.db";
+        snprintf(lite_bad, sizeof lite_bad, "%s/garbage.db", lite_dir);
+        conf_write_file(lite_bad, junk, sizeof junk);
+        *code = ROWSYNC_EIO;
+    }
+    cfg->options = lite_bad_opts;
+    cfg->noptions = 1;
+    *needle = lite_bad;
+    return 0;
+}
+
+static void lite_native_tests(Suite *s);
+
+static const struct conf_backend conf_sqlite = {
+    "sqlite",
+    lite_setup,
+    lite_exec,
+    lite_query_int,
+    lite_teardown,
+    '"',
+    '"',
+    /* DECIMAL_TEXT: a declared type SQLite gives TEXT affinity (it
+     * contains TEXT) and the driver reads as DECIMAL, so 30 digits stay
+     * exact; plain DECIMAL columns keep 15 (see docs/drivers/sqlite.md). */
+    "CREATE TABLE vals (id INTEGER NOT NULL PRIMARY KEY, b BOOLEAN,"
+    " i BIGINT, dec DECIMAL_TEXT(40,10), d DOUBLE PRECISION,"
+    " t VARCHAR(200), bin BLOB, dt DATE, tm TIME, ts TIMESTAMP,"
+    " tstz TIMESTAMP WITH TIME ZONE, u UUID, j JSON)",
+    "busy_timeout",
+    "100",
+    lite_hold_lock,
+    lite_release_lock,
+    lite_bad_node,
+    lite_native_tests,
+};
+#define CONF_BACKEND (&conf_sqlite)
+#endif /* CONF_WITH_SQLITE */
+
+/* ==== helpers ======================================================== */
+
+/* Loads the driver module the way the core does and sets up a fresh
+ * database. Runs in the forked test process. */
+static void conf_setup(void)
+{
+    rowsync_abi_header_t host = ROWSYNC_DRIVER_HEADER;
+    rowsync_driver_entry_fn entry;
+    const char *path = getenv("ROWSYNC_MODULE_PATH");
+    int rc;
+
+    be = CONF_BACKEND;
+    ck_assert_int_eq(lt_dlinit(), 0);
+    if (path != NULL)
+        lt_dlsetsearchpath(path);
+    conf_module = lt_dlopenext(be->driver);
+    ck_assert_msg(conf_module != NULL,
+                  "cannot load driver '%s' (ROWSYNC_MODULE_PATH=%s): %s",
+                  be->driver, path ? path : "(unset)", lt_dlerror());
+    entry = (rowsync_driver_entry_fn)lt_dlsym(conf_module,
+                                              ROWSYNC_DRIVER_ENTRY_SYMBOL);
+    ck_assert_msg(entry != NULL, "driver '%s' has no entry: %s", be->driver,
+                  lt_dlerror());
+    rc = entry(&drv, &host);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(drv);
+    ck_assert_str_eq(drv->name, be->driver);
+    ck_assert_msg(be->setup() == 0, "adapter setup failed");
+}
+
+static void conf_teardown(void)
+{
+    be->teardown();
+    lt_dlclose(conf_module);
+    lt_dlexit();
+}
+
+static void conf_exec(const char *sql)
+{
+    ck_assert_msg(be->exec(sql) == 0, "admin SQL failed: %s", sql);
+}
+
+static long long conf_query(const char *sql)
+{
+    long long v = -1;
+
+    ck_assert_msg(be->query_int(sql, &v) == 0, "admin query failed: %s", sql);
+    return v;
+}
+
+static rowsync_conn_t *conf_connect_cfg(const rowsync_node_config_t *cfg)
+{
+    rowsync_conn_t *c = NULL;
+    rowsync_error_t e;
+    int rc;
+
+    memset(&e, 0, sizeof e);
+    rc = drv->connect(&c, cfg, &e);
+    ck_assert_msg(rc == 0, "connect failed (%d): %s", rc, e.message);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+static rowsync_conn_t *conf_connect(void)
+{
+    return conf_connect_cfg(&conf_node);
+}
+
+static void conf_ok(int rc, const rowsync_error_t *e, const char *what)
+{
+    ck_assert_msg(rc == 0, "%s failed (%d): %s", what, rc, e->message);
+}
+
+/* A table spec built from describe: the named columns (comma separated)
+ * with their described types, the first nkeys being the key. */
+typedef struct conf_spec {
+    rowsync_table_spec_t spec;
+    char names[16][64];
+    const char *cols[16];
+    rowsync_type_t types[16];
+} conf_spec_t;
+
+static void conf_spec(rowsync_conn_t *c, const char *table, const char *cols,
+                      size_t nkeys, conf_spec_t *s)
+{
+    const rowsync_table_info_t *info;
+    rowsync_error_t e;
+    const char *p = cols;
+    size_t n = 0, i;
+    int rc;
+
+    memset(s, 0, sizeof *s);
+    memset(&e, 0, sizeof e);
+    rc = drv->describe(c, table, &info, &e);
+    conf_ok(rc, &e, "describe");
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        ck_assert_uint_lt(n, 16);
+        ck_assert_uint_lt(len, 64);
+        memcpy(s->names[n], p, len);
+        s->names[n][len] = '\0';
+        s->cols[n] = s->names[n];
+        s->types[n] = ROWSYNC_TYPE_NULL;
+        for (i = 0; i < info->ncolumns; i++)
+            if (strcasecmp(info->columns[i].name, s->names[n]) == 0)
+                s->types[n] = info->columns[i].type;
+        ck_assert_msg(s->types[n] != ROWSYNC_TYPE_NULL,
+                      "column %s not described", s->names[n]);
+        n++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    s->spec.table = table;
+    s->spec.ncolumns = n;
+    s->spec.columns = s->cols;
+    s->spec.types = s->types;
+    s->spec.nkeys = nkeys;
+}
+
+static void conf_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec)
+{
+    rowsync_error_t e;
+
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->capture_install(c, spec, &e), &e, "capture_install");
+}
+
+/* ---- values -------------------------------------------------------- */
+
+static rowsync_value_t v_null(void)
+{
+    rowsync_value_t v;
+    memset(&v, 0, sizeof v);
+    v.type = ROWSYNC_TYPE_NULL;
+    return v;
+}
+
+static rowsync_value_t v_int(int64_t i)
+{
+    rowsync_value_t v = v_null();
+    v.type = ROWSYNC_TYPE_INT;
+    v.u.i = i;
+    return v;
+}
+
+static rowsync_value_t v_bool(int b)
+{
+    rowsync_value_t v = v_null();
+    v.type = ROWSYNC_TYPE_BOOL;
+    v.u.b = b;
+    return v;
+}
+
+static rowsync_value_t v_double(double d)
+{
+    rowsync_value_t v = v_null();
+    v.type = ROWSYNC_TYPE_DOUBLE;
+    v.u.d = d;
+    return v;
+}
+
+static rowsync_value_t v_bytes(rowsync_type_t type, const char *p, size_t n)
+{
+    rowsync_value_t v = v_null();
+    v.type = type;
+    v.u.bytes.ptr = p;
+    v.u.bytes.len = n;
+    return v;
+}
+
+static rowsync_value_t v_text(const char *s)
+{
+    return v_bytes(ROWSYNC_TYPE_TEXT, s, strlen(s));
+}
+
+static rowsync_value_t v_typed(rowsync_type_t type, const char *s)
+{
+    return v_bytes(type, s, strlen(s));
+}
+
+static rowsync_value_t v_date(int y, unsigned m, unsigned d)
+{
+    rowsync_value_t v = v_null();
+    v.type = ROWSYNC_TYPE_DATE;
+    v.u.date = rowsync_days_from_civil(y, m, d);
+    return v;
+}
+
+static rowsync_value_t v_us(rowsync_type_t type, int64_t us)
+{
+    rowsync_value_t v = v_null();
+    v.type = type;
+    v.u.i = us;
+    return v;
+}
+
+static int64_t conf_ts(int y, unsigned mo, unsigned d, int h, int mi, int s,
+                       int us)
+{
+    return ((int64_t)rowsync_days_from_civil(y, mo, d) * 86400 + h * 3600 +
+            mi * 60 + s) *
+               1000000 +
+           us;
+}
+
+/* Asserts that got equals want: same type and the same value. */
+static void conf_value_eq(const rowsync_value_t *got,
+                          const rowsync_value_t *want, const char *what)
+{
+    char g[512], w[512];
+
+    rowsync_value_format(got, g, sizeof g);
+    rowsync_value_format(want, w, sizeof w);
+    ck_assert_msg(got->type == want->type, "%s: type %s (%s), expected %s (%s)",
+                  what, rowsync_type_name(got->type), g,
+                  rowsync_type_name(want->type), w);
+    switch (want->type) {
+    case ROWSYNC_TYPE_NULL:
+        break;
+    case ROWSYNC_TYPE_BOOL:
+        ck_assert_msg(!got->u.b == !want->u.b, "%s: %s, expected %s", what, g,
+                      w);
+        break;
+    case ROWSYNC_TYPE_INT:
+    case ROWSYNC_TYPE_TIME:
+    case ROWSYNC_TYPE_TIMESTAMP:
+    case ROWSYNC_TYPE_TIMESTAMPTZ:
+        ck_assert_msg(got->u.i == want->u.i, "%s: %s, expected %s", what, g, w);
+        break;
+    case ROWSYNC_TYPE_DATE:
+        ck_assert_msg(got->u.date == want->u.date, "%s: %s, expected %s", what,
+                      g, w);
+        break;
+    case ROWSYNC_TYPE_DOUBLE:
+        ck_assert_msg(got->u.d == want->u.d, "%s: %s, expected %s", what, g, w);
+        break;
+    default:
+        ck_assert_msg(got->u.bytes.len == want->u.bytes.len &&
+                          (want->u.bytes.len == 0 ||
+                           memcmp(got->u.bytes.ptr, want->u.bytes.ptr,
+                                  want->u.bytes.len) == 0),
+                      "%s: '%s' (%zu bytes), expected '%s' (%zu bytes)", what,
+                      g, got->u.bytes.len, w, want->u.bytes.len);
+        break;
+    }
+}
+
+/* ---- extraction into memory --------------------------------------- */
+
+/* One change copied out of a stream. */
+typedef struct conf_change {
+    rowsync_op_t op;
+    int64_t time_us;
+    char *origin;
+    size_t n;
+    rowsync_value_t v[16];
+    char *mem[16];
+} conf_change_t;
+
+typedef struct conf_changes {
+    conf_change_t items[64];
+    size_t n;
+    char mid[ROWSYNC_STATE_MAX]; /* cursor after `stop_after` changes */
+    char end[ROWSYNC_STATE_MAX]; /* cursor after ROWSYNC_DONE */
+} conf_changes_t;
+
+static void conf_copy_change(const rowsync_change_t *ch, conf_change_t *out)
+{
+    size_t i;
+
+    memset(out, 0, sizeof *out);
+    out->op = ch->op;
+    out->time_us = ch->time_us;
+    out->origin = ch->origin ? strdup(ch->origin) : NULL;
+    ck_assert_uint_le(ch->nvalues, 16);
+    out->n = ch->nvalues;
+    for (i = 0; i < ch->nvalues; i++) {
+        out->v[i] = ch->values[i];
+        switch (ch->values[i].type) {
+        case ROWSYNC_TYPE_DECIMAL:
+        case ROWSYNC_TYPE_TEXT:
+        case ROWSYNC_TYPE_BINARY:
+        case ROWSYNC_TYPE_UUID:
+        case ROWSYNC_TYPE_JSON:
+            out->mem[i] = malloc(ch->values[i].u.bytes.len + 1);
+            ck_assert_ptr_nonnull(out->mem[i]);
+            if (ch->values[i].u.bytes.len > 0)
+                memcpy(out->mem[i], ch->values[i].u.bytes.ptr,
+                       ch->values[i].u.bytes.len);
+            out->mem[i][ch->values[i].u.bytes.len] = '\0';
+            out->v[i].u.bytes.ptr = out->mem[i];
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* Extracts every change into out; the cursor after the first stop_after
+ * changes goes to out->mid (when stop_after > 0), the final one to
+ * out->end. */
+static void conf_extract(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                         const char *since, const char *upto, const char *skip,
+                         size_t stop_after, conf_changes_t *out)
+{
+    rowsync_stream_t *s = NULL;
+    const rowsync_change_t *ch;
+    rowsync_error_t e;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    memset(&e, 0, sizeof e);
+    rc = drv->extract_open(c, spec, since, upto, skip, &s, &e);
+    conf_ok(rc, &e, "extract_open");
+    while ((rc = drv->stream_next(s, &ch, &e)) == 0) {
+        ck_assert_uint_lt(out->n, 64);
+        conf_copy_change(ch, &out->items[out->n++]);
+        if (stop_after > 0 && out->n == stop_after) {
+            rc = drv->stream_cursor(s, out->mid, sizeof out->mid, &e);
+            conf_ok(rc, &e, "stream_cursor (mid-stream)");
+        }
+    }
+    ck_assert_msg(rc == ROWSYNC_DONE, "stream_next: %d %s", rc, e.message);
+    rc = drv->stream_cursor(s, out->end, sizeof out->end, &e);
+    conf_ok(rc, &e, "stream_cursor");
+    drv->stream_close(s);
+}
+
+/* The change whose first (key) value is the integer id, or NULL. */
+static const conf_change_t *conf_find(const conf_changes_t *cs, int64_t id)
+{
+    size_t i;
+
+    for (i = 0; i < cs->n; i++)
+        if (cs->items[i].v[0].type == ROWSYNC_TYPE_INT &&
+            cs->items[i].v[0].u.i == id)
+            return &cs->items[i];
+    return NULL;
+}
+
+static int64_t conf_int(const conf_change_t *ch, size_t i)
+{
+    ck_assert_msg(ch->v[i].type == ROWSYNC_TYPE_INT, "value %zu is a %s", i,
+                  rowsync_type_name(ch->v[i].type));
+    return ch->v[i].u.i;
+}
+
+static const char *conf_str(const conf_change_t *ch, size_t i)
+{
+    ck_assert_msg(ch->v[i].type == ROWSYNC_TYPE_TEXT, "value %zu is a %s", i,
+                  rowsync_type_name(ch->v[i].type));
+    return ch->v[i].u.bytes.ptr;
+}
+
+static void conf_changes_free(conf_changes_t *cs)
+{
+    size_t i, j;
+
+    for (i = 0; i < cs->n; i++) {
+        free(cs->items[i].origin);
+        for (j = 0; j < 16; j++)
+            free(cs->items[i].mem[j]);
+    }
+    cs->n = 0;
+}
+
+/* ---- apply helpers ------------------------------------------------- */
+
+/* Applies one change in its own transaction. */
+static int conf_apply1(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                       rowsync_op_t op, const char *origin, int64_t time_us,
+                       const rowsync_value_t *values, rowsync_error_t *e)
+{
+    rowsync_change_t ch;
+    int rc;
+
+    ch.op = op;
+    ch.time_us = time_us;
+    ch.origin = origin;
+    ch.nvalues = spec->ncolumns;
+    ch.values = values;
+    rc = drv->begin(c, e);
+    if (rc < 0)
+        return rc;
+    rc = drv->apply(c, spec, &ch, 1, e);
+    if (rc < 0) {
+        drv->rollback(c);
+        return rc;
+    }
+    return drv->commit(c, e);
+}
+
+static int64_t conf_clock(rowsync_conn_t *c)
+{
+    rowsync_error_t e;
+    int64_t now = 0;
+
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->clock(c, &now, &e), &e, "clock");
+    return now;
+}
+
+static void conf_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static const char *items_ddl =
+    "CREATE TABLE items (shop INTEGER NOT NULL, sku VARCHAR(40) NOT NULL,"
+    " price DECIMAL(20,6), qty INTEGER, note VARCHAR(200),"
+    " PRIMARY KEY (shop, sku))";
+static const char *kv_ddl =
+    "CREATE TABLE kv (id INTEGER NOT NULL PRIMARY KEY, v VARCHAR(40),"
+    " n INTEGER)";
+
+/* A kv table with capture installed and its spec (id, v, n). */
+static rowsync_conn_t *conf_kv(conf_spec_t *s)
+{
+    rowsync_conn_t *c;
+
+    conf_exec(kv_ddl);
+    c = conf_connect();
+    conf_spec(c, "kv", "id,v,n", 1, s);
+    conf_install(c, &s->spec);
+    return c;
+}
+
+/* ==== tests ========================================================== */
+
+/* A missing database and a file that is not one fail at connect with the
+ * class the adapter expects and a message naming node and path. */
+START_TEST(test_connect_errors)
+{
+    int which;
+
+    for (which = 0; which < 2; which++) {
+        rowsync_node_config_t cfg;
+        rowsync_conn_t *c = (rowsync_conn_t *)&cfg; /* must stay untouched */
+        rowsync_error_t e;
+        const char *needle = NULL;
+        int code = 0, rc;
+
+        ck_assert_int_eq(be->bad_node(which, &cfg, &code, &needle), 0);
+        memset(&e, 0, sizeof e);
+        rc = drv->connect(&c, &cfg, &e);
+        ck_assert_msg(rc == code, "case %d: rc %d, expected %d: %s", which, rc,
+                      code, e.message);
+        ck_assert_int_eq(e.code, code);
+        ck_assert_ptr_eq(c, (rowsync_conn_t *)&cfg);
+        ck_assert_msg(strstr(e.message, cfg.node) != NULL,
+                      "message does not name the node: %s", e.message);
+        ck_assert_msg(strstr(e.message, needle) != NULL,
+                      "message does not name '%s': %s", needle, e.message);
+    }
+}
+END_TEST
+
+START_TEST(test_describe)
+{
+    static const rowsync_type_t vals_types[] = {
+        ROWSYNC_TYPE_INT,       ROWSYNC_TYPE_BOOL,        ROWSYNC_TYPE_INT,
+        ROWSYNC_TYPE_DECIMAL,   ROWSYNC_TYPE_DOUBLE,      ROWSYNC_TYPE_TEXT,
+        ROWSYNC_TYPE_BINARY,    ROWSYNC_TYPE_DATE,        ROWSYNC_TYPE_TIME,
+        ROWSYNC_TYPE_TIMESTAMP, ROWSYNC_TYPE_TIMESTAMPTZ, ROWSYNC_TYPE_UUID,
+        ROWSYNC_TYPE_JSON};
+    static const char *const items_cols[] = {"shop", "sku", "price", "qty",
+                                             "note"};
+    static const rowsync_type_t items_types[] = {
+        ROWSYNC_TYPE_INT, ROWSYNC_TYPE_TEXT, ROWSYNC_TYPE_DECIMAL,
+        ROWSYNC_TYPE_INT, ROWSYNC_TYPE_TEXT};
+    static const int items_keys[] = {1, 2, 0, 0, 0};
+    const rowsync_table_info_t *info;
+    rowsync_conn_t *c;
+    rowsync_error_t e;
+    size_t i;
+    int rc;
+
+    conf_exec(items_ddl);
+    conf_exec(be->types_ddl);
+    c = conf_connect();
+    memset(&e, 0, sizeof e);
+    rc = drv->describe(c, "items", &info, &e);
+    conf_ok(rc, &e, "describe items");
+    ck_assert_str_eq(info->name, "items");
+    ck_assert_uint_eq(info->ncolumns, 5);
+    for (i = 0; i < 5; i++) {
+        ck_assert_str_eq(info->columns[i].name, items_cols[i]);
+        ck_assert_msg(info->columns[i].type == items_types[i],
+                      "items.%s: %s, expected %s", items_cols[i],
+                      rowsync_type_name(info->columns[i].type),
+                      rowsync_type_name(items_types[i]));
+        ck_assert_int_eq(info->columns[i].key_position, items_keys[i]);
+        ck_assert_ptr_nonnull(info->columns[i].native_type);
+    }
+    ck_assert_int_eq(info->columns[0].nullable, 0);
+    ck_assert_int_eq(info->columns[2].nullable, 1);
+
+    rc = drv->describe(c, "vals", &info, &e);
+    conf_ok(rc, &e, "describe vals");
+    ck_assert_uint_eq(info->ncolumns, 13);
+    for (i = 0; i < 13; i++)
+        ck_assert_msg(info->columns[i].type == vals_types[i],
+                      "vals.%s (%s): %s, expected %s", info->columns[i].name,
+                      info->columns[i].native_type,
+                      rowsync_type_name(info->columns[i].type),
+                      rowsync_type_name(vals_types[i]));
+    ck_assert_int_eq(info->columns[0].key_position, 1);
+
+    memset(&e, 0, sizeof e);
+    rc = drv->describe(c, "no_such_table", &info, &e);
+    ck_assert_int_eq(rc, ROWSYNC_ENOTFOUND);
+    ck_assert_int_eq(e.code, ROWSYNC_ENOTFOUND);
+    ck_assert_msg(strstr(e.message, "no_such_table") != NULL &&
+                      strstr(e.message, conf_node.node) != NULL,
+                  "message names neither table nor node: %s", e.message);
+    drv->disconnect(c);
+}
+END_TEST
+
+START_TEST(test_quote_ident)
+{
+    char buf[64], want[64], name[16];
+    char qo = be->quote_open, qc = be->quote_close;
+    int n;
+
+    n = drv->quote_ident("abc", buf, sizeof buf);
+    snprintf(want, sizeof want, "%cabc%c", qo, qc);
+    ck_assert_str_eq(buf, want);
+    ck_assert_int_eq(n, 5);
+
+    /* An embedded closing quote is doubled. */
+    snprintf(name, sizeof name, "a%cb", qc);
+    n = drv->quote_ident(name, buf, sizeof buf);
+    snprintf(want, sizeof want, "%ca%c%cb%c", qo, qc, qc, qc);
+    ck_assert_str_eq(buf, want);
+    ck_assert_int_eq(n, (int)strlen(want));
+
+    /* "a.b" stays one identifier. */
+    n = drv->quote_ident("a.b", buf, sizeof buf);
+    snprintf(want, sizeof want, "%ca.b%c", qo, qc);
+    ck_assert_str_eq(buf, want);
+
+    /* snprintf semantics: the full length, truncated output. */
+    n = drv->quote_ident("abcdef", buf, 4);
+    ck_assert_int_eq(n, 8);
+    ck_assert_uint_eq(strlen(buf), 3);
+    ck_assert_int_eq(buf[0], qo);
+
+    ck_assert_int_eq(drv->quote_ident("", buf, sizeof buf), ROWSYNC_EINVAL);
+}
+END_TEST
+
+START_TEST(test_clock)
+{
+    rowsync_conn_t *c = conf_connect();
+    struct timespec ts;
+    int64_t wall, prev, now;
+    int i;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    wall = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    now = conf_clock(c);
+    ck_assert_msg(llabs((long long)(now - wall)) < 5000000,
+                  "server clock %lld is far from the wall clock %lld",
+                  (long long)now, (long long)wall);
+    prev = now;
+    for (i = 0; i < 50; i++) {
+        now = conf_clock(c);
+        ck_assert_msg(now >= prev, "clock went back: %lld after %lld",
+                      (long long)now, (long long)prev);
+        prev = now;
+    }
+    conf_sleep_ms(20);
+    now = conf_clock(c);
+    ck_assert_msg(now > prev, "clock did not advance in 20 ms");
+    drv->disconnect(c);
+}
+END_TEST
+
+START_TEST(test_capture_lifecycle)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s, narrow;
+    rowsync_error_t e;
+    conf_changes_t cs;
+    int installed = -1;
+    int64_t rows = -1;
+
+    conf_exec(items_ddl);
+    c = conf_connect();
+    conf_spec(c, "items", "shop,sku,price,qty,note", 2, &s);
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->capture_status(c, &s.spec, &installed, &e), &e, "status");
+    ck_assert_int_eq(installed, 0);
+
+    conf_install(c, &s.spec);
+    conf_ok(drv->capture_status(c, &s.spec, &installed, &e), &e, "status");
+    ck_assert_int_eq(installed, 1);
+    conf_ok(drv->history_count(c, &s.spec, &rows, &e), &e, "history_count");
+    ck_assert_int_eq(rows, 0);
+
+    conf_exec("INSERT INTO items (shop, sku, price, qty, note)"
+              " VALUES (1, 'a', 1.5, 3, 'x')");
+    conf_ok(drv->history_count(c, &s.spec, &rows, &e), &e, "history_count");
+    ck_assert_int_eq(rows, 1);
+
+    /* Installing again changes nothing and keeps history. */
+    conf_install(c, &s.spec);
+    conf_ok(drv->capture_status(c, &s.spec, &installed, &e), &e, "status");
+    ck_assert_int_eq(installed, 1);
+    conf_ok(drv->history_count(c, &s.spec, &rows, &e), &e, "history_count");
+    ck_assert_int_eq(rows, 1);
+
+    /* Another column list: pending history is kept and still extracts. */
+    conf_spec(c, "items", "shop,sku,qty", 2, &narrow);
+    conf_install(c, &narrow.spec);
+    conf_ok(drv->history_count(c, &narrow.spec, &rows, &e), &e,
+            "history_count");
+    ck_assert_int_eq(rows, 1);
+    conf_exec("UPDATE items SET qty = 4 WHERE shop = 1 AND sku = 'a'");
+    conf_extract(c, &narrow.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 2), 4);
+    conf_changes_free(&cs);
+
+    conf_ok(drv->history_clear(c, &narrow.spec, &e), &e, "history_clear");
+    conf_ok(drv->history_count(c, &narrow.spec, &rows, &e), &e,
+            "history_count");
+    ck_assert_int_eq(rows, 0);
+    conf_ok(drv->capture_status(c, &narrow.spec, &installed, &e), &e, "status");
+    ck_assert_int_eq(installed, 1);
+
+    conf_ok(drv->capture_remove(c, &narrow.spec, &e), &e, "capture_remove");
+    conf_ok(drv->capture_status(c, &narrow.spec, &installed, &e), &e, "status");
+    ck_assert_int_eq(installed, 0);
+    conf_ok(drv->capture_remove(c, &narrow.spec, &e), &e,
+            "capture_remove again");
+    conf_ok(drv->state_remove(c, &e), &e, "state_remove");
+    conf_ok(drv->state_remove(c, &e), &e, "state_remove again");
+    /* The application's writes still work without capture. */
+    conf_exec("INSERT INTO items (shop, sku, qty) VALUES (2, 'b', 1)");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM items"), 2);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Inserts, a burst of updates and an insert-then-delete come out as one
+ * net change per key, with the latest values and time. */
+START_TEST(test_net_changes)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    int64_t before_last, after_last;
+    char sql[128];
+    size_t i;
+    int q;
+
+    conf_exec(items_ddl);
+    c = conf_connect();
+    conf_spec(c, "items", "shop,sku,price,qty,note", 2, &s);
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO items VALUES (1, 'a', 1.5, 1, 'first')");
+    conf_exec("INSERT INTO items VALUES (1, 'b', 2.25, 1, 'second')");
+    conf_exec("INSERT INTO items VALUES (2, 'a', NULL, NULL, NULL)");
+    for (q = 2; q <= 9; q++) {
+        snprintf(sql, sizeof sql,
+                 "UPDATE items SET qty = %d WHERE shop = 1 AND sku = 'a'", q);
+        conf_exec(sql);
+        conf_sleep_ms(3);
+    }
+    before_last = conf_clock(c);
+    conf_exec("UPDATE items SET qty = 10, note = 'last' WHERE shop = 1 AND"
+              " sku = 'a'");
+    after_last = conf_clock(c);
+    conf_exec("INSERT INTO items VALUES (3, 'z', 9, 9, 'gone')");
+    conf_exec("DELETE FROM items WHERE shop = 3");
+
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 4);
+    /* Position order: (1,b), (2,a), then (1,a) by its last update, then
+     * the delete of (3,z). */
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 1);
+    ck_assert_str_eq(conf_str(&cs.items[0], 1), "b");
+    ck_assert_int_eq(cs.items[0].op, ROWSYNC_OP_INSERT);
+    ck_assert_str_eq(conf_str(&cs.items[0], 4), "second");
+    ck_assert_int_eq(cs.items[0].v[2].type, ROWSYNC_TYPE_DECIMAL);
+    ck_assert_int_eq(conf_int(&cs.items[1], 0), 2);
+    ck_assert_int_eq(cs.items[1].op, ROWSYNC_OP_INSERT);
+    ck_assert_int_eq(cs.items[1].v[2].type, ROWSYNC_TYPE_NULL);
+    ck_assert_int_eq(cs.items[1].v[3].type, ROWSYNC_TYPE_NULL);
+
+    ck_assert_int_eq(conf_int(&cs.items[2], 0), 1);
+    ck_assert_str_eq(conf_str(&cs.items[2], 1), "a");
+    ck_assert_int_ne(cs.items[2].op, ROWSYNC_OP_DELETE);
+    ck_assert_int_eq(conf_int(&cs.items[2], 3), 10);
+    ck_assert_str_eq(conf_str(&cs.items[2], 4), "last");
+    ck_assert_msg(cs.items[2].time_us >= before_last &&
+                      cs.items[2].time_us <= after_last,
+                  "net change time %lld not the last update's (%lld..%lld)",
+                  (long long)cs.items[2].time_us, (long long)before_last,
+                  (long long)after_last);
+
+    ck_assert_int_eq(cs.items[3].op, ROWSYNC_OP_DELETE);
+    ck_assert_int_eq(conf_int(&cs.items[3], 0), 3);
+    ck_assert_str_eq(conf_str(&cs.items[3], 1), "z");
+    for (i = 2; i < 5; i++)
+        ck_assert_int_eq(cs.items[3].v[i].type, ROWSYNC_TYPE_NULL);
+    for (i = 0; i < cs.n; i++) {
+        ck_assert_ptr_null(cs.items[i].origin);
+        ck_assert_uint_eq(cs.items[i].n, 5);
+    }
+    conf_changes_free(&cs);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* An update of the key is a delete of the old key and a write of the new. */
+START_TEST(test_key_change)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    char cursor[ROWSYNC_STATE_MAX];
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv VALUES (1, 'one', 1)");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    strcpy(cursor, cs.end);
+    conf_changes_free(&cs);
+
+    conf_exec("UPDATE kv SET id = 2, v = 'two' WHERE id = 1");
+    conf_extract(c, &s.spec, cursor, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 2);
+    ck_assert_int_eq(cs.items[0].op, ROWSYNC_OP_DELETE);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 1);
+    ck_assert_int_ne(cs.items[1].op, ROWSYNC_OP_DELETE);
+    ck_assert_int_eq(conf_int(&cs.items[1], 0), 2);
+    ck_assert_str_eq(conf_str(&cs.items[1], 1), "two");
+    ck_assert_int_eq(conf_int(&cs.items[1], 2), 1);
+    conf_changes_free(&cs);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A cursor taken mid-stream resumes right after the last change returned;
+ * the cursor after the end covers everything. */
+START_TEST(test_cursor_resume)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs, more;
+    char mid[ROWSYNC_STATE_MAX], end[ROWSYNC_STATE_MAX], sql[128];
+    size_t i;
+
+    c = conf_kv(&s);
+    for (i = 1; i <= 10; i++) {
+        snprintf(sql, sizeof sql, "INSERT INTO kv VALUES (%zu, 'v%zu', %zu)", i,
+                 i, i);
+        conf_exec(sql);
+    }
+    conf_extract(c, &s.spec, "", NULL, NULL, 4, &cs);
+    ck_assert_uint_eq(cs.n, 10);
+    for (i = 0; i < 10; i++)
+        ck_assert_int_eq(conf_int(&cs.items[i], 0), (int64_t)i + 1);
+    strcpy(mid, cs.mid);
+    strcpy(end, cs.end);
+    conf_changes_free(&cs);
+
+    conf_extract(c, &s.spec, mid, NULL, NULL, 0, &more);
+    ck_assert_uint_eq(more.n, 6);
+    for (i = 0; i < 6; i++)
+        ck_assert_int_eq(conf_int(&more.items[i], 0), (int64_t)i + 5);
+    ck_assert_str_eq(more.end, end);
+    conf_changes_free(&more);
+
+    conf_extract(c, &s.spec, end, NULL, NULL, 0, &more);
+    ck_assert_uint_eq(more.n, 0);
+    ck_assert_str_eq(more.end, end);
+
+    conf_exec("UPDATE kv SET n = 33 WHERE id = 3");
+    conf_exec("INSERT INTO kv VALUES (11, 'v11', 11)");
+    conf_extract(c, &s.spec, end, NULL, NULL, 0, &more);
+    ck_assert_uint_eq(more.n, 2);
+    ck_assert_int_eq(conf_int(&more.items[0], 0), 3);
+    ck_assert_int_eq(conf_int(&more.items[0], 2), 33);
+    ck_assert_int_eq(more.items[0].op, ROWSYNC_OP_UPDATE);
+    ck_assert_int_eq(conf_int(&more.items[1], 0), 11);
+    ck_assert_int_eq(more.items[1].op, ROWSYNC_OP_INSERT);
+    conf_changes_free(&more);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* `upto` bounds a stream; what lies beyond comes with the next one. */
+START_TEST(test_upto)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    char bound[ROWSYNC_STATE_MAX];
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv VALUES (1, 'a', 1)");
+    conf_exec("INSERT INTO kv VALUES (2, 'b', 2)");
+    conf_exec("INSERT INTO kv VALUES (3, 'c', 3)");
+    conf_extract(c, &s.spec, "", NULL, NULL, 2, &cs);
+    ck_assert_uint_eq(cs.n, 3);
+    strcpy(bound, cs.mid);
+    conf_changes_free(&cs);
+    conf_exec("INSERT INTO kv VALUES (4, 'd', 4)");
+
+    conf_extract(c, &s.spec, "", bound, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 2);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 1);
+    ck_assert_int_eq(conf_int(&cs.items[1], 0), 2);
+    ck_assert_str_eq(cs.end, bound);
+    conf_changes_free(&cs);
+
+    conf_extract(c, &s.spec, bound, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 2);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 3);
+    ck_assert_int_eq(conf_int(&cs.items[1], 0), 4);
+    conf_changes_free(&cs);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Changes applied from A are not extracted for A (the cursor still moves
+ * past them) but are for B, with origin A. The filter looks at each key's
+ * latest change only. */
+START_TEST(test_no_echo)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    rowsync_error_t e;
+    rowsync_value_t v[3];
+    char end[ROWSYNC_STATE_MAX];
+    int64_t now;
+
+    c = conf_kv(&s);
+    now = conf_clock(c);
+    v[0] = v_int(1);
+    v[1] = v_text("from-a");
+    v[2] = v_int(1);
+    memset(&e, 0, sizeof e);
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_INSERT, "A", now, v, &e), &e,
+            "apply");
+
+    conf_extract(c, &s.spec, "", NULL, "A", 0, &cs);
+    ck_assert_uint_eq(cs.n, 0);
+    strcpy(end, cs.end);
+    ck_assert_str_ne(end, "");
+    conf_extract(c, &s.spec, end, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 0);
+
+    conf_extract(c, &s.spec, "", NULL, "B", 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_ptr_nonnull(cs.items[0].origin);
+    ck_assert_str_eq(cs.items[0].origin, "A");
+    ck_assert_str_eq(conf_str(&cs.items[0], 1), "from-a");
+    ck_assert_str_eq(cs.end, end);
+    conf_changes_free(&cs);
+
+    /* Applied from A, then changed locally: the local change is news for
+     * A. Local first, then applied from A: nothing for A. */
+    v[0] = v_int(2);
+    v[1] = v_text("from-a");
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_INSERT, "A", now, v, &e), &e,
+            "apply");
+    conf_exec("UPDATE kv SET v = 'local' WHERE id = 2");
+    conf_exec("INSERT INTO kv VALUES (3, 'local', 3)");
+    v[0] = v_int(3);
+    v[1] = v_text("from-a-again");
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_UPDATE, "A", now, v, &e), &e,
+            "apply");
+    conf_extract(c, &s.spec, end, NULL, "A", 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 2);
+    ck_assert_str_eq(conf_str(&cs.items[0], 1), "local");
+    ck_assert_ptr_null(cs.items[0].origin);
+    conf_changes_free(&cs);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* An applied change is recorded with the time its origin gave it. */
+START_TEST(test_applied_time)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    rowsync_error_t e;
+    rowsync_value_t v1[3], v2[3];
+    rowsync_change_t ch[2];
+    const int64_t t1 = 1700000000123000, t2 = 1600000000456000;
+
+    c = conf_kv(&s);
+    v1[0] = v_int(1);
+    v1[1] = v_text("x");
+    v1[2] = v_int(1);
+    v2[0] = v_int(2);
+    v2[1] = v_text("y");
+    v2[2] = v_int(2);
+    ch[0].op = ROWSYNC_OP_INSERT;
+    ch[0].time_us = t1;
+    ch[0].origin = "A";
+    ch[0].nvalues = 3;
+    ch[0].values = v1;
+    ch[1] = ch[0];
+    ch[1].time_us = t2;
+    ch[1].origin = "B";
+    ch[1].values = v2;
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    conf_ok(drv->apply(c, &s.spec, ch, 2, &e), &e, "apply");
+    conf_ok(drv->commit(c, &e), &e, "commit");
+    /* A local write afterwards gets the server's time, not the marker's. */
+    conf_exec("INSERT INTO kv VALUES (3, 'local', 3)");
+
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 3);
+    ck_assert_int_eq(cs.items[0].time_us, t1);
+    ck_assert_str_eq(cs.items[0].origin, "A");
+    ck_assert_int_eq(cs.items[1].time_us, t2);
+    ck_assert_str_eq(cs.items[1].origin, "B");
+    ck_assert_ptr_null(cs.items[2].origin);
+    ck_assert_msg(llabs((long long)(cs.items[2].time_us - conf_clock(c))) <
+                      60000000LL,
+                  "local change time %lld is not the server's now",
+                  (long long)cs.items[2].time_us);
+    conf_changes_free(&cs);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* INSERT and UPDATE are upserts by key; DELETE of a missing row is fine. */
+START_TEST(test_apply_semantics)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s, tags;
+    rowsync_error_t e;
+    rowsync_value_t v[5];
+    rowsync_change_t ch[2];
+
+    conf_exec(items_ddl);
+    conf_exec("CREATE TABLE tags (a INTEGER NOT NULL, b VARCHAR(10) NOT NULL,"
+              " PRIMARY KEY (a, b))");
+    c = conf_connect();
+    conf_spec(c, "items", "shop,sku,price,qty,note", 2, &s);
+    conf_spec(c, "tags", "a,b", 2, &tags);
+    memset(&e, 0, sizeof e);
+
+    v[0] = v_int(1);
+    v[1] = v_text("a");
+    v[2] = v_typed(ROWSYNC_TYPE_DECIMAL, "2.5");
+    v[3] = v_int(7);
+    v[4] = v_null();
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_UPDATE, "A", 1, v, &e), &e,
+            "update of a missing row");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM items"), 1);
+    ck_assert_int_eq(conf_query("SELECT qty FROM items WHERE shop = 1"), 7);
+
+    v[3] = v_int(8);
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_INSERT, "A", 2, v, &e), &e,
+            "insert of an existing row");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM items"), 1);
+    ck_assert_int_eq(conf_query("SELECT qty FROM items WHERE shop = 1"), 8);
+
+    v[1] = v_text("b");
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_DELETE, "A", 3, v, &e), &e,
+            "delete of a missing row");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM items"), 1);
+    v[1] = v_text("a");
+    v[2] = v_null(); /* only the key matters for a delete */
+    v[3] = v_null();
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_DELETE, "A", 4, v, &e), &e,
+            "delete");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM items"), 0);
+
+    /* A table of key columns only. */
+    v[0] = v_int(1);
+    v[1] = v_text("red");
+    ch[0].op = ROWSYNC_OP_INSERT;
+    ch[0].time_us = 5;
+    ch[0].origin = "A";
+    ch[0].nvalues = 2;
+    ch[0].values = v;
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    conf_ok(drv->apply(c, &tags.spec, ch, 1, &e), &e, "apply");
+    ch[1] = ch[0];
+    ch[1].op = ROWSYNC_OP_UPDATE;
+    conf_ok(drv->apply(c, &tags.spec, &ch[1], 1, &e), &e, "apply again");
+    conf_ok(drv->commit(c, &e), &e, "commit");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM tags"), 1);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* State and changes commit together or not at all. */
+START_TEST(test_state_transaction)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+    rowsync_value_t v[3];
+    rowsync_change_t ch;
+    char buf[ROWSYNC_STATE_MAX];
+    int64_t upd = -1, before;
+
+    c = conf_kv(&s);
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->state_get(c, "cursor:x", buf, sizeof buf, &upd, &e), &e,
+            "state_get");
+    ck_assert_str_eq(buf, "");
+    ck_assert_int_eq(upd, 0);
+
+    v[0] = v_int(1);
+    v[1] = v_text("x");
+    v[2] = v_int(1);
+    ch.op = ROWSYNC_OP_INSERT;
+    ch.time_us = 1000;
+    ch.origin = "A";
+    ch.nvalues = 3;
+    ch.values = v;
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    conf_ok(drv->apply(c, &s.spec, &ch, 1, &e), &e, "apply");
+    conf_ok(drv->state_set(c, "cursor:x", "42", &e), &e, "state_set");
+    conf_ok(drv->state_get(c, "cursor:x", buf, sizeof buf, NULL, &e), &e,
+            "state_get in the transaction");
+    ck_assert_str_eq(buf, "42");
+    drv->rollback(c);
+    conf_ok(drv->state_get(c, "cursor:x", buf, sizeof buf, &upd, &e), &e,
+            "state_get");
+    ck_assert_str_eq(buf, "");
+    ck_assert_int_eq(upd, 0);
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM kv"), 0);
+
+    before = conf_clock(c);
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    conf_ok(drv->apply(c, &s.spec, &ch, 1, &e), &e, "apply");
+    conf_ok(drv->state_set(c, "cursor:x", "42", &e), &e, "state_set");
+    conf_ok(drv->state_set(c, "cursor:x", "43", &e), &e, "state_set again");
+    conf_ok(drv->commit(c, &e), &e, "commit");
+    conf_ok(drv->state_get(c, "cursor:x", buf, sizeof buf, &upd, &e), &e,
+            "state_get");
+    ck_assert_str_eq(buf, "43");
+    ck_assert_int_ge(upd, before);
+    ck_assert_int_le(upd, conf_clock(c));
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM kv"), 1);
+    drv->disconnect(c);
+
+    /* Durable: a new connection sees it. */
+    c = conf_connect();
+    conf_ok(drv->state_get(c, "cursor:x", buf, sizeof buf, NULL, &e), &e,
+            "state_get");
+    ck_assert_str_eq(buf, "43");
+    drv->disconnect(c);
+}
+END_TEST
+
+struct conf_seen {
+    int n;
+    int stop_after;
+    int64_t decided[8];
+    char notes[8][32];
+};
+
+static int conf_conflict_cb(void *ctx, const rowsync_conflict_t *k)
+{
+    struct conf_seen *seen = ctx;
+
+    ck_assert_int_lt(seen->n, 8);
+    seen->decided[seen->n] = k->decided_us;
+    snprintf(seen->notes[seen->n], sizeof seen->notes[0], "%s|%s|%s|%s|%s|%s",
+             k->table, k->key, k->rule, k->winner, k->loser,
+             k->note ? k->note : "-");
+    ck_assert_int_eq(k->winner_time_us, k->decided_us + 1);
+    ck_assert_int_eq(k->loser_time_us, k->decided_us + 2);
+    seen->n++;
+    return seen->stop_after > 0 && seen->n >= seen->stop_after;
+}
+
+START_TEST(test_conflict_journal)
+{
+    rowsync_conn_t *c = conf_connect();
+    struct conf_seen seen;
+    rowsync_conflict_t k;
+    rowsync_error_t e;
+    int i;
+
+    memset(&e, 0, sizeof e);
+    memset(&seen, 0, sizeof seen);
+    conf_ok(drv->conflicts_read(c, 0, conf_conflict_cb, &seen, &e), &e,
+            "conflicts_read (empty)");
+    ck_assert_int_eq(seen.n, 0);
+
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    for (i = 1; i <= 3; i++) {
+        k.decided_us = i * 100;
+        k.table = "items";
+        k.key = i == 2 ? "1,a" : "2,b";
+        k.rule = "latest";
+        k.winner = "A";
+        k.loser = "B";
+        k.winner_time_us = i * 100 + 1;
+        k.loser_time_us = i * 100 + 2;
+        k.note = i == 3 ? NULL : "newer";
+        conf_ok(drv->conflict_log(c, &k, &e), &e, "conflict_log");
+    }
+    conf_ok(drv->commit(c, &e), &e, "commit");
+
+    conf_ok(drv->conflicts_read(c, 0, conf_conflict_cb, &seen, &e), &e,
+            "conflicts_read");
+    ck_assert_int_eq(seen.n, 3);
+    ck_assert_int_eq(seen.decided[0], 300);
+    ck_assert_int_eq(seen.decided[1], 200);
+    ck_assert_int_eq(seen.decided[2], 100);
+    ck_assert_str_eq(seen.notes[0], "items|2,b|latest|A|B|-");
+    ck_assert_str_eq(seen.notes[1], "items|1,a|latest|A|B|newer");
+
+    memset(&seen, 0, sizeof seen);
+    conf_ok(drv->conflicts_read(c, 2, conf_conflict_cb, &seen, &e), &e,
+            "conflicts_read limit 2");
+    ck_assert_int_eq(seen.n, 2);
+    memset(&seen, 0, sizeof seen);
+    seen.stop_after = 1;
+    conf_ok(drv->conflicts_read(c, 0, conf_conflict_cb, &seen, &e), &e,
+            "conflicts_read stopped early");
+    ck_assert_int_eq(seen.n, 1);
+
+    /* A rolled-back journal entry is gone. */
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    conf_ok(drv->conflict_log(c, &k, &e), &e, "conflict_log");
+    drv->rollback(c);
+    memset(&seen, 0, sizeof seen);
+    conf_ok(drv->conflicts_read(c, 0, conf_conflict_cb, &seen, &e), &e,
+            "conflicts_read");
+    ck_assert_int_eq(seen.n, 3);
+    drv->disconnect(c);
+}
+END_TEST
+
+static int64_t conf_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A lock is exclusive between connections, per name, until unlocked. */
+START_TEST(test_lock)
+{
+    rowsync_conn_t *a = conf_connect(), *b = conf_connect();
+    rowsync_error_t e;
+    int64_t t0, waited;
+    int rc;
+
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->lock(a, "pair:x", 0, &e), &e, "lock");
+    t0 = conf_mono_ms();
+    rc = drv->lock(b, "pair:x", 200, &e);
+    waited = conf_mono_ms() - t0;
+    ck_assert_int_eq(rc, ROWSYNC_ELOCKED);
+    ck_assert_int_eq(e.code, ROWSYNC_ELOCKED);
+    ck_assert_msg(strstr(e.message, "pair:x") != NULL &&
+                      strstr(e.message, conf_node.node) != NULL,
+                  "message names neither lock nor node: %s", e.message);
+    ck_assert_msg(waited >= 150, "gave up after %lld ms, not 200",
+                  (long long)waited);
+    conf_ok(drv->lock(b, "pair:y", 0, &e), &e, "lock of another name");
+    conf_ok(drv->unlock(a, "pair:x", &e), &e, "unlock");
+    conf_ok(drv->lock(b, "pair:x", 0, &e), &e, "lock after unlock");
+    ck_assert_int_eq(drv->lock(a, "pair:x", 0, &e), ROWSYNC_ELOCKED);
+    /* Disconnecting releases. */
+    drv->disconnect(b);
+    conf_ok(drv->lock(a, "pair:x", 0, &e), &e, "lock after disconnect");
+    drv->disconnect(a);
+}
+END_TEST
+
+/* A lock held by a process killed with SIGKILL is free again. */
+START_TEST(test_lock_dead_holder)
+{
+    rowsync_conn_t *c;
+    rowsync_error_t e;
+    int fds[2], status;
+    char byte = 0;
+    pid_t pid;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        rowsync_conn_t *own = NULL;
+        close(fds[0]);
+        if (drv->connect(&own, &conf_node, NULL) != 0 ||
+            drv->lock(own, "pair:dead", 0, NULL) != 0) {
+            (void)!write(fds[1], "f", 1);
+            _exit(1);
+        }
+        (void)!write(fds[1], "k", 1);
+        for (;;)
+            pause();
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &byte, 1), 1);
+    ck_assert_msg(byte == 'k', "the child could not take the lock");
+    c = conf_connect();
+    memset(&e, 0, sizeof e);
+    ck_assert_int_eq(drv->lock(c, "pair:dead", 50, &e), ROWSYNC_ELOCKED);
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    conf_ok(drv->lock(c, "pair:dead", 5000, &e), &e,
+            "lock after the holder died");
+    drv->disconnect(c);
+    close(fds[0]);
+}
+END_TEST
+
+/* Every core type survives apply and extraction unchanged. */
+START_TEST(test_values_round_trip)
+{
+    static const char bin[] = {'\0', '\x01', '\xff', '\0', 'a', 'b', 'c'};
+    static const char *utf8 = "Gr\xc3\xbc\xc3\x9f"
+                              "e, \xe4\xb8\x96\xe7\x95\x8c"
+                              " \xf0\x9f\x8c\x8d \"q\" 'a'";
+    rowsync_value_t rows[3][13];
+    rowsync_change_t ch[3];
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    rowsync_error_t e;
+    size_t r, i;
+
+    conf_exec(be->types_ddl);
+    c = conf_connect();
+    conf_spec(c, "vals", "id,b,i,dec,d,t,bin,dt,tm,ts,tstz,u,j", 1, &s);
+    conf_install(c, &s.spec);
+
+    rows[0][0] = v_int(1);
+    rows[0][1] = v_bool(1);
+    rows[0][2] = v_int(INT64_MAX);
+    rows[0][3] =
+        v_typed(ROWSYNC_TYPE_DECIMAL, "12345678901234567890.1234567891");
+    rows[0][4] = v_double(0.1);
+    rows[0][5] = v_text(utf8);
+    rows[0][6] = v_bytes(ROWSYNC_TYPE_BINARY, bin, sizeof bin);
+    rows[0][7] = v_date(2024, 2, 29);
+    rows[0][8] = v_us(ROWSYNC_TYPE_TIME,
+                      (int64_t)(13 * 3600 + 45 * 60 + 56) * 1000000 + 123456);
+    rows[0][9] =
+        v_us(ROWSYNC_TYPE_TIMESTAMP, conf_ts(2024, 2, 29, 23, 59, 59, 999999));
+    rows[0][10] = v_us(ROWSYNC_TYPE_TIMESTAMPTZ,
+                       conf_ts(2023, 11, 14, 22, 13, 20, 654321));
+    rows[0][11] =
+        v_typed(ROWSYNC_TYPE_UUID, "123e4567-e89b-12d3-a456-426614174000");
+    rows[0][12] = v_typed(ROWSYNC_TYPE_JSON, "{\"a\": [1, 2]}");
+
+    rows[1][0] = v_int(2);
+    rows[1][1] = v_bool(0);
+    rows[1][2] = v_int(INT64_MIN);
+    rows[1][3] = v_typed(ROWSYNC_TYPE_DECIMAL, "-0.0000000001");
+    rows[1][4] = v_double(-1.5e300);
+    rows[1][5] = v_text("");
+    rows[1][6] = v_bytes(ROWSYNC_TYPE_BINARY, bin, 1);
+    rows[1][7] = v_date(1970, 1, 1);
+    rows[1][8] = v_us(ROWSYNC_TYPE_TIME, 0);
+    rows[1][9] = v_us(ROWSYNC_TYPE_TIMESTAMP, conf_ts(1900, 1, 1, 0, 0, 0, 1));
+    rows[1][10] = v_us(ROWSYNC_TYPE_TIMESTAMPTZ, 0);
+    rows[1][11] =
+        v_typed(ROWSYNC_TYPE_UUID, "00000000-0000-0000-0000-000000000000");
+    rows[1][12] = v_typed(ROWSYNC_TYPE_JSON, "[]");
+
+    rows[2][0] = v_int(3);
+    for (i = 1; i < 13; i++)
+        rows[2][i] = v_null();
+
+    for (r = 0; r < 3; r++) {
+        ch[r].op = ROWSYNC_OP_INSERT;
+        ch[r].time_us = 1000000 + (int64_t)r;
+        ch[r].origin = "A";
+        ch[r].nvalues = 13;
+        ch[r].values = rows[r];
+    }
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    conf_ok(drv->apply(c, &s.spec, ch, 3, &e), &e, "apply");
+    conf_ok(drv->commit(c, &e), &e, "commit");
+
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 3);
+    for (r = 0; r < 3; r++) {
+        ck_assert_int_eq(cs.items[r].time_us, 1000000 + (int64_t)r);
+        for (i = 0; i < 13; i++) {
+            char what[64];
+            snprintf(what, sizeof what, "row %zu column %s", r + 1, s.cols[i]);
+            conf_value_eq(&cs.items[r].v[i], &rows[r][i], what);
+        }
+    }
+    conf_changes_free(&cs);
+
+    /* The same values through a second apply (target side) and a scan. */
+    {
+        rowsync_stream_t *st = NULL;
+        const rowsync_change_t *got;
+        int rc;
+        conf_ok(drv->scan_open(c, &s.spec, NULL, &st, &e), &e, "scan_open");
+        for (r = 0; r < 3; r++) {
+            rc = drv->stream_next(st, &got, &e);
+            conf_ok(rc, &e, "stream_next");
+            for (i = 0; i < 13; i++)
+                conf_value_eq(&got->values[i], &rows[r][i], "scan");
+        }
+        ck_assert_int_eq(drv->stream_next(st, &got, &e), ROWSYNC_DONE);
+        drv->stream_close(st);
+    }
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A scan returns the live rows in key order as INSERTs, resuming after a
+ * given key. */
+START_TEST(test_scan)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_stream_t *st = NULL;
+    const rowsync_change_t *ch;
+    rowsync_error_t e;
+    rowsync_value_t after[2];
+    char cursor[ROWSYNC_STATE_MAX];
+    int64_t before;
+    static const char *const order[] = {"1a", "1b", "2a", "10a"};
+    size_t n = 0;
+    int rc;
+
+    conf_exec(items_ddl);
+    conf_exec("INSERT INTO items (shop, sku, qty) VALUES (10, 'a', 1)");
+    conf_exec("INSERT INTO items (shop, sku, qty) VALUES (2, 'a', 1)");
+    conf_exec("INSERT INTO items (shop, sku, qty) VALUES (1, 'b', 1)");
+    conf_exec("INSERT INTO items (shop, sku, qty) VALUES (1, 'a', 1)");
+    c = conf_connect();
+    conf_spec(c, "items", "shop,sku,qty", 2, &s);
+    before = conf_clock(c);
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->scan_open(c, &s.spec, NULL, &st, &e), &e, "scan_open");
+    while ((rc = drv->stream_next(st, &ch, &e)) == 0) {
+        char key[32];
+        ck_assert_uint_lt(n, 4);
+        ck_assert_int_eq(ch->op, ROWSYNC_OP_INSERT);
+        ck_assert_ptr_null(ch->origin);
+        ck_assert_int_ge(ch->time_us, before - 1000000);
+        snprintf(key, sizeof key, "%lld%.*s", (long long)ch->values[0].u.i,
+                 (int)ch->values[1].u.bytes.len, ch->values[1].u.bytes.ptr);
+        ck_assert_str_eq(key, order[n]);
+        n++;
+    }
+    ck_assert_int_eq(rc, ROWSYNC_DONE);
+    ck_assert_uint_eq(n, 4);
+    conf_ok(drv->stream_cursor(st, cursor, sizeof cursor, &e), &e,
+            "stream_cursor");
+    ck_assert_str_eq(cursor, "");
+    drv->stream_close(st);
+
+    after[0] = v_int(1);
+    after[1] = v_text("b");
+    conf_ok(drv->scan_open(c, &s.spec, after, &st, &e), &e, "scan_open");
+    n = 0;
+    while ((rc = drv->stream_next(st, &ch, &e)) == 0)
+        n++;
+    ck_assert_int_eq(rc, ROWSYNC_DONE);
+    ck_assert_uint_eq(n, 2);
+    drv->stream_close(st);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* 50,000 changes stream through one extraction, in order, exactly once. */
+START_TEST(test_streaming)
+{
+    enum { TOTAL = 50000, BATCH = 1000 };
+    static rowsync_value_t vals[BATCH][3];
+    static rowsync_change_t ch[BATCH];
+    static char texts[BATCH][24];
+    const int64_t base = 1500000000000000;
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_stream_t *st = NULL;
+    const rowsync_change_t *got;
+    rowsync_error_t e;
+    char end[ROWSYNC_STATE_MAX], want[24];
+    conf_changes_t cs;
+    int64_t id = 0;
+    int b, i, rc;
+
+    c = conf_kv(&s);
+    memset(&e, 0, sizeof e);
+    for (b = 0; b < TOTAL / BATCH; b++) {
+        for (i = 0; i < BATCH; i++) {
+            int64_t k = (int64_t)b * BATCH + i + 1;
+            snprintf(texts[i], sizeof texts[i], "row-%lld", (long long)k);
+            vals[i][0] = v_int(k);
+            vals[i][1] = v_text(texts[i]);
+            vals[i][2] = v_int(k * 2);
+            ch[i].op = ROWSYNC_OP_INSERT;
+            ch[i].time_us = base + k;
+            ch[i].origin = "S";
+            ch[i].nvalues = 3;
+            ch[i].values = vals[i];
+        }
+        conf_ok(drv->begin(c, &e), &e, "begin");
+        conf_ok(drv->apply(c, &s.spec, ch, BATCH, &e), &e, "apply");
+        conf_ok(drv->commit(c, &e), &e, "commit");
+    }
+
+    conf_ok(drv->extract_open(c, &s.spec, "", NULL, NULL, &st, &e), &e,
+            "extract_open");
+    while ((rc = drv->stream_next(st, &got, &e)) == 0) {
+        id++;
+        ck_assert_int_eq(got->values[0].type, ROWSYNC_TYPE_INT);
+        if (got->values[0].u.i != id)
+            ck_abort_msg("change %lld has key %lld", (long long)id,
+                         (long long)got->values[0].u.i);
+        snprintf(want, sizeof want, "row-%lld", (long long)id);
+        if (got->values[1].u.bytes.len != strlen(want) ||
+            memcmp(got->values[1].u.bytes.ptr, want, strlen(want)) != 0 ||
+            got->values[2].u.i != id * 2 || got->time_us != base + id ||
+            got->op != ROWSYNC_OP_INSERT)
+            ck_abort_msg("change %lld is wrong", (long long)id);
+    }
+    ck_assert_msg(rc == ROWSYNC_DONE, "stream_next: %d %s", rc, e.message);
+    ck_assert_int_eq(id, TOTAL);
+    conf_ok(drv->stream_cursor(st, end, sizeof end, &e), &e, "stream_cursor");
+    drv->stream_close(st);
+
+    conf_extract(c, &s.spec, end, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 0);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A duplicate unique value is ECONSTRAINT naming the table; a lock held by
+ * another session is ETRANSIENT once the short wait is over. */
+START_TEST(test_error_classes)
+{
+    rowsync_node_config_t cfg = conf_node;
+    rowsync_option_t opts[8];
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+    rowsync_value_t v1[2], v2[2];
+    rowsync_change_t ch[2];
+    size_t i;
+    int rc;
+
+    conf_exec("CREATE TABLE uq (id INTEGER NOT NULL PRIMARY KEY,"
+              " email VARCHAR(50) UNIQUE)");
+    c = conf_connect();
+    conf_spec(c, "uq", "id,email", 1, &s);
+    conf_install(c, &s.spec);
+    v1[0] = v_int(1);
+    v1[1] = v_text("x@example.org");
+    v2[0] = v_int(2);
+    v2[1] = v_text("x@example.org");
+    ch[0].op = ROWSYNC_OP_INSERT;
+    ch[0].time_us = 1;
+    ch[0].origin = "A";
+    ch[0].nvalues = 2;
+    ch[0].values = v1;
+    ch[1] = ch[0];
+    ch[1].values = v2;
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    rc = drv->apply(c, &s.spec, ch, 2, &e);
+    ck_assert_msg(rc == ROWSYNC_ECONSTRAINT, "rc %d: %s", rc, e.message);
+    ck_assert_int_eq(e.code, ROWSYNC_ECONSTRAINT);
+    ck_assert_msg(strstr(e.message, "uq") != NULL,
+                  "message does not name the table: %s", e.message);
+    drv->rollback(c);
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM uq"), 0);
+    drv->disconnect(c);
+
+    /* The same node with a short lock wait. */
+    ck_assert_uint_lt(conf_node.noptions, 7);
+    for (i = 0; i < conf_node.noptions; i++)
+        opts[i] = conf_node.options[i];
+    opts[i].key = be->short_wait_key;
+    opts[i].value = be->short_wait_value;
+    cfg.options = opts;
+    cfg.noptions = conf_node.noptions + 1;
+    c = conf_connect_cfg(&cfg);
+    ck_assert_int_eq(be->hold_lock("uq"), 0);
+    memset(&e, 0, sizeof e);
+    rc = drv->begin(c, &e);
+    if (rc == 0) {
+        rc = drv->apply(c, &s.spec, ch, 1, &e);
+        drv->rollback(c);
+    }
+    be->release_lock();
+    ck_assert_msg(rc == ROWSYNC_ETRANSIENT, "rc %d: %s", rc, e.message);
+    ck_assert_int_eq(e.code, ROWSYNC_ETRANSIENT);
+    /* Once the lock is gone the same connection works. */
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_INSERT, "A", 1, v1, &e), &e,
+            "apply after the lock");
+    drv->disconnect(c);
+}
+END_TEST
+
+/* ==== SQLite specifics =============================================== */
+#ifdef CONF_WITH_SQLITE
+
+/* Values as SQLite stored them: a REAL or INTEGER in a DECIMAL column, a
+ * non-date in a DATE column, a 16-byte blob in a UUID column, a text
+ * 'true' in a BOOLEAN column. */
+START_TEST(lite_test_storage_classes)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    const conf_change_t *r;
+
+    conf_exec("CREATE TABLE nat (id INTEGER PRIMARY KEY, amount"
+              " DECIMAL(20,6), born DATE, flag BOOLEAN, raw BLOB, u UUID)");
+    c = conf_connect();
+    conf_spec(c, "nat", "id,amount,born,flag,raw,u", 1, &s);
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO nat VALUES (1, 0.1, 'abc', 1, x'00ff',"
+              " x'123e4567e89b12d3a456426614174000')");
+    conf_exec("INSERT INTO nat VALUES (2, 5, '2024-02-29', 'true', 'txt',"
+              " '123E4567-E89B-12D3-A456-426614174000')");
+    conf_exec("INSERT INTO nat VALUES (3, 1e20, 20240229, 0, NULL, 'nope')");
+    conf_exec("INSERT INTO nat VALUES (4, -0.00000125, NULL, 0.0, NULL,"
+              " NULL)");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 4);
+
+    r = conf_find(&cs, 1);
+    ck_assert_int_eq(r->v[1].type, ROWSYNC_TYPE_DECIMAL);
+    ck_assert_str_eq(r->v[1].u.bytes.ptr, "0.1");
+    ck_assert_int_eq(r->v[2].type, ROWSYNC_TYPE_TEXT);
+    ck_assert_str_eq(r->v[2].u.bytes.ptr, "abc");
+    ck_assert_int_eq(r->v[3].type, ROWSYNC_TYPE_BOOL);
+    ck_assert_int_eq(r->v[3].u.b, 1);
+    ck_assert_int_eq(r->v[4].type, ROWSYNC_TYPE_BINARY);
+    ck_assert_uint_eq(r->v[4].u.bytes.len, 2);
+    ck_assert_int_eq(r->v[5].type, ROWSYNC_TYPE_UUID);
+    ck_assert_str_eq(r->v[5].u.bytes.ptr,
+                     "123e4567-e89b-12d3-a456-426614174000");
+
+    r = conf_find(&cs, 2);
+    ck_assert_str_eq(r->v[1].u.bytes.ptr, "5");
+    ck_assert_int_eq(r->v[2].type, ROWSYNC_TYPE_DATE);
+    ck_assert_int_eq(r->v[2].u.date, rowsync_days_from_civil(2024, 2, 29));
+    ck_assert_int_eq(r->v[3].type, ROWSYNC_TYPE_BOOL);
+    ck_assert_int_eq(r->v[3].u.b, 1);
+    ck_assert_int_eq(r->v[4].type, ROWSYNC_TYPE_BINARY);
+    ck_assert_str_eq(r->v[4].u.bytes.ptr, "txt");
+    ck_assert_int_eq(r->v[5].type, ROWSYNC_TYPE_UUID);
+    ck_assert_str_eq(r->v[5].u.bytes.ptr,
+                     "123e4567-e89b-12d3-a456-426614174000");
+
+    r = conf_find(&cs, 3);
+    ck_assert_int_eq(r->v[1].type, ROWSYNC_TYPE_DECIMAL);
+    ck_assert_str_eq(r->v[1].u.bytes.ptr, "100000000000000000000");
+    ck_assert_int_eq(r->v[2].type, ROWSYNC_TYPE_INT);
+    ck_assert_int_eq(r->v[3].u.b, 0);
+    ck_assert_int_eq(r->v[4].type, ROWSYNC_TYPE_NULL);
+    ck_assert_int_eq(r->v[5].type, ROWSYNC_TYPE_TEXT);
+
+    r = conf_find(&cs, 4);
+    ck_assert_str_eq(r->v[1].u.bytes.ptr, "-0.00000125");
+    ck_assert_int_eq(r->v[3].type, ROWSYNC_TYPE_BOOL);
+    ck_assert_int_eq(r->v[3].u.b, 0);
+    conf_changes_free(&cs);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Declared types map as docs/drivers/sqlite.md says. */
+START_TEST(lite_test_type_mapping)
+{
+    static const struct {
+        const char *decl;
+        rowsync_type_t type;
+    } map[] = {
+        {"BOOLEAN", ROWSYNC_TYPE_BOOL},
+        {"bool", ROWSYNC_TYPE_BOOL},
+        {"BIGINT", ROWSYNC_TYPE_INT},
+        {"TINYINT(1)", ROWSYNC_TYPE_INT},
+        {"NUMERIC(10,2)", ROWSYNC_TYPE_DECIMAL},
+        {"MONEY", ROWSYNC_TYPE_DECIMAL},
+        {"NUMBER", ROWSYNC_TYPE_DECIMAL},
+        {"REAL", ROWSYNC_TYPE_DOUBLE},
+        {"FLOAT", ROWSYNC_TYPE_DOUBLE},
+        {"DOUBLE PRECISION", ROWSYNC_TYPE_DOUBLE},
+        {"DATETIME", ROWSYNC_TYPE_TIMESTAMP},
+        {"TIMESTAMP", ROWSYNC_TYPE_TIMESTAMP},
+        {"TIMESTAMPTZ", ROWSYNC_TYPE_TIMESTAMPTZ},
+        {"TIMESTAMP WITH TIME ZONE", ROWSYNC_TYPE_TIMESTAMPTZ},
+        {"DATE", ROWSYNC_TYPE_DATE},
+        {"TIME", ROWSYNC_TYPE_TIME},
+        {"UUID", ROWSYNC_TYPE_UUID},
+        {"JSON", ROWSYNC_TYPE_JSON},
+        {"JSONB", ROWSYNC_TYPE_JSON},
+        {"CHAR(3)", ROWSYNC_TYPE_TEXT},
+        {"NVARCHAR(20)", ROWSYNC_TYPE_TEXT},
+        {"CLOB", ROWSYNC_TYPE_TEXT},
+        {"TEXT", ROWSYNC_TYPE_TEXT},
+        {"", ROWSYNC_TYPE_TEXT},
+        {"BLOB", ROWSYNC_TYPE_BINARY},
+        {"VARBINARY(16)", ROWSYNC_TYPE_BINARY},
+        {"DECIMAL_TEXT(40,10)", ROWSYNC_TYPE_DECIMAL},
+    };
+    const size_t n = sizeof map / sizeof map[0];
+    const rowsync_table_info_t *info;
+    rowsync_conn_t *c;
+    rowsync_error_t e;
+    char sql[2048];
+    size_t i, len;
+
+    len = (size_t)snprintf(sql, sizeof sql,
+                           "CREATE TABLE m (id INTEGER "
+                           "PRIMARY KEY");
+    for (i = 0; i < n; i++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", c%zu %s", i,
+                                map[i].decl);
+    snprintf(sql + len, sizeof sql - len, ")");
+    conf_exec(sql);
+    c = conf_connect();
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->describe(c, "M", &info, &e), &e, "describe");
+    ck_assert_str_eq(info->name, "m");
+    ck_assert_uint_eq(info->ncolumns, n + 1);
+    for (i = 0; i < n; i++) {
+        ck_assert_str_eq(info->columns[i + 1].native_type, map[i].decl);
+        ck_assert_msg(info->columns[i + 1].type == map[i].type,
+                      "'%s' maps to %s, expected %s", map[i].decl,
+                      rowsync_type_name(info->columns[i + 1].type),
+                      rowsync_type_name(map[i].type));
+    }
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A WITHOUT ROWID table with a composite text key is captured, extracted
+ * and applied like any other. */
+START_TEST(lite_test_without_rowid)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    rowsync_error_t e;
+    rowsync_value_t v[3];
+
+    conf_exec("CREATE TABLE wr (a VARCHAR(10) NOT NULL, b INTEGER NOT NULL,"
+              " v VARCHAR(10), PRIMARY KEY (a, b)) WITHOUT ROWID");
+    c = conf_connect();
+    conf_spec(c, "wr", "a,b,v", 2, &s);
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO wr VALUES ('x', 1, 'one'), ('x', 2, 'two')");
+    conf_exec("UPDATE wr SET v = 'uno' WHERE a = 'x' AND b = 1");
+    conf_exec("DELETE FROM wr WHERE b = 2");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 2);
+    ck_assert_int_eq(cs.items[0].op, ROWSYNC_OP_UPDATE);
+    ck_assert_str_eq(conf_str(&cs.items[0], 2), "uno");
+    ck_assert_int_eq(cs.items[1].op, ROWSYNC_OP_DELETE);
+    ck_assert_int_eq(conf_int(&cs.items[1], 1), 2);
+    conf_changes_free(&cs);
+    v[0] = v_text("y");
+    v[1] = v_int(3);
+    v[2] = v_text("three");
+    memset(&e, 0, sizeof e);
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_UPDATE, "A", 7, v, &e), &e,
+            "apply");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM wr"), 2);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Table and column names that need quoting work everywhere: capture,
+ * extraction, apply, scan. */
+START_TEST(lite_test_odd_names)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    rowsync_error_t e;
+    rowsync_stream_t *st = NULL;
+    const rowsync_change_t *got;
+    rowsync_value_t v[3];
+    int installed = 0;
+
+    conf_exec("CREATE TABLE \"odd \"\"name\" (\"select\" INTEGER PRIMARY KEY,"
+              " \"a\"\"b\" VARCHAR(10), \"x y\" INTEGER)");
+    c = conf_connect();
+    conf_spec(c, "odd \"name", "select,a\"b,x y", 1, &s);
+    conf_install(c, &s.spec);
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->capture_status(c, &s.spec, &installed, &e), &e, "status");
+    ck_assert_int_eq(installed, 1);
+    conf_exec("INSERT INTO \"odd \"\"name\" VALUES (1, 'q', 2)");
+    conf_exec("UPDATE \"odd \"\"name\" SET \"x y\" = 3");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 2), 3);
+    conf_changes_free(&cs);
+    v[0] = v_int(2);
+    v[1] = v_text("r");
+    v[2] = v_int(4);
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_UPDATE, "A", 9, v, &e), &e,
+            "apply");
+    conf_ok(drv->scan_open(c, &s.spec, v, &st, &e), &e, "scan_open");
+    ck_assert_int_eq(drv->stream_next(st, &got, &e), ROWSYNC_DONE);
+    drv->stream_close(st);
+    conf_ok(drv->capture_remove(c, &s.spec, &e), &e, "capture_remove");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM sqlite_master WHERE"
+                                " name LIKE 'rowsync%odd%'"),
+                     0);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* The apply marker never outlives its transaction; triggers built for an
+ * older column list are replaced, history kept; state_remove keeps the
+ * marker table while triggers still read it; the lock side file exists. */
+START_TEST(lite_test_capture_objects)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s, wide;
+    rowsync_error_t e;
+    rowsync_value_t v[3];
+    int64_t rows = 0;
+    char path[256];
+    struct stat sb;
+
+    c = conf_kv(&s);
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM sqlite_master WHERE"
+                                " name IN ('rowsync_h_kv', 'rowsync_kv_ins',"
+                                " 'rowsync_kv_upd', 'rowsync_kv_del',"
+                                " 'rowsync_state', 'rowsync_conflicts',"
+                                " 'rowsync_session')"),
+                     7);
+    v[0] = v_int(1);
+    v[1] = v_text("x");
+    v[2] = v_int(1);
+    memset(&e, 0, sizeof e);
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_INSERT, "A", 5, v, &e), &e,
+            "apply");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM rowsync_session"), 0);
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    {
+        rowsync_change_t ch = {ROWSYNC_OP_UPDATE, 6, "A", 3, v};
+        conf_ok(drv->apply(c, &s.spec, &ch, 1, &e), &e, "apply");
+    }
+    drv->rollback(c);
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM rowsync_session"), 0);
+
+    /* The update trigger watches the spec's columns: a narrower spec
+     * ignores n, a wider one is installed over it. */
+    conf_spec(c, "kv", "id,v", 1, &wide);
+    conf_install(c, &wide.spec);
+    conf_exec("UPDATE kv SET n = 2");
+    conf_ok(drv->history_count(c, &wide.spec, &rows, &e), &e, "count");
+    ck_assert_int_eq(rows, 1);
+    conf_install(c, &s.spec);
+    conf_exec("UPDATE kv SET n = 3");
+    conf_ok(drv->history_count(c, &s.spec, &rows, &e), &e, "count");
+    ck_assert_int_eq(rows, 2);
+
+    conf_ok(drv->state_remove(c, &e), &e, "state_remove");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM sqlite_master WHERE"
+                                " name = 'rowsync_session'"),
+                     1);
+    conf_exec("INSERT INTO kv VALUES (9, 'app', 9)");
+    conf_ok(drv->capture_remove(c, &s.spec, &e), &e, "capture_remove");
+    conf_ok(drv->state_remove(c, &e), &e, "state_remove");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM sqlite_master WHERE"
+                                " name LIKE 'rowsync%'"),
+                     0);
+
+    conf_ok(drv->lock(c, "pair", 0, &e), &e, "lock");
+    snprintf(path, sizeof path, "%s/node.db.rowsync-lock", lite_dir);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Error details: native codes, a read-only file, a missing history. */
+START_TEST(lite_test_error_details)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+    rowsync_stream_t *st = NULL;
+    rowsync_value_t v[3];
+    rowsync_change_t ch[2];
+    int64_t rows;
+
+    conf_exec("CREATE TABLE kv (id INTEGER NOT NULL PRIMARY KEY,"
+              " v VARCHAR(40) NOT NULL, n INTEGER)");
+    c = conf_connect();
+    conf_spec(c, "kv", "id,v,n", 1, &s);
+    memset(&e, 0, sizeof e);
+    ck_assert_int_eq(drv->extract_open(c, &s.spec, "", NULL, NULL, &st, &e),
+                     ROWSYNC_ENOTFOUND);
+    ck_assert_msg(strstr(e.message, "rowsync init") != NULL, "%s", e.message);
+    ck_assert_int_eq(drv->history_count(c, &s.spec, &rows, &e),
+                     ROWSYNC_ENOTFOUND);
+    conf_install(c, &s.spec);
+    ck_assert_int_eq(drv->extract_open(c, &s.spec, "x1", NULL, NULL, &st, &e),
+                     ROWSYNC_EINVAL);
+
+    v[0] = v_int(1);
+    v[1] = v_null();
+    v[2] = v_int(1);
+    ch[0].op = ROWSYNC_OP_INSERT;
+    ch[0].time_us = 1;
+    ch[0].origin = "A";
+    ch[0].nvalues = 3;
+    ch[0].values = v;
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    ck_assert_int_eq(drv->apply(c, &s.spec, ch, 1, &e), ROWSYNC_ECONSTRAINT);
+    ck_assert_int_eq(e.native, SQLITE_CONSTRAINT_NOTNULL);
+    ck_assert_msg(strstr(e.message, "(1)") != NULL,
+                  "message does not name the key: %s", e.message);
+    ck_assert_msg(strstr(e.message, lite_path) != NULL, "%s", e.message);
+    drv->rollback(c);
+    /* apply outside a transaction is refused */
+    ck_assert_int_eq(drv->apply(c, &s.spec, ch, 1, &e), ROWSYNC_EINVAL);
+    /* the table is gone under the capture */
+    conf_exec("DROP TABLE kv");
+    ck_assert_int_eq(drv->extract_open(c, &s.spec, "", NULL, NULL, &st, &e),
+                     ROWSYNC_ENOTFOUND);
+    drv->disconnect(c);
+
+    /* A stream left open when its connection closes fails cleanly. */
+    conf_exec("CREATE TABLE kv (id INTEGER NOT NULL PRIMARY KEY,"
+              " v VARCHAR(40) NOT NULL, n INTEGER)");
+    conf_exec("INSERT INTO kv VALUES (1, 'a', 1), (2, 'b', 2)");
+    c = conf_connect();
+    conf_install(c, &s.spec);
+    conf_ok(drv->scan_open(c, &s.spec, NULL, &st, &e), &e, "scan_open");
+    {
+        const rowsync_change_t *got;
+        conf_ok(drv->stream_next(st, &got, &e), &e, "stream_next");
+        drv->disconnect(c);
+        ck_assert_int_eq(drv->stream_next(st, &got, &e), ROWSYNC_ECONN);
+        drv->stream_close(st);
+    }
+    ck_assert_int_eq(drv->quote_ident(NULL, NULL, 0), ROWSYNC_EINVAL);
+}
+END_TEST
+
+/* Options: path is required, busy_timeout must be a number, other keys
+ * are refused; an absolute path works without job_dir. */
+START_TEST(lite_test_options)
+{
+    rowsync_node_config_t cfg = conf_node;
+    rowsync_option_t opts[2];
+    rowsync_conn_t *c = NULL;
+    rowsync_error_t e;
+
+    memset(&e, 0, sizeof e);
+    cfg.noptions = 0;
+    ck_assert_int_eq(drv->connect(&c, &cfg, &e), ROWSYNC_EINVAL);
+    ck_assert_msg(strstr(e.message, "path") != NULL, "%s", e.message);
+    opts[0].key = "path";
+    opts[0].value = lite_path;
+    opts[1].key = "busy_timeout";
+    opts[1].value = "soon";
+    cfg.options = opts;
+    cfg.noptions = 2;
+    ck_assert_int_eq(drv->connect(&c, &cfg, &e), ROWSYNC_EINVAL);
+    opts[1].key = "host";
+    opts[1].value = "x";
+    ck_assert_int_eq(drv->connect(&c, &cfg, &e), ROWSYNC_EINVAL);
+    ck_assert_ptr_null(c);
+    opts[1].key = "busy_timeout";
+    opts[1].value = "250";
+    cfg.job_dir = NULL;
+    c = conf_connect_cfg(&cfg);
+    drv->disconnect(c);
+    /* An empty file is an empty database. */
+    {
+        char empty[160];
+        snprintf(empty, sizeof empty, "%s/empty.db", lite_dir);
+        conf_write_file(empty, "", 0);
+        opts[0].value = empty;
+        c = conf_connect_cfg(&cfg);
+        drv->disconnect(c);
+        c = NULL;
+    }
+    /* A directory is not a database file. */
+    opts[0].value = lite_dir;
+    ck_assert_int_eq(drv->connect(&c, &cfg, &e), ROWSYNC_ECONN);
+}
+END_TEST
+
+static void lite_native_tests(Suite *s)
+{
+    TCase *tc = tcase_create("sqlite_specifics");
+
+    tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
+    tcase_add_test(tc, lite_test_storage_classes);
+    tcase_add_test(tc, lite_test_type_mapping);
+    tcase_add_test(tc, lite_test_without_rowid);
+    tcase_add_test(tc, lite_test_odd_names);
+    tcase_add_test(tc, lite_test_capture_objects);
+    tcase_add_test(tc, lite_test_error_details);
+    tcase_add_test(tc, lite_test_options);
+    suite_add_tcase(s, tc);
+}
+#endif /* CONF_WITH_SQLITE */
+
+/* ==== the suite ====================================================== */
+
+static void conf_case(Suite *s, const char *name, const TTest *test,
+                      int timeout)
+{
+    TCase *tc = tcase_create(name);
+
+    tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
+    if (timeout > 0)
+        tcase_set_timeout(tc, timeout);
+    tcase_add_test(tc, test);
+    suite_add_tcase(s, tc);
+}
+
+static Suite *conf_suite(void)
+{
+    Suite *s = suite_create("driver_" CONFORMANCE_DRIVER);
+
+    conf_case(s, "connect_errors", test_connect_errors, 0);
+    conf_case(s, "describe", test_describe, 0);
+    conf_case(s, "quote_ident", test_quote_ident, 0);
+    conf_case(s, "clock", test_clock, 0);
+    conf_case(s, "capture_lifecycle", test_capture_lifecycle, 0);
+    conf_case(s, "net_changes", test_net_changes, 0);
+    conf_case(s, "key_change", test_key_change, 0);
+    conf_case(s, "cursor_resume", test_cursor_resume, 0);
+    conf_case(s, "upto", test_upto, 0);
+    conf_case(s, "no_echo", test_no_echo, 0);
+    conf_case(s, "applied_time", test_applied_time, 0);
+    conf_case(s, "apply_semantics", test_apply_semantics, 0);
+    conf_case(s, "state_transaction", test_state_transaction, 0);
+    conf_case(s, "conflict_journal", test_conflict_journal, 0);
+    conf_case(s, "lock", test_lock, 0);
+    conf_case(s, "lock_dead_holder", test_lock_dead_holder, 0);
+    conf_case(s, "values_round_trip", test_values_round_trip, 0);
+    conf_case(s, "scan", test_scan, 0);
+    conf_case(s, "streaming", test_streaming, 300);
+    conf_case(s, "error_classes", test_error_classes, 0);
+    if (CONF_BACKEND->native_tests != NULL)
+        CONF_BACKEND->native_tests(s);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    if (strcmp(CONFORMANCE_DRIVER, CONF_BACKEND->driver) != 0) {
+        fprintf(stderr,
+                "check_driver: built for driver '%s' with the '%s' adapter "
+                "(define CONF_WITH_<DRIVER>)\n",
+                CONFORMANCE_DRIVER, CONF_BACKEND->driver);
+        return 1;
+    }
+    sr = srunner_create(conf_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

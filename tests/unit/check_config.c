@@ -555,6 +555,15 @@ START_TEST(test_config_source_names_no_node)
 }
 END_TEST
 
+START_TEST(test_config_bidirectional_three_nodes)
+{
+    /* the third node's header is on line 7 */
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[node c]\n"
+                   "driver = x\n[table t]\n",
+                   7, "exactly two nodes", NULL);
+}
+END_TEST
+
 START_TEST(test_config_fewer_than_two_nodes)
 {
     parse_fails_at("[job]\nmode = bidirectional\n[node a]\ndriver = x\n"
@@ -900,6 +909,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_config_source_names_no_node);
     tcase_add_test(tc, test_config_source_error_is_checked_for_bidirectional);
     tcase_add_test(tc, test_config_fewer_than_two_nodes);
+    tcase_add_test(tc, test_config_bidirectional_three_nodes);
     tcase_add_test(tc, test_config_no_table);
     tcase_add_test(tc, test_config_node_without_driver);
     tcase_add_test(tc, test_config_no_job_section);

@@ -111,6 +111,9 @@ struct rowsync_conn {
     char *info_name;
 };
 
+/* Extraction re-runs its query after this many rows (see stream_next). */
+#define LITE_CHUNK_ROWS 2000
+
 struct rowsync_stream {
     rowsync_conn_t *conn; /* NULL once the connection closed under it */
     struct rowsync_stream *next;
@@ -119,6 +122,7 @@ struct rowsync_stream {
     size_t ncols, nkeys;
     rowsync_type_t *types;
     int64_t since, horizon, last;
+    size_t in_chunk; /* rows read since the statement last restarted */
     int done;
     int64_t scan_time;
     rowsync_value_t *values;
@@ -2270,6 +2274,15 @@ static int lite_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
     if (c == NULL || s->stmt == NULL)
         return rowsync_error_set(err, ROWSYNC_ECONN,
                                  "stream used after its connection closed");
+    if (s->extract && s->in_chunk >= LITE_CHUNK_ROWS) {
+        /* Restart after the last change returned: ends the read
+         * transaction, so writers on the source are not held off for a
+         * whole pass (rollback-journal databases block commits while any
+         * reader is active). Same window, same net-change result. */
+        sqlite3_reset(s->stmt);
+        sqlite3_bind_int64(s->stmt, 1, s->last);
+        s->in_chunk = 0;
+    }
     rc = sqlite3_step(s->stmt);
     if (rc == SQLITE_DONE) {
         s->done = 1;
@@ -2290,6 +2303,7 @@ static int lite_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
         int present = sqlite3_column_int(s->stmt, base + (int)s->ncols);
         int op = sqlite3_column_int(s->stmt, 1);
         s->last = sqlite3_column_int64(s->stmt, 0);
+        s->in_chunk++;
         s->change.time_us = sqlite3_column_int64(s->stmt, 2);
         s->change.origin = (const char *)sqlite3_column_text(s->stmt, 3);
         if (present) {

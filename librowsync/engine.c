@@ -598,6 +598,7 @@ typedef struct en_dir {
     rs_table_t *table;
     rs_node_table_t *src, *dst;
     char state_key[512];
+    char end_cursor[ROWSYNC_STATE_MAX]; /* where the last flush left it */
     rowsync_pass_stats_t stats;
 } en_dir_t;
 
@@ -637,6 +638,7 @@ static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
     int rc = sdrv->stream_cursor(stream, cursor, sizeof(cursor), err);
     if (rc < 0)
         return rc;
+    memcpy(d->end_cursor, cursor, sizeof(cursor));
     /* nothing moved: no write transaction on an idle pass */
     if (!batch->n && !nconflicts && strcmp(cursor, since) == 0)
         return 0;
@@ -769,10 +771,40 @@ static void en_report(en_dir_t *d)
 /* Bidirectional merge state of one table in one pass. */
 typedef struct en_merge {
     rs_keyset_t pending; /* keys B will send to A, with B's change time */
+    rs_keyset_t fresh;   /* keys changed on A while A -> B ran */
     char *key;           /* scratch for key texts */
     size_t key_cap;
     int64_t decided_us;
 } en_merge_t;
+
+/* Fills a conflict record and logs the decision. */
+static void en_decide(en_merge_t *m, en_dir_t *d, const char *key,
+                      const char *winner, const char *loser,
+                      int64_t winner_us, int64_t loser_us,
+                      rowsync_conflict_t *r)
+{
+    r->decided_us = m->decided_us;
+    r->table = d->table->cfg->name;
+    r->key = key;
+    r->rule = "latest";
+    r->winner = winner;
+    r->loser = loser;
+    r->winner_time_us = winner_us;
+    r->loser_time_us = loser_us;
+    r->note = winner_us == loser_us ? "equal times: node name order"
+                                    : "later change wins";
+    rs_log(d->job->ctx, ROWSYNC_LOG_INFO,
+           "conflict on %s key %s: %s wins over %s (%s; %lld vs %lld us)",
+           r->table, r->key, r->winner, r->loser, r->note,
+           (long long)r->winner_time_us, (long long)r->loser_time_us);
+}
+
+/* Whether a change at a_us on node a beats one at b_us on node b. */
+static int en_latest_wins(int64_t a_us, const char *a, int64_t b_us,
+                          const char *b)
+{
+    return a_us > b_us || (a_us == b_us && strcmp(a, b) < 0);
+}
 
 /* Step 2 filter (A -> B): a key B changed too is a conflict. The later
  * change wins; equal times go to the node whose name sorts first. The
@@ -789,26 +821,14 @@ static int en_filter_a_to_b(void *ud, en_dir_t *d, const rowsync_change_t *ch,
     if (!e)
         return 0;
     const char *a = d->from->cfg->name, *b = d->to->cfg->name;
-    int a_wins = ch->time_us > e->time_us ||
-                 (ch->time_us == e->time_us && strcmp(a, b) < 0);
+    int a_wins = en_latest_wins(ch->time_us, a, e->time_us, b);
     v->conflict = 1;
     v->drop = !a_wins;
     e->lost = a_wins;
-    rowsync_conflict_t *r = &v->record;
-    r->decided_us = m->decided_us;
-    r->table = d->table->cfg->name;
-    r->key = m->key;
-    r->rule = "latest";
-    r->winner = a_wins ? a : b;
-    r->loser = a_wins ? b : a;
-    r->winner_time_us = a_wins ? ch->time_us : e->time_us;
-    r->loser_time_us = a_wins ? e->time_us : ch->time_us;
-    r->note = ch->time_us == e->time_us ? "equal times: node name order"
-                                        : "later change wins";
-    rs_log(d->job->ctx, ROWSYNC_LOG_INFO,
-           "conflict on %s key %s: %s wins over %s (%s; %lld vs %lld us)",
-           r->table, r->key, r->winner, r->loser, r->note,
-           (long long)r->winner_time_us, (long long)r->loser_time_us);
+    if (a_wins)
+        en_decide(m, d, m->key, a, b, ch->time_us, e->time_us, &v->record);
+    else
+        en_decide(m, d, m->key, b, a, e->time_us, ch->time_us, &v->record);
     return 0;
 }
 
@@ -822,14 +842,62 @@ static int en_filter_b_to_a(void *ud, en_dir_t *d, const rowsync_change_t *ch,
     if (rc < 0)
         return rowsync_error_set(err, rc, "out of memory");
     rs_key_entry_t *e = rs_keyset_find(&m->pending, m->key);
-    v->drop = e && e->lost;
+    if (e && e->lost) {
+        v->drop = 1;
+        return 0;
+    }
+    /* A changed the key again while A -> B ran: decide here, on A. */
+    rs_key_entry_t *f = rs_keyset_find(&m->fresh, m->key);
+    if (!f)
+        return 0;
+    const char *a = d->to->cfg->name, *b = d->from->cfg->name;
+    int a_wins = en_latest_wins(f->time_us, a, ch->time_us, b);
+    v->conflict = 1;
+    v->drop = a_wins;
+    if (a_wins)
+        en_decide(m, d, m->key, a, b, f->time_us, ch->time_us, &v->record);
+    else
+        en_decide(m, d, m->key, b, a, ch->time_us, f->time_us, &v->record);
     return 0;
+}
+
+/* Streams the net changes of `node` after `since` that are not echoes
+ * of `skip` into set (key -> change time). *upto receives the stream's
+ * horizon. */
+static int en_collect(en_merge_t *m, rs_node_t *node, rs_node_table_t *nt,
+                      const char *since, const char *skip, rs_keyset_t *set,
+                      char *upto, size_t upto_len, rowsync_error_t *err)
+{
+    rowsync_stream_t *stream = NULL;
+    int rc = node->drv->extract_open(node->conn, &nt->spec, since, NULL, skip,
+                                     &stream, err);
+    while (rc == 0) {
+        const rowsync_change_t *ch;
+        rc = node->drv->stream_next(stream, &ch, err);
+        if (rc == ROWSYNC_DONE) {
+            rc = node->drv->stream_cursor(stream, upto, upto_len, err);
+            break;
+        }
+        if (rc == 0)
+            rc = en_key_text(&m->key, &m->key_cap, ch->values, nt->spec.nkeys);
+        rs_key_entry_t *e = rc == 0 ? rs_keyset_add(set, m->key) : NULL;
+        if (rc == 0 && !e)
+            rc = ROWSYNC_ENOMEM;
+        if (e)
+            e->time_us = ch->time_us;
+    }
+    if (stream)
+        node->drv->stream_close(stream);
+    return rc;
 }
 
 /* One bidirectional pass of a table between a and b:
  * 1. collect the keys b will send to a (up to b's horizon, fixed now);
  * 2. move a -> b, deciding conflicts against that set;
- * 3. move b -> a up to the same horizon, skipping b's losing changes. */
+ * 3. collect the keys a changed while step 2 ran (a narrow window);
+ * 4. move b -> a up to b's step-1 horizon, skipping b's losing changes and
+ *    deciding against a's fresh changes, so a newer local write on a is
+ *    never overwritten by an older change from b. */
 static int en_merge_table(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
                           rs_table_t *table, rowsync_pass_stats_t *total,
                           rowsync_error_t *err)
@@ -840,41 +908,32 @@ static int en_merge_table(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
     en_merge_t m;
     memset(&m, 0, sizeof(m));
     rs_keyset_init(&m.pending);
+    rs_keyset_init(&m.fresh);
     m.decided_us = rs_now_us();
 
     char since[ROWSYNC_STATE_MAX], upto[ROWSYNC_STATE_MAX];
-    rowsync_stream_t *stream = NULL;
+    char ignored[ROWSYNC_STATE_MAX];
     int rc = a->drv->state_get(a->conn, ba.state_key, since, sizeof(since),
                                NULL, err);
     if (rc == 0)
-        rc = b->drv->extract_open(b->conn, &ba.src->spec, since, NULL,
-                                  a->cfg->name, &stream, err);
-    while (rc == 0) {
-        const rowsync_change_t *ch;
-        rc = b->drv->stream_next(stream, &ch, err);
-        if (rc == ROWSYNC_DONE) {
-            rc = b->drv->stream_cursor(stream, upto, sizeof(upto), err);
-            break;
-        }
-        if (rc == 0)
-            rc = en_key_text(&m.key, &m.key_cap, ch->values,
-                             ba.src->spec.nkeys);
-        rs_key_entry_t *e = rc == 0 ? rs_keyset_add(&m.pending, m.key) : NULL;
-        if (rc == 0 && !e)
-            rc = ROWSYNC_ENOMEM;
-        if (e)
-            e->time_us = ch->time_us;
-    }
-    if (stream)
-        b->drv->stream_close(stream);
+        rc = en_collect(&m, b, ba.src, since, a->cfg->name, &m.pending, upto,
+                        sizeof(upto), err);
     if (rc < 0)
         rowsync_error_prefix(err, "%s -> %s %s", b->cfg->name, a->cfg->name,
                              table->cfg->name);
     if (rc == 0)
         rc = en_move(&ab, NULL, en_filter_a_to_b, &m, err);
+    if (rc == 0 && ab.end_cursor[0]) {
+        rc = en_collect(&m, a, ab.src, ab.end_cursor, b->cfg->name, &m.fresh,
+                        ignored, sizeof(ignored), err);
+        if (rc < 0)
+            rowsync_error_prefix(err, "%s -> %s %s", a->cfg->name,
+                                 b->cfg->name, table->cfg->name);
+    }
     if (rc == 0)
         rc = en_move(&ba, upto, en_filter_b_to_a, &m, err);
     rs_keyset_free(&m.pending);
+    rs_keyset_free(&m.fresh);
     free(m.key);
     en_report(&ab);
     en_report(&ba);

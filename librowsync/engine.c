@@ -391,6 +391,9 @@ static void en_free_tables(rowsync_job_t *job)
     }
     free(job->tables);
     job->tables = NULL;
+    free(job->order);
+    job->order = NULL;
+    job->has_references = 0;
     job->resolved = 0;
 }
 
@@ -545,6 +548,88 @@ static int en_describe(rowsync_job_t *job, rs_node_t *node,
     return rc;
 }
 
+/* Whether a database's table name denotes a job table name: equal, or
+ * equal once a schema prefix is dropped from either. */
+static int en_same_table(const char *db_name, const char *job_name)
+{
+    if (strcasecmp(db_name, job_name) == 0)
+        return 1;
+    const char *a = strrchr(db_name, '.'), *b = strrchr(job_name, '.');
+    return strcasecmp(a ? a + 1 : db_name, b ? b + 1 : job_name) == 0;
+}
+
+struct en_refs {
+    rowsync_job_t *job;
+    size_t child;
+    unsigned char *parent_of; /* [parent * n + child] */
+};
+
+static int en_note_reference(void *ud, const char *referenced)
+{
+    struct en_refs *r = ud;
+    size_t n = r->job->cfg->ntables;
+    for (size_t p = 0; p < n; p++)
+        if (p != r->child &&
+            en_same_table(referenced, r->job->cfg->tables[p].name)) {
+            r->parent_of[p * n + r->child] = 1;
+            r->job->has_references = 1;
+        }
+    return 0;
+}
+
+/* Orders the job's tables parents first, from the foreign keys the
+ * reference node's driver reports (job file order where there are none,
+ * and for tables in a cycle, which is logged). */
+static int en_order_tables(rowsync_job_t *job, rs_node_t *ref,
+                           rowsync_error_t *err)
+{
+    size_t n = job->cfg->ntables;
+    struct en_refs r = {job, 0, calloc(n ? n * n : 1, 1)};
+    unsigned char *placed = calloc(n ? n : 1, 1);
+    job->order = calloc(n ? n : 1, sizeof(*job->order));
+    if (!r.parent_of || !placed || !job->order) {
+        free(r.parent_of);
+        free(placed);
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    }
+    int rc = 0;
+    for (size_t t = 0; ref->drv->references && rc == 0 && t < n; t++) {
+        r.child = t;
+        rc = ref->drv->references(ref->conn, job->tables[t].on[0].spec.table,
+                                  en_note_reference, &r, err);
+    }
+    size_t count = 0;
+    while (rc == 0 && count < n) {
+        size_t before = count;
+        for (size_t t = 0; t < n; t++) {
+            if (placed[t])
+                continue;
+            int ready = 1;
+            for (size_t p = 0; p < n; p++)
+                if (r.parent_of[p * n + t] && !placed[p])
+                    ready = 0;
+            if (ready) {
+                placed[t] = 1;
+                job->order[count++] = t;
+            }
+        }
+        if (count == before) {
+            /* a cycle: keep the rest in job file order */
+            rs_log(job->ctx, ROWSYNC_LOG_WARN,
+                   "foreign keys between the job's tables form a cycle; "
+                   "those tables sync in job file order");
+            for (size_t t = 0; t < n; t++)
+                if (!placed[t]) {
+                    placed[t] = 1;
+                    job->order[count++] = t;
+                }
+        }
+    }
+    free(r.parent_of);
+    free(placed);
+    return rc;
+}
+
 int rs_engine_resolve(rowsync_job_t *job, rowsync_error_t *err)
 {
     if (job->resolved)
@@ -581,6 +666,8 @@ int rs_engine_resolve(rowsync_job_t *job, rowsync_error_t *err)
             free(names[i]);
         free(names);
     }
+    if (rc == 0)
+        rc = en_order_tables(job, ref, err);
     if (rc < 0) {
         en_free_tables(job);
         return rc;
@@ -599,6 +686,7 @@ typedef struct en_dir {
     rs_node_table_t *src, *dst;
     char state_key[512];
     char end_cursor[ROWSYNC_STATE_MAX]; /* where the last flush left it */
+    int deletes_only; /* the foreign-key sweep: deletes, cursor untouched */
     rowsync_pass_stats_t stats;
 } en_dir_t;
 
@@ -640,7 +728,8 @@ static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
         return rc;
     memcpy(d->end_cursor, cursor, sizeof(cursor));
     /* nothing moved: no write transaction on an idle pass */
-    if (!batch->n && !nconflicts && strcmp(cursor, since) == 0)
+    if (!batch->n && !nconflicts &&
+        (d->deletes_only || strcmp(cursor, since) == 0))
         return 0;
     if ((rc = ddrv->begin(d->to->conn, err)) < 0)
         return rc;
@@ -649,7 +738,7 @@ static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
                          err);
     for (size_t i = 0; rc == 0 && i < nconflicts; i++)
         rc = ddrv->conflict_log(d->to->conn, &conflicts[i], err);
-    if (rc == 0)
+    if (rc == 0 && !d->deletes_only)
         rc = ddrv->state_set(d->to->conn, d->state_key, cursor, err);
     if (rc == 0)
         rc = ddrv->commit(d->to->conn, err);
@@ -712,6 +801,8 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
         memset(&v, 0, sizeof(v));
         if (filter && (rc = filter(ud, d, ch, &v, err)) < 0)
             break;
+        if (d->deletes_only && ch->op != ROWSYNC_OP_DELETE)
+            v.drop = 1;
         if (v.conflict) {
             conflicts[nconflicts] = v.record;
             /* the key text is borrowed from the filter: keep a copy */
@@ -1032,9 +1123,20 @@ int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
                 continue;
             if ((rc = en_lock_pair(job, src, dst, 0, err)) < 0)
                 break;
-            for (size_t t = 0; rc == 0 && t < job->cfg->ntables; t++) {
+            /* Tables that reference each other: first delete, children
+             * first, what the source deleted (idempotent, no cursor), then
+             * move everything parents first, each table with its cursor. */
+            size_t nt = job->cfg->ntables;
+            for (size_t i = nt; job->has_references && rc == 0 && i > 0;
+                 i--) {
                 en_dir_t d;
-                en_dir_init(&d, job, src, dst, &job->tables[t]);
+                en_dir_init(&d, job, src, dst, &job->tables[job->order[i - 1]]);
+                d.deletes_only = 1;
+                rc = en_move(&d, NULL, NULL, NULL, err);
+            }
+            for (size_t i = 0; rc == 0 && i < nt; i++) {
+                en_dir_t d;
+                en_dir_init(&d, job, src, dst, &job->tables[job->order[i]]);
                 rc = en_move(&d, NULL, NULL, NULL, err);
                 en_report(&d);
                 en_add_stats(&total, &d.stats);
@@ -1051,8 +1153,9 @@ int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
         rs_node_t *a = &job->nodes[0], *b = &job->nodes[1];
         if ((rc = en_lock_pair(job, a, b, 1, err)) < 0)
             return rc;
-        for (size_t t = 0; rc == 0 && t < job->cfg->ntables; t++)
-            rc = en_merge_table(job, a, b, &job->tables[t], &total, err);
+        for (size_t i = 0; rc == 0 && i < job->cfg->ntables; i++)
+            rc = en_merge_table(job, a, b, &job->tables[job->order[i]],
+                                &total, err);
         en_unlock_pair(job, a, b, 1);
     }
     if (stats)
@@ -1243,7 +1346,8 @@ int rs_engine_init(rowsync_job_t *job, rowsync_error_t *err)
                node->cfg->name, job->cfg->ntables,
                job->cfg->ntables == 1 ? "" : "s");
     }
-    for (size_t t = 0; t < job->cfg->ntables; t++) {
+    for (size_t i = 0; i < job->cfg->ntables; i++) {
+        size_t t = job->order[i];
         rs_table_t *tab = &job->tables[t];
         rs_node_t *src = job->cfg->source ? en_node(job, job->cfg->source)
                                           : NULL;

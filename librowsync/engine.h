@@ -36,6 +36,8 @@ struct rowsync_job {
     rs_job_cfg_t *cfg;
     rs_node_t *nodes;   /* cfg->nnodes */
     rs_table_t *tables; /* cfg->ntables, filled by rs_engine_resolve */
+    size_t *order;      /* table indexes, parents before children */
+    int has_references; /* some job table references another */
     int resolved;
 };
 

@@ -79,7 +79,7 @@ struct rs_module {
  * members below with their minor. The typedefs stop the build when the
  * header's minor and these tables disagree. */
 static const size_t ld_driver_sizes[] = {
-    LD_END(rowsync_driver_t, conflicts_read), /* 1.0 */
+    LD_END(rowsync_driver_t, references), /* 1.0 */
 };
 static const size_t ld_plugin_sizes[] = {
     LD_END(rowsync_plugin_t, transform), /* 1.0 */
@@ -115,8 +115,8 @@ typedef char ld_prefix_matches_plugin
          : -1];
 
 /* The members of each table after the header, in order: (name, the ABI
- * minor that added it, required). The strings are optional; so is
- * history_count. */
+ * minor that added it, required). The strings are optional; so are
+ * history_count and references. */
 #define LD_DM(m, minor, req) {#m, offsetof(rowsync_driver_t, m), minor, req}
 static const struct ld_member ld_driver_members[] = {
     LD_DM(name, 0, 0),
@@ -149,6 +149,7 @@ static const struct ld_member ld_driver_members[] = {
     LD_DM(commit, 0, 1),
     LD_DM(rollback, 0, 1),
     LD_DM(conflicts_read, 0, 1),
+    LD_DM(references, 0, 0),
 };
 #define LD_PM(m, minor, req) {#m, offsetof(rowsync_plugin_t, m), minor, req}
 static const struct ld_member ld_plugin_members[] = {

@@ -2383,6 +2383,9 @@ static int lite_begin(rowsync_conn_t *c, rowsync_error_t *err)
                    "cannot start the apply transaction");
     if (rc < 0)
         return rc;
+    /* Foreign keys (when the database enforces them) are checked at
+     * commit, so a batch may hold rows in any order; resets at commit. */
+    sqlite3_exec(c->db, "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL);
     c->in_tx = 1;
     c->marker_set = 0;
     rc = lite_state_tables(c, err);
@@ -2704,6 +2707,31 @@ static void lite_rollback(rowsync_conn_t *c)
 
 static const char *const lite_options[] = {"path", "busy_timeout", NULL};
 
+/* Reports the distinct tables `table` references by foreign keys. */
+static int lite_references(rowsync_conn_t *c, const char *table,
+                           int (*cb)(void *ctx, const char *referenced),
+                           void *ctx, rowsync_error_t *err)
+{
+    sqlite3_stmt *st;
+    int rc = lite_prepare(c,
+                          "SELECT DISTINCT \"table\" FROM "
+                          "pragma_foreign_key_list(?1)",
+                          &st, err, "cannot read foreign keys");
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (cb(ctx, (const char *)sqlite3_column_text(st, 0)) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return lite_fail(c, err, rc, "cannot read the foreign keys of '%s'",
+                         table);
+    return 0;
+}
+
 static const rowsync_driver_t lite_driver = {
     ROWSYNC_DRIVER_HEADER,
     "sqlite",
@@ -2736,6 +2764,7 @@ static const rowsync_driver_t lite_driver = {
     lite_commit,
     lite_rollback,
     lite_conflicts_read,
+    lite_references,
 };
 
 int sqlite_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

@@ -119,6 +119,7 @@ START_TEST(test_driver_table_layout)
         offsetof(rowsync_driver_t, commit),
         offsetof(rowsync_driver_t, rollback),
         offsetof(rowsync_driver_t, conflicts_read),
+        offsetof(rowsync_driver_t, references),
     };
     size_t nf = sizeof(functions) / sizeof(functions[0]), i;
 
@@ -129,12 +130,12 @@ START_TEST(test_driver_table_layout)
                       "driver function %zu is at offset %zu, expected %zu", i,
                       functions[i], HDR + 4 * PTR + i * FPTR);
     /* The last member of 1.0, and nothing after it. */
-    ck_assert_uint_eq(offsetof(rowsync_driver_t, conflicts_read),
-                      HDR + 4 * PTR + 25 * FPTR);
-    ck_assert_uint_eq(sizeof(rowsync_driver_t), HDR + 4 * PTR + 26 * FPTR);
+    ck_assert_uint_eq(offsetof(rowsync_driver_t, references),
+                      HDR + 4 * PTR + 26 * FPTR);
+    ck_assert_uint_eq(sizeof(rowsync_driver_t), HDR + 4 * PTR + 27 * FPTR);
 #if UINTPTR_MAX == UINT64_MAX
-    ck_assert_uint_eq(offsetof(rowsync_driver_t, conflicts_read), 240);
-    ck_assert_uint_eq(sizeof(rowsync_driver_t), 248);
+    ck_assert_uint_eq(offsetof(rowsync_driver_t, references), 248);
+    ck_assert_uint_eq(sizeof(rowsync_driver_t), 256);
 #endif
 }
 END_TEST

@@ -235,6 +235,15 @@ typedef struct rowsync_driver {
     int (*conflicts_read)(rowsync_conn_t *conn, size_t limit,
                           rowsync_conflict_cb cb, void *ctx,
                           rowsync_error_t *err);
+
+    /* Calls cb once per table that `table` references through a foreign
+     * key (names as the database spells them, schema-qualified where the
+     * dialect has schemas); stops early when cb returns non-zero. The
+     * core orders tables with it: parents are written before children and
+     * children deleted before parents. Optional (NULL: unknown). */
+    int (*references)(rowsync_conn_t *conn, const char *table,
+                      int (*cb)(void *ctx, const char *referenced),
+                      void *ctx, rowsync_error_t *err);
 } rowsync_driver_t;
 
 #define ROWSYNC_DRIVER_HEADER                                                \

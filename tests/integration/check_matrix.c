@@ -1,0 +1,1915 @@
+/* End-to-end tests across database kinds: the rowsync binary syncing
+ * SQLite files, PostgreSQL databases and MariaDB/MySQL databases in every
+ * combination, inspected with each database's native client.
+ *
+ * The servers are started by tests/servers/pg.sh and tests/servers/mariadb.sh;
+ * their DIR/env files hold the ROWSYNC_TEST_PG_* and ROWSYNC_TEST_MY_*
+ * variables this program reads. When they are missing the program fails
+ * loudly (one failing test per missing server): a server suite must never
+ * look green by skipping.
+ *
+ * Every test uses tables of its own name and drops them, with rowsync's
+ * capture objects and state rows for them, before it starts, so a rerun
+ * against the same servers starts clean. PostgreSQL nodes use databases
+ * rowsync_a (and rowsync_b for pg -> pg), MySQL nodes the same; SQLite
+ * nodes are files in a fresh temporary directory. The jobs name the
+ * password through password_env (ROWSYNC_TEST_PG_PASSWORD /
+ * ROWSYNC_TEST_MY_PASSWORD), never in the job file.
+ *
+ * Rows are compared as canonical text rendered here, not by the drivers:
+ * integers as digits, decimals without redundant zeros, doubles with 17
+ * significant digits, booleans as true/false, binary as hex, timestamps as
+ * ISO text with six fraction digits (with zone: converted to UTC and
+ * written ...Z), JSON without insignificant blanks, UUIDs in lower case.
+ */
+#define _GNU_SOURCE /* strcasestr */
+#include <check.h>
+#include <ctype.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <mysql.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* ---- configuration from the environment ------------------------------ */
+
+typedef struct srv_env {
+    const char *host, *port, *user, *password;
+} srv_env_t;
+
+static srv_env_t g_pg, g_my; /* read in main(), before the runner forks */
+
+/* Reads ROWSYNC_TEST_<P>_{HOST,PORT,USER,PASSWORD}; 1 when all are set. */
+static int env_read(const char *p, srv_env_t *e)
+{
+    char name[64];
+    const char **slot[] = {&e->host, &e->port, &e->user, &e->password};
+    const char *what[] = {"HOST", "PORT", "USER", "PASSWORD"};
+    int ok = 1;
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "ROWSYNC_TEST_%s_%s", p, what[i]);
+        const char *v = getenv(name);
+        *slot[i] = v && *v ? v : NULL;
+        ok &= *slot[i] != NULL;
+    }
+    return ok;
+}
+
+/* ---- nodes ------------------------------------------------------------ */
+
+typedef enum kind { KIND_sqlite, KIND_pgsql, KIND_mysql } kind_t;
+
+static const char *kind_driver(kind_t k)
+{
+    return k == KIND_sqlite ? "sqlite" : k == KIND_pgsql ? "pgsql" : "mysql";
+}
+
+typedef struct node {
+    kind_t kind;
+    char name[32]; /* node name in the job */
+    char db[32];   /* pgsql / mysql database */
+    char *path;    /* sqlite: the file */
+} node_t;
+
+static char *g_dir; /* the test's temporary directory */
+static char *g_job; /* g_dir/job.conf */
+
+static void fx_setup(void)
+{
+    g_dir = h_tmpdir();
+    g_job = h_path(g_dir, "job.conf");
+}
+
+static void fx_teardown(void)
+{
+    h_rmtree(g_dir);
+    free(g_dir);
+    free(g_job);
+    g_dir = g_job = NULL;
+}
+
+/* Fills n as node `name` of kind k; db is the server database (ignored
+ * for SQLite, whose file is g_dir/<name>.db). */
+static void node_init(node_t *n, kind_t k, const char *name, const char *db)
+{
+    memset(n, 0, sizeof *n);
+    n->kind = k;
+    snprintf(n->name, sizeof n->name, "%s", name);
+    snprintf(n->db, sizeof n->db, "%s", db);
+    if (k == KIND_sqlite)
+        n->path = h_strf("%s/%s.db", g_dir, name);
+}
+
+/* ---- native clients ----------------------------------------------------
+ *
+ * One connection per server database, opened lazily in the test process
+ * and kept until it exits. */
+
+static void pg_quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+static PGconn *pg_conns[4];
+static char pg_dbs[4][32];
+
+static PGconn *pg_conn(const char *db)
+{
+    for (int i = 0; i < 4; i++)
+        if (pg_conns[i] && strcmp(pg_dbs[i], db) == 0)
+            return pg_conns[i];
+    const char *kw[] = {"host", "port", "dbname", "user", "password", NULL};
+    const char *val[] = {g_pg.host, g_pg.port,     db,
+                         g_pg.user, g_pg.password, NULL};
+    PGconn *c = PQconnectdbParams(kw, val, 0);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK,
+                  "cannot connect to PostgreSQL %s:%s/%s: %s", g_pg.host,
+                  g_pg.port, db, PQerrorMessage(c));
+    PQsetNoticeProcessor(c, pg_quiet, NULL);
+    /* Output formats the renderer reads, whatever PGTZ, PGDATESTYLE or
+     * PGOPTIONS say. */
+    PGresult *r = PQexec(c, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
+                            " SET extra_float_digits = 3;"
+                            " SET bytea_output = 'hex';"
+                            " SET client_encoding = 'UTF8'");
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "session set-up: %s",
+                  PQresultErrorMessage(r));
+    PQclear(r);
+    for (int i = 0; i < 4; i++)
+        if (!pg_conns[i]) {
+            pg_conns[i] = c;
+            snprintf(pg_dbs[i], sizeof pg_dbs[i], "%s", db);
+            return c;
+        }
+    ck_abort_msg("too many PostgreSQL connections");
+    return NULL;
+}
+
+static MYSQL *my_conns[4];
+static char my_dbs[4][32];
+
+static MYSQL *my_conn(const char *db)
+{
+    for (int i = 0; i < 4; i++)
+        if (my_conns[i] && strcmp(my_dbs[i], db) == 0)
+            return my_conns[i];
+    MYSQL *c = mysql_init(NULL);
+    ck_assert_msg(c != NULL, "mysql_init failed");
+    mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    ck_assert_msg(mysql_real_connect(c, g_my.host, g_my.user, g_my.password, db,
+                                     (unsigned)atoi(g_my.port), NULL,
+                                     CLIENT_MULTI_STATEMENTS) != NULL,
+                  "cannot connect to MariaDB %s:%s/%s: %s", g_my.host,
+                  g_my.port, db, mysql_error(c));
+    ck_assert_msg(mysql_query(c, "SET time_zone = '+00:00'") == 0,
+                  "SET time_zone: %s", mysql_error(c));
+    for (int i = 0; i < 4; i++)
+        if (!my_conns[i]) {
+            my_conns[i] = c;
+            snprintf(my_dbs[i], sizeof my_dbs[i], "%s", db);
+            return c;
+        }
+    ck_abort_msg("too many MariaDB connections");
+    return NULL;
+}
+
+/* Runs sql (several statements allowed) on MariaDB; 0 or the error text
+ * in err. Every result is consumed. */
+static int my_run(MYSQL *c, const char *sql, char *err, size_t errlen)
+{
+    if (mysql_query(c, sql) != 0) {
+        snprintf(err, errlen, "%s", mysql_error(c));
+        return -1;
+    }
+    int st;
+    do {
+        MYSQL_RES *r = mysql_store_result(c);
+        if (r)
+            mysql_free_result(r);
+        else if (mysql_field_count(c) != 0) {
+            snprintf(err, errlen, "%s", mysql_error(c));
+            return -1;
+        }
+        st = mysql_next_result(c);
+        if (st > 0) {
+            snprintf(err, errlen, "%s", mysql_error(c));
+            return -1;
+        }
+    } while (st == 0);
+    return 0;
+}
+
+static void n_vexec(const node_t *n, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+/* Runs admin SQL (several statements allowed) on a node; fails the test
+ * when the database reports an error. */
+static void n_vexec(const node_t *n, const char *fmt, va_list ap)
+{
+    char *sql;
+    ck_assert_msg(vasprintf(&sql, fmt, ap) >= 0, "out of memory");
+    if (n->kind == KIND_sqlite) {
+        h_sql(n->path, "%s", sql);
+    } else if (n->kind == KIND_pgsql) {
+        PGconn *c = pg_conn(n->db);
+        PGresult *r = PQexec(c, sql);
+        ExecStatusType st = PQresultStatus(r);
+        ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK,
+                      "PostgreSQL %s: %s\nin: %.400s", n->db,
+                      PQresultErrorMessage(r), sql);
+        PQclear(r);
+    } else {
+        char err[1024];
+        ck_assert_msg(my_run(my_conn(n->db), sql, err, sizeof err) == 0,
+                      "MariaDB %s: %s\nin: %.400s", n->db, err, sql);
+    }
+    free(sql);
+}
+
+static void n_exec(const node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void n_exec(const node_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    n_vexec(n, fmt, ap);
+    va_end(ap);
+}
+
+/* A result cell: NULL, or bytes (SQLite also says its storage class). */
+typedef struct cell {
+    int null;
+    int lite_type; /* SQLITE_INTEGER ... for SQLite cells, else 0 */
+    char *data;    /* NUL-terminated copy; binary may hold NULs (see len) */
+    size_t len;
+} cell_t;
+
+typedef struct result {
+    int nrows, ncols;
+    cell_t *cells; /* row-major */
+} result_t;
+
+static void res_free(result_t *r)
+{
+    for (int i = 0; i < r->nrows * r->ncols; i++)
+        free(r->cells[i].data);
+    free(r->cells);
+    memset(r, 0, sizeof *r);
+}
+
+/* Makes room for one more row of r->ncols cells. */
+static void res_grow(result_t *r, int *cap)
+{
+    int need = (r->nrows + 1) * (r->ncols ? r->ncols : 1);
+    if (need <= *cap)
+        return;
+    *cap = *cap ? *cap : 64;
+    while (*cap < need)
+        *cap *= 2;
+    r->cells = realloc(r->cells, (size_t)*cap * sizeof *r->cells);
+    ck_assert_msg(r->cells != NULL, "out of memory");
+}
+
+static cell_t cell_copy(int null, const void *p, size_t len, int lite_type)
+{
+    cell_t c = {null, lite_type, NULL, 0};
+    if (!null) {
+        c.data = malloc(len + 1);
+        ck_assert_msg(c.data != NULL, "out of memory");
+        if (len)
+            memcpy(c.data, p, len);
+        c.data[len] = '\0';
+        c.len = len;
+    }
+    return c;
+}
+
+/* Runs a query on the node and returns every cell, or fills err and
+ * returns -1 (fail = 0) / fails the test (fail = 1). */
+static int n_query(const node_t *n, const char *sql, result_t *out, int fail)
+{
+    result_t r = {0, 0, NULL};
+    int cap = 0;
+    char err[1024] = "";
+    if (n->kind == KIND_sqlite) {
+        sqlite3 *h = NULL;
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_open_v2(n->path, &h, SQLITE_OPEN_READONLY, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_busy_timeout(h, 10000);
+            rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+        }
+        if (rc == SQLITE_OK) {
+            r.ncols = sqlite3_column_count(st);
+            while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                res_grow(&r, &cap);
+                for (int i = 0; i < r.ncols; i++) {
+                    int t = sqlite3_column_type(st, i);
+                    cell_t c;
+                    if (t == SQLITE_NULL) {
+                        c = cell_copy(1, NULL, 0, t);
+                    } else if (t == SQLITE_FLOAT) {
+                        char num[64];
+                        snprintf(num, sizeof num, "%.17g",
+                                 sqlite3_column_double(st, i));
+                        c = cell_copy(0, num, strlen(num), t);
+                    } else if (t == SQLITE_BLOB) {
+                        const void *p = sqlite3_column_blob(st, i);
+                        c = cell_copy(0, p, (size_t)sqlite3_column_bytes(st, i),
+                                      t);
+                    } else {
+                        const unsigned char *p = sqlite3_column_text(st, i);
+                        c = cell_copy(0, p, (size_t)sqlite3_column_bytes(st, i),
+                                      t);
+                    }
+                    r.cells[r.nrows * r.ncols + i] = c;
+                }
+                r.nrows++;
+            }
+            if (rc == SQLITE_DONE)
+                rc = SQLITE_OK;
+        }
+        if (rc != SQLITE_OK)
+            snprintf(err, sizeof err, "SQLite %s: %s", n->path,
+                     h ? sqlite3_errmsg(h) : "cannot open");
+        sqlite3_finalize(st);
+        sqlite3_close(h);
+    } else if (n->kind == KIND_pgsql) {
+        PGresult *pr = PQexec(pg_conn(n->db), sql);
+        if (PQresultStatus(pr) == PGRES_TUPLES_OK) {
+            r.ncols = PQnfields(pr);
+            int rows = PQntuples(pr);
+            for (int row = 0; row < rows; row++) {
+                res_grow(&r, &cap);
+                for (int i = 0; i < r.ncols; i++)
+                    r.cells[r.nrows * r.ncols + i] = cell_copy(
+                        PQgetisnull(pr, row, i), PQgetvalue(pr, row, i),
+                        (size_t)PQgetlength(pr, row, i), 0);
+                r.nrows++;
+            }
+        } else {
+            snprintf(err, sizeof err, "PostgreSQL %s: %s", n->db,
+                     PQresultErrorMessage(pr));
+        }
+        PQclear(pr);
+    } else {
+        MYSQL *c = my_conn(n->db);
+        MYSQL_RES *mr = NULL;
+        if (mysql_query(c, sql) == 0 && (mr = mysql_store_result(c)) != NULL) {
+            r.ncols = (int)mysql_num_fields(mr);
+            MYSQL_ROW row;
+            while ((row = mysql_fetch_row(mr)) != NULL) {
+                unsigned long *lens = mysql_fetch_lengths(mr);
+                res_grow(&r, &cap);
+                for (int i = 0; i < r.ncols; i++)
+                    r.cells[r.nrows * r.ncols + i] =
+                        cell_copy(row[i] == NULL, row[i], lens[i], 0);
+                r.nrows++;
+            }
+            mysql_free_result(mr);
+        } else {
+            snprintf(err, sizeof err, "MariaDB %s: %s", n->db, mysql_error(c));
+        }
+    }
+    if (*err) {
+        res_free(&r);
+        ck_assert_msg(!fail, "%s\nin: %.400s", err, sql);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+static int64_t n_vint(const node_t *n, int fail, int *ok, const char *fmt,
+                      va_list ap) __attribute__((format(printf, 4, 0)));
+
+/* First column of the first row as an integer. */
+static int64_t n_vint(const node_t *n, int fail, int *ok, const char *fmt,
+                      va_list ap)
+{
+    char *sql;
+    ck_assert_msg(vasprintf(&sql, fmt, ap) >= 0, "out of memory");
+    result_t r;
+    int64_t v = 0;
+    *ok = 0;
+    if (n_query(n, sql, &r, fail) == 0) {
+        if (r.nrows > 0 && r.ncols > 0 && !r.cells[0].null) {
+            v = strtoll(r.cells[0].data, NULL, 10);
+            *ok = 1;
+        }
+        ck_assert_msg(*ok || !fail, "no value from %s: %.400s", n->name, sql);
+        res_free(&r);
+    }
+    free(sql);
+    return v;
+}
+
+static int64_t n_int(const node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int64_t n_int(const node_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    int ok;
+    va_start(ap, fmt);
+    int64_t v = n_vint(n, 1, &ok, fmt, ap);
+    va_end(ap);
+    return v;
+}
+
+static int n_try_int(const node_t *n, int64_t *out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* For polling: 0 and *out, or -1 when the query failed. */
+static int n_try_int(const node_t *n, int64_t *out, const char *fmt, ...)
+{
+    va_list ap;
+    int ok;
+    va_start(ap, fmt);
+    *out = n_vint(n, 0, &ok, fmt, ap);
+    va_end(ap);
+    return ok ? 0 : -1;
+}
+
+/* The table as written in SQL on node n (public."t" on PostgreSQL, `t` on
+ * MariaDB, "t" on SQLite). The text lives in one of four rotating static
+ * buffers: it stays valid for the next three calls. */
+static const char *n_table(const node_t *n, const char *table)
+{
+    static char buf[4][160];
+    static int next;
+    char *b = buf[next++ % 4];
+    if (n->kind == KIND_pgsql)
+        snprintf(b, sizeof buf[0], "public.\"%s\"", table);
+    else if (n->kind == KIND_mysql)
+        snprintf(b, sizeof buf[0], "`%s`", table);
+    else
+        snprintf(b, sizeof buf[0], "\"%s\"", table);
+    return b;
+}
+
+/* Drops the table and rowsync's objects and state for it on node n:
+ * PostgreSQL rowsync."h_public_<t>" and the trigger function
+ * rowsync."f_public_<t>", MariaDB rowsync_h_<t> (triggers go with the
+ * table), and the cursor and load rows of every job that synced a table
+ * of that name (state names end in "/<table>" or "/public.<table>"). */
+static void n_drop_table(const node_t *n, const char *table)
+{
+    if (n->kind == KIND_sqlite) {
+        if (h_exists(n->path))
+            n_exec(n,
+                   "DROP TABLE IF EXISTS \"%s\";"
+                   "DROP TABLE IF EXISTS \"rowsync_h_%s\"",
+                   table, table);
+    } else if (n->kind == KIND_pgsql) {
+        n_exec(n,
+               "DROP TABLE IF EXISTS public.\"%s\" CASCADE;"
+               "DROP TABLE IF EXISTS rowsync.\"h_public_%s\" CASCADE;"
+               "DROP FUNCTION IF EXISTS rowsync.\"f_public_%s\"() CASCADE;"
+               "DO $$BEGIN IF to_regclass('rowsync.state') IS NOT NULL THEN"
+               " DELETE FROM rowsync.state WHERE name LIKE '%%/%s'"
+               " OR name LIKE '%%/public.%s'; END IF; END$$",
+               table, table, table, table, table);
+    } else {
+        n_exec(n, "DROP TABLE IF EXISTS `%s`, `rowsync_h_%s`", table, table);
+        if (n_int(n, "SELECT count(*) FROM information_schema.tables WHERE"
+                     " table_schema = DATABASE() AND"
+                     " table_name = 'rowsync_state'") > 0)
+            n_exec(n, "DELETE FROM rowsync_state WHERE name LIKE '%%/%s'",
+                   table);
+    }
+}
+
+/* ---- canonical rendering ---------------------------------------------- */
+
+typedef enum ltype {
+    T_INT,
+    T_DEC,
+    T_DBL,
+    T_BOOL,
+    T_TEXT,
+    T_BIN,
+    T_DATE,
+    T_TS,
+    T_TSTZ,
+    T_JSON,
+    T_UUID
+} ltype_t;
+
+/* A column: name, logical type, and its declaration per kind. */
+typedef struct col {
+    const char *name;
+    ltype_t type;
+    const char *lite, *pg, *my;
+} col_t;
+
+/* Growable string. */
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+} sbuf_t;
+
+static void sb_add(sbuf_t *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->s = realloc(b->s, cap);
+        ck_assert_msg(b->s != NULL, "out of memory");
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void sb_puts(sbuf_t *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+static void sb_printf(sbuf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(sbuf_t *b, const char *fmt, ...)
+{
+    char *s;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    ck_assert_msg(n >= 0, "out of memory");
+    sb_add(b, s, (size_t)n);
+    free(s);
+}
+
+static char *sb_take(sbuf_t *b)
+{
+    if (!b->s)
+        sb_add(b, "", 0);
+    char *s = b->s;
+    memset(b, 0, sizeof *b);
+    return s;
+}
+
+static void sb_hex(sbuf_t *b, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sb_printf(b, "%02x", p[i]);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* Parses "YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}][Z|+HH|+HH:MM|+HHMM]" into
+ * microseconds since the epoch (offset applied) and whether an offset was
+ * written. 0 when the text is not such a timestamp. */
+static int ts_parse(const char *s, int64_t *us, int *has_off)
+{
+    int y, mo, d, h, mi, se, frac = 0, off = 0;
+    if (strlen(s) < 19 || !digits(s, 4, &y) || s[4] != '-' ||
+        !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d) ||
+        (s[10] != ' ' && s[10] != 'T') || !digits(s + 11, 2, &h) ||
+        s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+        !digits(s + 17, 2, &se))
+        return 0;
+    const char *p = s + 19;
+    if (*p == '.') {
+        int n = 0;
+        p++;
+        while (isdigit((unsigned char)p[n]))
+            n++;
+        if (n < 1 || n > 6)
+            return 0;
+        digits(p, n, &frac);
+        for (int i = n; i < 6; i++)
+            frac *= 10;
+        p += n;
+    }
+    *has_off = 0;
+    if (*p == 'Z') {
+        *has_off = 1;
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, oh, om = 0;
+        if (!digits(p + 1, 2, &oh))
+            return 0;
+        p += 3;
+        if (*p == ':')
+            p++;
+        if (isdigit((unsigned char)*p)) {
+            if (!digits(p, 2, &om))
+                return 0;
+            p += 2;
+        }
+        off = sign * (oh * 60 + om);
+        *has_off = 1;
+    }
+    if (*p)
+        return 0;
+    *us = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) -
+           (int64_t)off * 60) *
+              1000000 +
+          frac;
+    return 1;
+}
+
+/* Writes us since the epoch as "YYYY-MM-DD HH:MM:SS.ffffff". */
+static void ts_render(sbuf_t *b, int64_t us, char sep)
+{
+    int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    int64_t frac = us - secs * 1000000;
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int64_t sod = secs - days * 86400;
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    sb_printf(b, "%04lld-%02d-%02d%c%02d:%02d:%02d.%06lld", (long long)y, m, d,
+              sep, (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60),
+              (long long)frac);
+}
+
+/* Exact decimal text without a '+', leading zeros, trailing fraction
+ * zeros or a lone point; "-0" becomes "0". 0 when it is not decimal text. */
+static int dec_norm(sbuf_t *b, const char *s)
+{
+    int neg = 0;
+    if (*s == '-' || *s == '+')
+        neg = *s++ == '-';
+    const char *ip = s;
+    while (isdigit((unsigned char)*s))
+        s++;
+    size_t il = (size_t)(s - ip);
+    const char *fp = "";
+    size_t fl = 0;
+    if (*s == '.') {
+        fp = ++s;
+        while (isdigit((unsigned char)*s))
+            s++;
+        fl = (size_t)(s - fp);
+    }
+    if (*s || il + fl == 0)
+        return 0;
+    while (il > 0 && *ip == '0')
+        ip++, il--;
+    while (fl > 0 && fp[fl - 1] == '0')
+        fl--;
+    if (il == 0 && fl == 0) {
+        sb_puts(b, "0");
+        return 1;
+    }
+    if (neg)
+        sb_puts(b, "-");
+    if (il)
+        sb_add(b, ip, il);
+    else
+        sb_puts(b, "0");
+    if (fl) {
+        sb_puts(b, ".");
+        sb_add(b, fp, fl);
+    }
+    return 1;
+}
+
+/* JSON text without the blanks outside strings. */
+static void json_norm(sbuf_t *b, const char *s, size_t n)
+{
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            sb_add(b, &c, 1);
+            if (c == '\\' && i + 1 < n)
+                sb_add(b, &s[++i], 1);
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+            sb_add(b, &c, 1);
+        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            sb_add(b, &c, 1);
+        }
+    }
+}
+
+static void text_quote(sbuf_t *b, const char *s, size_t n)
+{
+    sb_puts(b, "'");
+    for (size_t i = 0; i < n; i++) {
+        switch (s[i]) {
+        case '\'':
+            sb_puts(b, "''");
+            break;
+        case '\n':
+            sb_puts(b, "\\n");
+            break;
+        case '\t':
+            sb_puts(b, "\\t");
+            break;
+        case '\r':
+            sb_puts(b, "\\r");
+            break;
+        case '\0':
+            sb_puts(b, "\\0");
+            break;
+        default:
+            sb_add(b, s + i, 1);
+        }
+    }
+    sb_puts(b, "'");
+}
+
+/* Source of a cell for rendering: a database kind, or the test's own
+ * value table (kind -1: binary as hex text, booleans as true/false). */
+#define FROM_EXPECTED (-1)
+
+/* Appends the canonical text of one cell of logical type t read from a
+ * database of the given kind. A value that does not read as its type is
+ * written with a marker ("?int:...", "(real)") so it can never compare
+ * equal to a proper value. */
+static void render(sbuf_t *b, int from, ltype_t t, const cell_t *c)
+{
+    if (c->null) {
+        sb_puts(b, "NULL");
+        return;
+    }
+    const char *s = c->data;
+    int lite = from == KIND_sqlite;
+    if (lite && c->lite_type == SQLITE_FLOAT && t != T_DBL) {
+        sb_printf(b, "%s(real)", s);
+        return;
+    }
+    if (lite && c->lite_type == SQLITE_BLOB && t != T_BIN && t != T_UUID) {
+        sb_puts(b, "(blob)");
+        sb_hex(b, (const unsigned char *)s, c->len);
+        return;
+    }
+    switch (t) {
+    case T_INT: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (*s && !*end && !errno && !(lite && c->lite_type != SQLITE_INTEGER))
+            sb_printf(b, "%lld", v);
+        else
+            sb_printf(b, "?int:%s", s);
+        break;
+    }
+    case T_DEC:
+        if (!dec_norm(b, s))
+            sb_printf(b, "?dec:%s", s);
+        break;
+    case T_DBL: {
+        char *end;
+        double v = strtod(s, &end);
+        if (*s && !*end)
+            sb_printf(b, "%.17g", v);
+        else
+            sb_printf(b, "?dbl:%s", s);
+        break;
+    }
+    case T_BOOL:
+        if (!strcmp(s, "t") || !strcmp(s, "1") || !strcmp(s, "true"))
+            sb_puts(b, "true");
+        else if (!strcmp(s, "f") || !strcmp(s, "0") || !strcmp(s, "false"))
+            sb_puts(b, "false");
+        else
+            sb_printf(b, "?bool:%s", s);
+        break;
+    case T_TEXT:
+        if (lite && c->lite_type != SQLITE_TEXT)
+            sb_printf(b, "?text:%s", s);
+        else
+            text_quote(b, s, c->len);
+        break;
+    case T_BIN:
+        if (from == KIND_pgsql || from == FROM_EXPECTED) {
+            /* PostgreSQL's bytea output and the value table are hex. */
+            const char *h = from == KIND_pgsql ? s + 2 : s;
+            if (from == KIND_pgsql && strncmp(s, "\\x", 2) != 0) {
+                sb_printf(b, "?bytea:%s", s);
+                break;
+            }
+            for (; *h; h++)
+                sb_printf(b, "%c", tolower((unsigned char)*h));
+        } else {
+            if (lite && c->lite_type != SQLITE_BLOB)
+                sb_puts(b, "(not a blob)");
+            sb_hex(b, (const unsigned char *)s, c->len);
+        }
+        break;
+    case T_DATE: {
+        int y, m, d;
+        if (strlen(s) == 10 && digits(s, 4, &y) && s[4] == '-' &&
+            digits(s + 5, 2, &m) && s[7] == '-' && digits(s + 8, 2, &d))
+            sb_puts(b, s);
+        else
+            sb_printf(b, "?date:%s", s);
+        break;
+    }
+    case T_TS:
+    case T_TSTZ: {
+        int64_t us;
+        int off;
+        if (!ts_parse(s, &us, &off)) {
+            sb_printf(b, "?ts:%s", s);
+        } else if (t == T_TS) {
+            ts_render(b, us, ' ');
+            if (off)
+                sb_printf(b, "(zone in %s)", s);
+        } else {
+            /* MariaDB TIMESTAMP is read in the session zone, UTC. */
+            ts_render(b, us, 'T');
+            sb_puts(b, "Z");
+        }
+        break;
+    }
+    case T_JSON:
+        json_norm(b, s, c->len);
+        break;
+    case T_UUID:
+        if (lite && c->lite_type == SQLITE_BLOB && c->len == 16) {
+            const unsigned char *u = (const unsigned char *)s;
+            for (int i = 0; i < 16; i++)
+                sb_printf(b, "%s%02x",
+                          i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "",
+                          u[i]);
+        } else {
+            for (; *s; s++)
+                sb_printf(b, "%c", tolower((unsigned char)*s));
+        }
+        break;
+    }
+}
+
+/* Every row of the table on node n, ordered by its first column, one line
+ * per row, canonical values separated by '|'. */
+static char *n_dump(const node_t *n, const char *table, const col_t *cols,
+                    int ncols)
+{
+    sbuf_t q = {0};
+    sb_puts(&q, "SELECT ");
+    for (int i = 0; i < ncols; i++)
+        sb_printf(&q, n->kind == KIND_mysql ? "%s`%s`" : "%s\"%s\"",
+                  i ? ", " : "", cols[i].name);
+    sb_printf(&q, " FROM %s ORDER BY 1", n_table(n, table));
+    result_t r;
+    n_query(n, q.s, &r, 1);
+    free(q.s);
+    sbuf_t b = {0};
+    for (int row = 0; row < r.nrows; row++) {
+        for (int i = 0; i < ncols; i++) {
+            if (i)
+                sb_puts(&b, "|");
+            render(&b, (int)n->kind, cols[i].type, &r.cells[row * r.ncols + i]);
+        }
+        sb_puts(&b, "\n");
+    }
+    res_free(&r);
+    return sb_take(&b);
+}
+
+/* Fails unless two dumps are equal, naming the first line that differs. */
+static void assert_same_dump(const char *what, const char *wa, const char *a,
+                             const char *wb, const char *b)
+{
+    if (strcmp(a, b) == 0)
+        return;
+    const char *p = a, *q = b;
+    int line = 1;
+    while (*p && *p == *q) {
+        if (*p == '\n')
+            line++;
+        p++, q++;
+    }
+    while (p > a && p[-1] != '\n')
+        p--, q--;
+    const char *pe = strchr(p, '\n'), *qe = strchr(q, '\n');
+    ck_abort_msg("%s: %s and %s differ at row %d:\n  %s: %.*s\n  %s: %.*s",
+                 what, wa, wb, line, wa, pe ? (int)(pe - p) : 300,
+                 *p ? p : "(no more rows)", wb, qe ? (int)(qe - q) : 300,
+                 *q ? q : "(no more rows)");
+}
+
+/* ---- the pair under test ------------------------------------------------ */
+
+static node_t g_n1, g_n2;   /* node 1 and node 2 of the pair */
+static char g_table[64];    /* the table's own name */
+static char g_jobtable[80]; /* its name in the job ([table ...]) */
+
+static const char *const kind_short[] = {"lite", "pg", "my"};
+
+/* Sets up nodes of kinds k1 and k2 for table `prefix_<k1>_<k2>`. Two
+ * nodes of the same server kind use databases rowsync_a and rowsync_b;
+ * otherwise each uses rowsync_a. Two PostgreSQL nodes name the table
+ * schema-qualified (public.t) in the job. The table and its capture
+ * objects are dropped on both nodes. */
+static void pair_setup(const char *prefix, kind_t k1, kind_t k2)
+{
+    int same = k1 == k2;
+    char name1[32], name2[32];
+    snprintf(name1, sizeof name1, "%s%s", kind_short[k1], same ? "_a" : "");
+    snprintf(name2, sizeof name2, "%s%s", kind_short[k2], same ? "_b" : "");
+    node_init(&g_n1, k1, name1, "rowsync_a");
+    node_init(&g_n2, k2, name2, same ? "rowsync_b" : "rowsync_a");
+    snprintf(g_table, sizeof g_table, "%s_%s_%s", prefix, kind_driver(k1),
+             kind_driver(k2));
+    snprintf(g_jobtable, sizeof g_jobtable, "%s%s",
+             same && k1 == KIND_pgsql ? "public." : "", g_table);
+    if (k1 == KIND_sqlite)
+        h_sql_create(g_n1.path);
+    if (k2 == KIND_sqlite)
+        h_sql_create(g_n2.path);
+    n_drop_table(&g_n1, g_table);
+    n_drop_table(&g_n2, g_table);
+}
+
+/* The [node] section for n. */
+static void node_section(sbuf_t *b, const node_t *n)
+{
+    sb_printf(b, "[node %s]\ndriver = %s\n", n->name, kind_driver(n->kind));
+    if (n->kind == KIND_sqlite) {
+        sb_printf(b, "path = %s.db\n", n->name);
+    } else {
+        const srv_env_t *e = n->kind == KIND_pgsql ? &g_pg : &g_my;
+        sb_printf(b,
+                  "host = %s\nport = %s\ndatabase = %s\nuser = %s\n"
+                  "password_env = ROWSYNC_TEST_%s_PASSWORD\n",
+                  e->host, e->port, n->db, e->user,
+                  n->kind == KIND_pgsql ? "PG" : "MY");
+    }
+    sb_puts(b, "\n");
+}
+
+/* Writes job.conf for the pair and g_jobtable. One-way jobs flow from
+ * node 1; extra lines go into [job]. */
+static void write_job(const char *mode, const char *extra)
+{
+    sbuf_t b = {0};
+    sb_printf(&b, "[job]\nmode = %s\n", mode);
+    if (strcmp(mode, "one-way") == 0)
+        sb_printf(&b, "source = %s\n", g_n1.name);
+    sb_printf(&b, "%s\n", extra ? extra : "");
+    node_section(&b, &g_n1);
+    node_section(&b, &g_n2);
+    sb_printf(&b, "[table %s]\n", g_jobtable);
+    h_write_file(g_job, "%s", b.s);
+    free(b.s);
+}
+
+/* Creates the table on node n from a column list. */
+static void n_create(const node_t *n, const char *table, const col_t *cols,
+                     int ncols)
+{
+    sbuf_t b = {0};
+    sb_printf(&b, "CREATE TABLE %s (", n_table(n, table));
+    for (int i = 0; i < ncols; i++) {
+        const char *decl = n->kind == KIND_sqlite  ? cols[i].lite
+                           : n->kind == KIND_pgsql ? cols[i].pg
+                                                   : cols[i].my;
+        sb_printf(&b, n->kind == KIND_mysql ? "%s`%s` %s" : "%s\"%s\" %s",
+                  i ? ", " : "", cols[i].name, decl);
+    }
+    sb_puts(&b, ")");
+    if (n->kind == KIND_mysql)
+        sb_puts(&b, " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+                    " COLLATE=utf8mb4_bin");
+    n_exec(n, "%s", b.s);
+    free(b.s);
+}
+
+/* Runs `rowsync CMD job.conf`, asserts exit 0 and returns the process. */
+static h_proc_t *rs_ok(const char *cmd)
+{
+    h_proc_t *p = h_run(cmd, g_job, NULL);
+    H_ASSERT_EXIT(p, 0);
+    return p;
+}
+
+/* Runs one sync pass and asserts its total line. */
+static void sync_moves(long upserted, long deleted, long conflicts)
+{
+    h_proc_t *p = rs_ok("sync");
+    char want[128];
+    snprintf(want, sizeof want,
+             "sync: %ld upserted, %ld deleted, %ld conflicts", upserted,
+             deleted, conflicts);
+    ck_assert_msg(strstr(p->out, want) != NULL, "expected \"%s\" from %s", want,
+                  h_describe(p));
+    h_proc_free(p);
+}
+
+/* Upserted count from a sync's total line, or -1. */
+static long sync_upserted(const char *out)
+{
+    const char *s = strstr(out, "sync: ");
+    long n;
+    if (s == NULL || sscanf(s, "sync: %ld upserted", &n) != 1)
+        return -1;
+    return n;
+}
+
+/* ---- the items table ------------------------------------------------- */
+
+static const col_t item_cols[] = {
+    {"id", T_INT, "INTEGER PRIMARY KEY", "integer PRIMARY KEY",
+     "INT PRIMARY KEY"},
+    {"name", T_TEXT, "TEXT", "varchar(100)", "VARCHAR(100)"},
+    {"qty", T_INT, "INTEGER", "integer", "INT"},
+};
+#define N_ITEM_COLS 3
+
+static char *items_dump(const node_t *n)
+{
+    return n_dump(n, g_table, item_cols, N_ITEM_COLS);
+}
+
+static void assert_same_items(void)
+{
+    char *a = items_dump(&g_n1), *b = items_dump(&g_n2);
+    assert_same_dump(g_table, g_n1.name, a, g_n2.name, b);
+    free(a);
+    free(b);
+}
+
+/* Inserts rows first..last ('<prefix>-N', N) into the items table. */
+static void fill_items(const node_t *n, int first, int last, const char *prefix)
+{
+    sbuf_t b = {0};
+    if (n->kind == KIND_sqlite)
+        sb_puts(&b, "BEGIN;");
+    for (int i = first; i <= last;) {
+        sb_printf(&b, "INSERT INTO %s (%s) VALUES ", n_table(n, g_table),
+                  n->kind == KIND_mysql ? "`id`, `name`, `qty`"
+                                        : "\"id\", \"name\", \"qty\"");
+        for (int k = 0; k < 500 && i <= last; k++, i++)
+            sb_printf(&b, "%s(%d, '%s-%d', %d)", k ? ", " : "", i, prefix, i,
+                      i);
+        sb_puts(&b, ";");
+    }
+    if (n->kind == KIND_sqlite)
+        sb_puts(&b, "COMMIT;");
+    if (b.s)
+        n_exec(n, "%s", b.s);
+    free(b.s);
+}
+
+static void items_create(const node_t *n, int rows)
+{
+    n_create(n, g_table, item_cols, N_ITEM_COLS);
+    if (rows > 0)
+        fill_items(n, 1, rows, "item");
+}
+
+static void set_item(const node_t *n, int id, const char *name, int qty)
+{
+    n_exec(n, "UPDATE %s SET name = '%s', qty = %d WHERE id = %d",
+           n_table(n, g_table), name, qty, id);
+}
+
+static void assert_item(const node_t *n, int id, const char *name, long qty)
+{
+    char *rows = items_dump(n);
+    char want[256];
+    snprintf(want, sizeof want, "%d|'%s'|%ld\n", id, name, qty);
+    char start[32];
+    snprintf(start, sizeof start, "%d|", id);
+    const char *line = NULL;
+    for (const char *p = rows; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+        if (strncmp(p, start, strlen(start)) == 0) {
+            line = p;
+            break;
+        }
+    ck_assert_msg(line && strncmp(line, want, strlen(want)) == 0,
+                  "%s: row %d is \"%.*s\", expected \"%.*s\"", n->name, id,
+                  line ? (int)(strchr(line, '\n') - line) : 6,
+                  line ? line : "absent", (int)strlen(want) - 1, want);
+    free(rows);
+}
+
+/* ---- one-way between every pair of kinds -------------------------------- */
+
+/* init loads the empty target; inserts, updates and deletes on the source
+ * arrive; the target's own changes are never sent back and survive until
+ * the source changes the same keys; the target then equals the source. */
+static void run_oneway(kind_t src, kind_t dst)
+{
+    pair_setup("ow", src, dst);
+    items_create(&g_n1, 1500);
+    items_create(&g_n2, 0);
+    write_job("one-way", NULL);
+
+    h_proc_free(rs_ok("init"));
+    ck_assert_int_eq(
+        n_int(&g_n2, "SELECT count(*) FROM %s", n_table(&g_n2, g_table)), 1500);
+    assert_same_items();
+
+    fill_items(&g_n1, 2001, 2002, "new");
+    set_item(&g_n1, 3, "upd-3", 33);
+    set_item(&g_n1, 4, "upd-4a", 44);
+    set_item(&g_n1, 4, "upd-4b", 45);
+    n_exec(&g_n1, "DELETE FROM %s WHERE id = 5", n_table(&g_n1, g_table));
+    sync_moves(4, 1, 0);
+    assert_same_items();
+    assert_item(&g_n2, 4, "upd-4b", 45);
+    assert_item(&g_n2, 2002, "new-2002", 2002);
+    sync_moves(0, 0, 0);
+
+    /* The target's own writes stay there. */
+    char *src_before = items_dump(&g_n1);
+    set_item(&g_n2, 7, "target-own", 77);
+    n_exec(&g_n2,
+           "INSERT INTO %s (id, name, qty) VALUES (3000, 'target-new', 1)",
+           n_table(&g_n2, g_table));
+    for (int pass = 0; pass < 2; pass++) {
+        sync_moves(0, 0, 0);
+        char *now = items_dump(&g_n1);
+        assert_same_dump("source after a pass", "before", src_before, "now",
+                         now);
+        free(now);
+        assert_item(&g_n2, 7, "target-own", 77);
+        assert_item(&g_n2, 3000, "target-new", 1);
+    }
+    free(src_before);
+
+    /* The source changing those keys overwrites them. */
+    set_item(&g_n1, 7, "src-7", 70);
+    n_exec(&g_n1, "INSERT INTO %s (id, name, qty) VALUES (3000, 'src-new', 2)",
+           n_table(&g_n1, g_table));
+    sync_moves(2, 0, 0);
+    assert_item(&g_n2, 7, "src-7", 70);
+    assert_same_items();
+}
+
+#define ONEWAY(a, b)                                                           \
+    START_TEST(test_oneway_##a##_to_##b)                                       \
+    {                                                                          \
+        run_oneway(KIND_##a, KIND_##b);                                        \
+    }                                                                          \
+    END_TEST
+
+ONEWAY(sqlite, pgsql)
+ONEWAY(sqlite, mysql)
+ONEWAY(pgsql, sqlite)
+ONEWAY(pgsql, mysql)
+ONEWAY(mysql, sqlite)
+ONEWAY(mysql, pgsql)
+ONEWAY(pgsql, pgsql)
+ONEWAY(mysql, mysql)
+
+/* ---- the bidirectional seed scenario ------------------------------------ */
+
+/* Rows 1-10 identical on both nodes. Row 6 changes on node 1, then later
+ * on node 2; row 7 on node 2, then later on node 1: one sync makes both
+ * nodes equal with node 2's row 6 and node 1's row 7. Then a delete on one
+ * side against a later update on the other, in both orientations (row 3
+ * deleted on node 1 and later updated on node 2, row 8 deleted on node 2
+ * and later updated on node 1): the later update wins on both. */
+static void run_bidirectional(kind_t k1, kind_t k2)
+{
+    pair_setup("bd", k1, k2);
+    items_create(&g_n1, 10);
+    items_create(&g_n2, 10);
+    write_job("bidirectional", NULL);
+    h_proc_free(rs_ok("init"));
+    assert_same_items();
+
+    set_item(&g_n1, 6, "n1-6", 60);
+    h_sleep_ms(50);
+    set_item(&g_n2, 6, "n2-6", 61);
+    set_item(&g_n2, 7, "n2-7", 71);
+    h_sleep_ms(50);
+    set_item(&g_n1, 7, "n1-7", 70);
+    sync_moves(2, 0, 2);
+    assert_same_items();
+    assert_item(&g_n1, 6, "n2-6", 61);
+    assert_item(&g_n1, 7, "n1-7", 70);
+    for (int id = 1; id <= 10; id++) {
+        if (id == 6 || id == 7)
+            continue;
+        char name[32];
+        snprintf(name, sizeof name, "item-%d", id);
+        assert_item(&g_n1, id, name, id);
+    }
+    sync_moves(0, 0, 0);
+
+    n_exec(&g_n1, "DELETE FROM %s WHERE id = 3", n_table(&g_n1, g_table));
+    n_exec(&g_n2, "DELETE FROM %s WHERE id = 8", n_table(&g_n2, g_table));
+    h_sleep_ms(50);
+    set_item(&g_n2, 3, "n2-3", 33);
+    set_item(&g_n1, 8, "n1-8", 88);
+    sync_moves(2, 0, 2);
+    assert_item(&g_n1, 3, "n2-3", 33);
+    assert_item(&g_n2, 3, "n2-3", 33);
+    assert_item(&g_n1, 8, "n1-8", 88);
+    assert_item(&g_n2, 8, "n1-8", 88);
+    assert_same_items();
+    sync_moves(0, 0, 0);
+}
+
+#define BIDI(a, b)                                                             \
+    START_TEST(test_bidirectional_##a##_##b)                                   \
+    {                                                                          \
+        run_bidirectional(KIND_##a, KIND_##b);                                 \
+    }                                                                          \
+    END_TEST
+
+BIDI(sqlite, pgsql)
+BIDI(sqlite, mysql)
+BIDI(pgsql, mysql)
+BIDI(pgsql, pgsql)
+BIDI(mysql, mysql)
+
+/* ---- types across kinds -------------------------------------------------
+ *
+ * One column per value class. Where a kind cannot hold a value natively:
+ *  - SQLite stores DECIMAL(p,s) as REAL (15 digits) because of NUMERIC
+ *    affinity; DECIMAL_TEXT(30,10) has TEXT affinity and keeps every
+ *    digit while rowsync still reads it as decimal. Booleans are 0/1,
+ *    dates, timestamps, JSON and UUIDs are text.
+ *  - MariaDB/MySQL have no uuid type: CHAR(36). BOOLEAN is TINYINT(1).
+ *    JSON is LONGTEXT with a validity check on MariaDB (text kept as
+ *    written; MySQL would reformat it, hence blanks are not compared).
+ *    TIMESTAMP(6) (the zone-aware type) only holds 1970-01-01 00:00:01 to
+ *    2038-01-19 03:14:07.999999 UTC and DATETIME(6) only years 1000-9999,
+ *    so the values stay inside those ranges.
+ *  - PostgreSQL json (not jsonb) keeps the text and key order as written.
+ */
+
+static const col_t type_cols[] = {
+    {"id", T_INT, "INTEGER PRIMARY KEY", "integer PRIMARY KEY",
+     "INT PRIMARY KEY"},
+    {"i64", T_INT, "INTEGER", "bigint", "BIGINT"},
+    {"amount", T_DEC, "DECIMAL_TEXT(30,10)", "numeric(30,10)",
+     "DECIMAL(30,10)"},
+    {"dbl", T_DBL, "REAL", "double precision", "DOUBLE"},
+    {"flag", T_BOOL, "BOOLEAN", "boolean", "BOOLEAN"},
+    {"txt", T_TEXT, "TEXT", "varchar(200)", "VARCHAR(200)"},
+    {"bin", T_BIN, "BLOB", "bytea", "LONGBLOB"},
+    {"d", T_DATE, "DATE", "date", "DATE"},
+    {"ts", T_TS, "TIMESTAMP", "timestamp(6)", "DATETIME(6)"},
+    {"tstz", T_TSTZ, "TIMESTAMPTZ", "timestamptz(6)",
+     "TIMESTAMP(6) NULL DEFAULT NULL"},
+    {"doc", T_JSON, "JSON", "json", "JSON"},
+    {"uid", T_UUID, "UUID", "uuid", "CHAR(36)"},
+};
+#define N_TYPE_COLS 12
+
+/* The values, kind-neutral: binary as hex, booleans true/false, zone-aware
+ * timestamps in UTC with "+00:00". NULL = SQL NULL. */
+typedef const char *type_row_t[N_TYPE_COLS];
+
+static const type_row_t type_rows[] = {
+    {"1", "9223372036854775807", "12345678901234567890.1234567890",
+     "3.141592653589793", "true",
+     "Gr\xc3\xbc\xc3\x9f"
+     "e \xe2\x80\x94 \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e "
+     "\xf0\x9f\x98\x80 \"dq\" 'sq' back\\slash",
+     "00ff0000017f80fe", "2024-02-29", "2024-02-29 23:59:59.123456",
+     "2024-02-29 23:59:59.654321+00:00",
+     "{\"a\": [1, 2.5, null, true], \"s\": \"\xe6\x97\xa5\xe6\x9c\xac "
+     "\xf0\x9f\x98\x80\"}",
+     "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
+    {"2", "-9223372036854775808", "-0.0000000001", "-2.5e-07", "false",
+     "O'Brien; DROP TABLE x; --", "00", "1970-01-01",
+     "1970-01-01 00:00:00.000001", "1970-01-01 00:00:01.000001+00:00", "[]",
+     "00000000-0000-0000-0000-000000000000"},
+    {"3", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    {"4", "0", "99999999999999999999.9999999999", "1.7976931348623157e+308",
+     "true", "tab\tnl\nend \xe2\x9c\x93", "000000", "9999-12-31",
+     "9999-12-31 23:59:59.999999", "2038-01-19 03:14:07.999999+00:00",
+     "{\"k\": \"v\\\"q\"}", "ffffffff-ffff-ffff-ffff-ffffffffffff"},
+    {"5", "-1", "0.0000000001", "1e-300", "false", "", "", "1000-01-01",
+     "1000-01-01 00:00:00", "2000-01-01 00:00:00+00:00", "{}",
+     "123e4567-e89b-12d3-a456-426614174000"},
+    {"6", "42", "-99999999999999999999.9999999999", "0.1", "true", "six", "06",
+     "2000-02-29", "2000-02-29 12:00:00.5", "2001-09-09 01:46:40+00:00",
+     "{\"n\": 6}", "66666666-6666-4666-8666-666666666666"},
+};
+#define N_TYPE_ROWS 6
+
+/* Row 1 after the update that travels by sync. */
+static const type_row_t type_row1b = {
+    "1",
+    "9223372036854775807",
+    "12345678901234567890.1234567891",
+    "3.141592653589793",
+    "false",
+    "Gr\xc3\xbc\xc3\x9f"
+    "e \xe2\x80\x94 \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e "
+    "\xf0\x9f\x98\x80 \"dq\" 'sq' back\\slash \xe2\x9c\x93",
+    "00ff0000017f80fe00",
+    "2024-02-29",
+    "2024-02-29 23:59:59.123457",
+    "2024-02-29 23:59:59.654322+00:00",
+    "{\"a\": [1, 2.5, null, true], \"s\": \"\xe6\x97\xa5\xe6\x9c\xac "
+    "\xf0\x9f\x98\x80\"}",
+    "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"};
+
+/* Appends value v of type t as an SQL literal for node kind k. */
+static void sql_literal(sbuf_t *b, kind_t k, ltype_t t, const char *v)
+{
+    if (v == NULL) {
+        sb_puts(b, "NULL");
+        return;
+    }
+    switch (t) {
+    case T_INT:
+        sb_puts(b, v);
+        return;
+    case T_DEC:
+        if (k == KIND_sqlite)
+            sb_printf(b, "'%s'", v);
+        else
+            sb_puts(b, v); /* an exact numeric literal on both servers */
+        return;
+    case T_DBL:
+        if (k == KIND_pgsql)
+            sb_printf(b, "'%s'::float8", v);
+        else if (k == KIND_mysql)
+            sb_printf(b, strchr(v, 'e') ? "%s" : "%se0", v);
+        else
+            sb_puts(b, v);
+        return;
+    case T_BOOL:
+        if (k == KIND_sqlite)
+            sb_puts(b, strcmp(v, "true") == 0 ? "1" : "0");
+        else
+            sb_puts(b, strcmp(v, "true") == 0 ? "TRUE" : "FALSE");
+        return;
+    case T_BIN:
+        if (k == KIND_pgsql)
+            sb_printf(b, "'\\x%s'::bytea", v);
+        else
+            sb_printf(b, "X'%s'", v);
+        return;
+    case T_TSTZ:
+        if (k == KIND_mysql) {
+            /* MariaDB takes no zone in the literal: the session is UTC. */
+            const char *z = strstr(v, "+00:00");
+            ck_assert_msg(z != NULL, "zone-aware value not in UTC: %s", v);
+            sb_printf(b, "'%.*s'", (int)(z - v), v);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    /* Quoted text: double quotes; MariaDB also treats backslash as escape. */
+    sb_puts(b, "'");
+    for (const char *p = v; *p; p++) {
+        if (*p == '\'')
+            sb_puts(b, "''");
+        else if (*p == '\\' && k == KIND_mysql)
+            sb_puts(b, "\\\\");
+        else
+            sb_add(b, p, 1);
+    }
+    sb_puts(b, "'");
+}
+
+static void insert_type_row(const node_t *n, const type_row_t row)
+{
+    sbuf_t b = {0};
+    sb_printf(&b, "INSERT INTO %s VALUES (", n_table(n, g_table));
+    for (int i = 0; i < N_TYPE_COLS; i++) {
+        if (i)
+            sb_puts(&b, ", ");
+        sql_literal(&b, n->kind, type_cols[i].type, row[i]);
+    }
+    sb_puts(&b, ")");
+    n_exec(n, "%s", b.s);
+    free(b.s);
+}
+
+/* Every column of row 1 set to row's values. */
+static void update_type_row(const node_t *n, const type_row_t row)
+{
+    sbuf_t b = {0};
+    sb_printf(&b, "UPDATE %s SET ", n_table(n, g_table));
+    for (int i = 1; i < N_TYPE_COLS; i++) {
+        sb_printf(&b, n->kind == KIND_mysql ? "%s`%s` = " : "%s\"%s\" = ",
+                  i > 1 ? ", " : "", type_cols[i].name);
+        sql_literal(&b, n->kind, type_cols[i].type, row[i]);
+    }
+    sb_printf(&b, " WHERE id = %s", row[0]);
+    n_exec(n, "%s", b.s);
+    free(b.s);
+}
+
+/* The canonical dump the value table stands for, rows in id order. */
+static char *expected_types_dump(const type_row_t *const rows[], int nrows)
+{
+    sbuf_t b = {0};
+    for (int r = 0; r < nrows; r++) {
+        for (int i = 0; i < N_TYPE_COLS; i++) {
+            const char *v = (*rows[r])[i];
+            cell_t c = {v == NULL, 0, (char *)v, v ? strlen(v) : 0};
+            if (i)
+                sb_puts(&b, "|");
+            render(&b, FROM_EXPECTED, type_cols[i].type, &c);
+        }
+        sb_puts(&b, "\n");
+    }
+    return sb_take(&b);
+}
+
+/* Rows 1 and 6 travel by the initial load; then rows 2-5 are inserted,
+ * row 1 updated (every column) and row 6 deleted, and travel by sync. The
+ * source is first checked against the value table (the test's own data
+ * went in right), then the target against the source and the table. */
+static void run_types(const char *prefix, kind_t src, kind_t dst)
+{
+    pair_setup(prefix, src, dst);
+    n_create(&g_n1, g_table, type_cols, N_TYPE_COLS);
+    n_create(&g_n2, g_table, type_cols, N_TYPE_COLS);
+    insert_type_row(&g_n1, type_rows[0]);
+    insert_type_row(&g_n1, type_rows[5]);
+    write_job("one-way", NULL);
+    h_proc_free(rs_ok("init"));
+
+    const type_row_t *loaded[] = {&type_rows[0], &type_rows[5]};
+    char *want = expected_types_dump(loaded, 2);
+    char *a = n_dump(&g_n1, g_table, type_cols, N_TYPE_COLS);
+    char *b = n_dump(&g_n2, g_table, type_cols, N_TYPE_COLS);
+    assert_same_dump("source after init", "value table", want, g_n1.name, a);
+    assert_same_dump("initial load", g_n1.name, a, g_n2.name, b);
+    free(want);
+    free(a);
+    free(b);
+
+    for (int r = 1; r <= 4; r++)
+        insert_type_row(&g_n1, type_rows[r]);
+    update_type_row(&g_n1, type_row1b);
+    n_exec(&g_n1, "DELETE FROM %s WHERE id = 6", n_table(&g_n1, g_table));
+    sync_moves(5, 1, 0);
+
+    const type_row_t *final[] = {&type_row1b, &type_rows[1], &type_rows[2],
+                                 &type_rows[3], &type_rows[4]};
+    want = expected_types_dump(final, 5);
+    a = n_dump(&g_n1, g_table, type_cols, N_TYPE_COLS);
+    b = n_dump(&g_n2, g_table, type_cols, N_TYPE_COLS);
+    assert_same_dump("source after sync", "value table", want, g_n1.name, a);
+    assert_same_dump("sync", g_n1.name, a, g_n2.name, b);
+    free(want);
+    free(a);
+    free(b);
+}
+
+#define TYPES(a, b)                                                            \
+    START_TEST(test_types_##a##_to_##b)                                        \
+    {                                                                          \
+        run_types("ty", KIND_##a, KIND_##b);                                   \
+    }                                                                          \
+    END_TEST
+
+TYPES(pgsql, mysql)
+TYPES(mysql, pgsql)
+TYPES(pgsql, sqlite)
+TYPES(sqlite, pgsql)
+TYPES(mysql, sqlite)
+TYPES(sqlite, mysql)
+
+/* The values do not depend on the client environment of the rowsync
+ * process: libpq's PGTZ, PGDATESTYLE, PGOPTIONS (float digits, bytea
+ * output, date style) and PGCLIENTENCODING, and the process's own TZ. A
+ * user's shell may set any of them; the drivers must fix their sessions. */
+START_TEST(test_types_ignore_client_environment)
+{
+    ck_assert_int_eq(setenv("PGTZ", "Asia/Kathmandu", 1), 0);
+    ck_assert_int_eq(setenv("PGDATESTYLE", "SQL, DMY", 1), 0);
+    ck_assert_int_eq(setenv("PGOPTIONS",
+                            "-c extra_float_digits=-15 -c bytea_output=escape"
+                            " -c DateStyle=German"
+                            " -c IntervalStyle=sql_standard",
+                            1),
+                     0);
+    ck_assert_int_eq(setenv("PGCLIENTENCODING", "LATIN1", 1), 0);
+    ck_assert_int_eq(setenv("TZ", "Asia/Kathmandu", 1), 0);
+    run_types("tyenv", KIND_pgsql, KIND_mysql);
+    run_types("tyenv", KIND_mysql, KIND_pgsql);
+    run_types("tyenv", KIND_sqlite, KIND_pgsql);
+}
+END_TEST
+
+/* ---- connection failures ----------------------------------------------- */
+
+#define SECRET "Zq7-matrix-S3cret-pw-9931"
+
+/* A TCP port on 127.0.0.1 that nothing listens on (bound, then closed). */
+static int closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    ck_assert_msg(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+                      getsockname(fd, (struct sockaddr *)&sa, &len) == 0,
+                  "bind: %s", strerror(errno));
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* A one-way job from an SQLite node to a node of kind k on a closed port,
+ * its password SECRET in $ROWSYNC_TEST_PASSWORD: sync and check exit 1
+ * naming the node, host and port, and the password appears nowhere. */
+static void run_conn_refused(kind_t k)
+{
+    node_t lite;
+    node_init(&lite, KIND_sqlite, "lite", "");
+    h_make_items(lite.path, 3);
+    int port = closed_port();
+    const char *down = k == KIND_pgsql ? "pgdown" : "mydown";
+    h_write_file(g_job,
+                 "[job]\nmode = one-way\nsource = lite\n\n"
+                 "[node lite]\ndriver = sqlite\npath = lite.db\n\n"
+                 "[node %s]\ndriver = %s\nhost = 127.0.0.1\nport = %d\n"
+                 "database = rowsync_a\nuser = rowsync\n"
+                 "password_env = ROWSYNC_TEST_PASSWORD\nconnect_timeout = 5\n\n"
+                 "[table items]\n",
+                 down, kind_driver(k), port);
+    ck_assert_int_eq(setenv("ROWSYNC_TEST_PASSWORD", SECRET, 1), 0);
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+
+    const char *cmds[] = {"sync", "check"};
+    for (int i = 0; i < 2; i++) {
+        h_proc_t *p = h_run(cmds[i], g_job, NULL);
+        H_ASSERT_EXIT(p, 1);
+        ck_assert_msg(strstr(p->err, "rowsync: error:") != NULL,
+                      "no \"rowsync: error:\" line: %s", h_describe(p));
+        ck_assert_msg(strstr(p->err, down) && strstr(p->err, "127.0.0.1") &&
+                          strstr(p->err, portstr),
+                      "%s: message does not name node %s, host 127.0.0.1 and "
+                      "port %s: %s",
+                      cmds[i], down, portstr, h_describe(p));
+        ck_assert_msg(!strstr(p->out, SECRET) && !strstr(p->err, SECRET),
+                      "%s: the password appears in the output: %s", cmds[i],
+                      h_describe(p));
+        h_proc_free(p);
+    }
+    ck_assert_int_eq(h_rowsync_objects(lite.path), 0);
+}
+
+START_TEST(test_conn_refused_pgsql)
+{
+    run_conn_refused(KIND_pgsql);
+}
+END_TEST
+
+START_TEST(test_conn_refused_mysql)
+{
+    run_conn_refused(KIND_mysql);
+}
+END_TEST
+
+/* ---- crashes and concurrency, PostgreSQL -> MariaDB ---------------------- */
+
+/* Each key applied from node 1 is recorded exactly once in the MariaDB
+ * target's history (rowsync_h_<table>, origin = the source node). */
+static void assert_applied_once(int64_t n)
+{
+    ck_assert_int_eq(n_int(&g_n2,
+                           "SELECT count(*) FROM `rowsync_h_%s`"
+                           " WHERE origin = '%s'",
+                           g_table, g_n1.name),
+                     n);
+    ck_assert_int_eq(n_int(&g_n2,
+                           "SELECT count(DISTINCT k1) FROM `rowsync_h_%s`"
+                           " WHERE origin = '%s'",
+                           g_table, g_n1.name),
+                     n);
+}
+
+/* Empty tables on both, capture installed, then n rows inserted on the
+ * PostgreSQL source in one statement. */
+static void pg_my_backlog(const char *prefix, int n, const char *job_extra)
+{
+    pair_setup(prefix, KIND_pgsql, KIND_mysql);
+    items_create(&g_n1, 0);
+    items_create(&g_n2, 0);
+    write_job("one-way", job_extra);
+    h_proc_free(rs_ok("init"));
+    n_exec(
+        &g_n1,
+        "INSERT INTO %s SELECT i, 'row-' || i, i FROM generate_series(1, %d) i",
+        n_table(&g_n1, g_table), n);
+}
+
+START_TEST(test_kill_9_mid_sync_pgsql_to_mysql)
+{
+    pg_my_backlog("kill", 30000, "batch_size = 500\n");
+
+    h_proc_t *p = h_start("sync", g_job, NULL);
+    int64_t seen = 0, end = h_now_ms() + 60000;
+    int killed = 0;
+    while (h_running(p) && h_now_ms() < end) {
+        int64_t n = 0;
+        if (n_try_int(&g_n2, &n, "SELECT count(*) FROM `%s`", g_table) == 0) {
+            seen = n;
+            if (n > 0 && n < 30000) {
+                h_signal(p, SIGKILL);
+                killed = 1;
+                break;
+            }
+        }
+        h_sleep_ms(1);
+    }
+    h_wait(p, 10000);
+    ck_assert_msg(killed,
+                  "could not catch the sync mid-pass (saw %lld rows): %s",
+                  (long long)seen, h_describe(p));
+    ck_assert_int_eq(p->term_signal, SIGKILL);
+    h_proc_free(p);
+
+    int64_t after = n_int(&g_n2, "SELECT count(*) FROM `%s`", g_table);
+    ck_assert_msg(after < 30000, "all rows were applied before the kill");
+    ck_assert_msg(
+        after % 500 == 0,
+        "%lld rows on the target after the kill: not whole batches of 500",
+        (long long)after);
+
+    h_proc_free(rs_ok("sync"));
+    ck_assert_int_eq(n_int(&g_n2, "SELECT count(*) FROM `%s`", g_table), 30000);
+    assert_same_items();
+    assert_applied_once(30000);
+    sync_moves(0, 0, 0);
+}
+END_TEST
+
+START_TEST(test_two_syncs_at_once_pgsql_to_mysql)
+{
+    pg_my_backlog("two", 5000, NULL);
+
+    h_proc_t *a = h_start("sync", g_job, NULL);
+    h_proc_t *b = h_start("sync", g_job, NULL);
+    h_wait(a, H_TIMEOUT_MS);
+    h_wait(b, H_TIMEOUT_MS);
+    H_ASSERT_EXIT(a, 0);
+    H_ASSERT_EXIT(b, 0);
+    long ua = sync_upserted(a->out), ub = sync_upserted(b->out);
+    ck_assert_msg(
+        ua >= 0 && ub >= 0 && ua + ub == 5000,
+        "the two passes upserted %ld + %ld rows, expected 5000 in all:\n"
+        "%s\n%s",
+        ua, ub, a->out, b->out);
+    h_proc_free(a);
+    h_proc_free(b);
+    ck_assert_int_eq(n_int(&g_n2, "SELECT count(*) FROM `%s`", g_table), 5000);
+    assert_same_items();
+    assert_applied_once(5000);
+}
+END_TEST
+
+/* ---- commit order ----------------------------------------------------------
+ *
+ * A change whose transaction commits after a later change's must still
+ * travel: the drivers read below a commit-safe horizon (PostgreSQL) or
+ * track sequence gaps (MariaDB). Transaction T1 inserts row 100 and stays
+ * open while row 101 commits; a sync runs; T1 commits; the next sync
+ * delivers whatever is missing, and each key exactly once. */
+
+/* A second session on a server node, outside the cached connections. */
+typedef struct side_conn {
+    PGconn *pg;
+    MYSQL *my;
+} side_conn_t;
+
+static void side_open(side_conn_t *sc, const node_t *n)
+{
+    memset(sc, 0, sizeof *sc);
+    if (n->kind == KIND_pgsql) {
+        const char *kw[] = {"host", "port", "dbname", "user", "password", NULL};
+        const char *val[] = {g_pg.host, g_pg.port,     n->db,
+                             g_pg.user, g_pg.password, NULL};
+        sc->pg = PQconnectdbParams(kw, val, 0);
+        ck_assert_msg(PQstatus(sc->pg) == CONNECTION_OK, "second session: %s",
+                      PQerrorMessage(sc->pg));
+    } else {
+        ck_assert_msg(n->kind == KIND_mysql, "no second session on SQLite");
+        sc->my = mysql_init(NULL);
+        ck_assert_msg(sc->my && mysql_real_connect(
+                                    sc->my, g_my.host, g_my.user, g_my.password,
+                                    n->db, (unsigned)atoi(g_my.port), NULL, 0),
+                      "second session: %s", mysql_error(sc->my));
+    }
+}
+
+static void side_exec(side_conn_t *sc, const char *sql)
+{
+    if (sc->pg) {
+        PGresult *r = PQexec(sc->pg, sql);
+        ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK,
+                      "second session: %s\nin: %s", PQresultErrorMessage(r),
+                      sql);
+        PQclear(r);
+    } else {
+        char err[1024];
+        ck_assert_msg(my_run(sc->my, sql, err, sizeof err) == 0,
+                      "second session: %s\nin: %s", err, sql);
+    }
+}
+
+static void side_close(side_conn_t *sc)
+{
+    if (sc->pg)
+        PQfinish(sc->pg);
+    if (sc->my)
+        mysql_close(sc->my);
+    memset(sc, 0, sizeof *sc);
+}
+
+/* History rows on node n for keys 100 and 101 that came from `origin`:
+ * all of them (distinct = 0) or distinct keys (distinct = 1). */
+static int64_t history_from(const node_t *n, const char *origin, int distinct)
+{
+    if (n->kind == KIND_pgsql)
+        return n_int(n,
+                     "SELECT count(%s) FROM rowsync.\"h_public_%s\" WHERE"
+                     " origin = '%s' AND k1 IN (100, 101)",
+                     distinct ? "DISTINCT k1" : "*", g_table, origin);
+    return n_int(n,
+                 "SELECT count(%s) FROM `rowsync_h_%s` WHERE origin = '%s'"
+                 " AND k1 IN (100, 101)",
+                 distinct ? "DISTINCT k1" : "*", g_table, origin);
+}
+
+static void run_commit_order(kind_t src, kind_t dst)
+{
+    pair_setup("co", src, dst);
+    items_create(&g_n1, 10);
+    items_create(&g_n2, 0);
+    write_job("one-way", NULL);
+    h_proc_free(rs_ok("init"));
+
+    side_conn_t t1;
+    side_open(&t1, &g_n1);
+    side_exec(&t1, src == KIND_pgsql ? "BEGIN" : "START TRANSACTION");
+    char *sql =
+        h_strf("INSERT INTO %s (id, name, qty) VALUES (100, 'late', 100)",
+               n_table(&g_n1, g_table));
+    side_exec(&t1, sql);
+    free(sql);
+    n_exec(&g_n1, "INSERT INTO %s (id, name, qty) VALUES (101, 'early', 101)",
+           n_table(&g_n1, g_table));
+
+    h_proc_t *p = h_start("sync", g_job, NULL);
+    h_wait(p, 20000);
+    H_ASSERT_EXIT(p, 0);
+    h_proc_free(p);
+    ck_assert_int_eq(n_int(&g_n2, "SELECT count(*) FROM %s WHERE id = 100",
+                           n_table(&g_n2, g_table)),
+                     0);
+
+    side_exec(&t1, "COMMIT");
+    side_close(&t1);
+    h_proc_free(rs_ok("sync"));
+    assert_item(&g_n2, 100, "late", 100);
+    assert_item(&g_n2, 101, "early", 101);
+    assert_same_items();
+    ck_assert_int_eq(history_from(&g_n2, g_n1.name, 0), 2);
+    ck_assert_int_eq(history_from(&g_n2, g_n1.name, 1), 2);
+    sync_moves(0, 0, 0);
+}
+
+START_TEST(test_commit_order_pgsql_to_mysql)
+{
+    run_commit_order(KIND_pgsql, KIND_mysql);
+}
+END_TEST
+
+START_TEST(test_commit_order_mysql_to_pgsql)
+{
+    run_commit_order(KIND_mysql, KIND_pgsql);
+}
+END_TEST
+
+/* ---- servers missing ----------------------------------------------------- */
+
+START_TEST(test_pgsql_server_configured)
+{
+    ck_abort_msg("PostgreSQL test server not configured: start "
+                 "tests/servers/pg.sh and export its env "
+                 "(ROWSYNC_TEST_PG_HOST, _PORT, _USER, _PASSWORD)");
+}
+END_TEST
+
+START_TEST(test_mysql_server_configured)
+{
+    ck_abort_msg("MariaDB test server not configured: start "
+                 "tests/servers/mariadb.sh and export its env "
+                 "(ROWSYNC_TEST_MY_HOST, _PORT, _USER, _PASSWORD)");
+}
+END_TEST
+
+/* ---- suite ----------------------------------------------------------------
+ */
+
+/* One test case per behaviour, each with its own temporary directory. */
+static void add(Suite *s, const char *name, const TTest *test)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_unchecked_fixture(tc, fx_setup, fx_teardown);
+    tcase_add_test(tc, test);
+    suite_add_tcase(s, tc);
+}
+
+#define ADD(s, t) add((s), #t, t)
+
+static Suite *matrix_suite(void)
+{
+    Suite *s = suite_create("matrix");
+    int have_pg = env_read("PG", &g_pg), have_my = env_read("MY", &g_my);
+    if (!have_pg)
+        ADD(s, test_pgsql_server_configured);
+    if (!have_my)
+        ADD(s, test_mysql_server_configured);
+    if (!have_pg || !have_my)
+        return s;
+
+    ADD(s, test_oneway_sqlite_to_pgsql);
+    ADD(s, test_oneway_sqlite_to_mysql);
+    ADD(s, test_oneway_pgsql_to_sqlite);
+    ADD(s, test_oneway_pgsql_to_mysql);
+    ADD(s, test_oneway_mysql_to_sqlite);
+    ADD(s, test_oneway_mysql_to_pgsql);
+    ADD(s, test_oneway_pgsql_to_pgsql);
+    ADD(s, test_oneway_mysql_to_mysql);
+    ADD(s, test_bidirectional_sqlite_pgsql);
+    ADD(s, test_bidirectional_sqlite_mysql);
+    ADD(s, test_bidirectional_pgsql_mysql);
+    ADD(s, test_bidirectional_pgsql_pgsql);
+    ADD(s, test_bidirectional_mysql_mysql);
+    ADD(s, test_types_pgsql_to_mysql);
+    ADD(s, test_types_mysql_to_pgsql);
+    ADD(s, test_types_pgsql_to_sqlite);
+    ADD(s, test_types_sqlite_to_pgsql);
+    ADD(s, test_types_mysql_to_sqlite);
+    ADD(s, test_types_sqlite_to_mysql);
+    ADD(s, test_types_ignore_client_environment);
+    ADD(s, test_conn_refused_pgsql);
+    ADD(s, test_conn_refused_mysql);
+    ADD(s, test_kill_9_mid_sync_pgsql_to_mysql);
+    ADD(s, test_two_syncs_at_once_pgsql_to_mysql);
+    ADD(s, test_commit_order_pgsql_to_mysql);
+    ADD(s, test_commit_order_mysql_to_pgsql);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(matrix_suite());
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -251,6 +251,228 @@ static const struct conf_backend conf_sqlite = {
 #define CONF_BACKEND (&conf_sqlite)
 #endif /* CONF_WITH_SQLITE */
 
+/* ==== the MySQL / MariaDB adapter ==================================== */
+#ifdef CONF_WITH_MYSQL
+#include <mysql.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+static MYSQL *myc_admin;
+static char myc_dbname[96];
+static char myc_bad_needle[128];
+static char myc_bad_db[96];
+static char myc_port_text[16];
+static char myc_bad_port[16];
+static rowsync_option_t myc_opts[5];
+static rowsync_option_t myc_bad_opts[5];
+
+/* The server from tests/servers/mariadb.sh, via ROWSYNC_TEST_MY_*. A
+ * missing variable fails the test: a skipped server suite must not look
+ * green. */
+static const char *myc_env(const char *name)
+{
+    const char *v = getenv(name);
+
+    if (v == NULL || v[0] == '\0')
+        ck_abort_msg("%s is not set: start a server with "
+                     "`tests/servers/mariadb.sh start DIR` and export the "
+                     "variables of DIR/env (set -a; . DIR/env)",
+                     name);
+    return v;
+}
+
+/* An admin session (no default database) with the driver's time zone. */
+static MYSQL *myc_admin_open(void)
+{
+    MYSQL *m = mysql_init(NULL);
+    unsigned int timeout = 10;
+
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (mysql_real_connect(
+            m, myc_env("ROWSYNC_TEST_MY_HOST"), myc_env("ROWSYNC_TEST_MY_USER"),
+            myc_env("ROWSYNC_TEST_MY_PASSWORD"), NULL,
+            (unsigned)atoi(myc_env("ROWSYNC_TEST_MY_PORT")), NULL, 0) == NULL)
+        ck_abort_msg("cannot connect to the test server at %s:%s: %s",
+                     myc_env("ROWSYNC_TEST_MY_HOST"),
+                     myc_env("ROWSYNC_TEST_MY_PORT"), mysql_error(m));
+    if (mysql_query(m, "SET time_zone = '+00:00'") != 0)
+        ck_abort_msg("admin session: %s", mysql_error(m));
+    return m;
+}
+
+static int myc_exec_on(MYSQL *m, const char *sql)
+{
+    if (mysql_query(m, sql) != 0) {
+        fprintf(stderr, "admin SQL failed: %s: %s\n", sql, mysql_error(m));
+        return -1;
+    }
+    if (mysql_field_count(m) > 0)
+        mysql_free_result(mysql_store_result(m));
+    return 0;
+}
+
+/* A fresh database rowsync_conf_<pid>_<n> per test (the test user may
+ * create databases named rowsync_...), the admin session inside it. */
+static int myc_setup(void)
+{
+    static int serial;
+    char sql[160];
+
+    myc_admin = myc_admin_open();
+    snprintf(myc_dbname, sizeof myc_dbname, "rowsync_conf_%ld_%d",
+             (long)getpid(), ++serial);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", myc_dbname);
+    if (myc_exec_on(myc_admin, sql) != 0)
+        return -1;
+    snprintf(sql, sizeof sql, "CREATE DATABASE `%s`", myc_dbname);
+    if (myc_exec_on(myc_admin, sql) != 0 ||
+        mysql_select_db(myc_admin, myc_dbname) != 0)
+        return -1;
+    snprintf(myc_port_text, sizeof myc_port_text, "%s",
+             myc_env("ROWSYNC_TEST_MY_PORT"));
+    myc_opts[0].key = "host";
+    myc_opts[0].value = myc_env("ROWSYNC_TEST_MY_HOST");
+    myc_opts[1].key = "port";
+    myc_opts[1].value = myc_port_text;
+    myc_opts[2].key = "user";
+    myc_opts[2].value = myc_env("ROWSYNC_TEST_MY_USER");
+    myc_opts[3].key = "database";
+    myc_opts[3].value = myc_dbname;
+    memset(&conf_node, 0, sizeof conf_node);
+    conf_node.node = "node-a";
+    conf_node.job_dir = "/tmp";
+    conf_node.password = myc_env("ROWSYNC_TEST_MY_PASSWORD");
+    conf_node.noptions = 4;
+    conf_node.options = myc_opts;
+    return 0;
+}
+
+static int myc_exec(const char *sql)
+{
+    return myc_exec_on(myc_admin, sql);
+}
+
+static int myc_query_int(const char *sql, long long *out)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+
+    if (mysql_query(myc_admin, sql) != 0 ||
+        (res = mysql_store_result(myc_admin)) == NULL) {
+        fprintf(stderr, "admin SQL failed: %s: %s\n", sql,
+                mysql_error(myc_admin));
+        return -1;
+    }
+    row = mysql_fetch_row(res);
+    if (row == NULL || row[0] == NULL) {
+        mysql_free_result(res);
+        return -1;
+    }
+    *out = strtoll(row[0], NULL, 10);
+    mysql_free_result(res);
+    return 0;
+}
+
+static void myc_teardown(void)
+{
+    char sql[160];
+
+    if (myc_admin == NULL)
+        return;
+    mysql_query(myc_admin, "UNLOCK TABLES");
+    if (getenv("ROWSYNC_KEEP_TMP") == NULL) {
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", myc_dbname);
+        myc_exec_on(myc_admin, sql);
+    }
+    mysql_close(myc_admin);
+    myc_admin = NULL;
+}
+
+/* LOCK TABLES ... WRITE in the admin session blocks every other session's
+ * reads and writes of the table until UNLOCK TABLES. */
+static int myc_hold_lock(const char *table)
+{
+    char sql[160];
+
+    snprintf(sql, sizeof sql, "LOCK TABLES `%s` WRITE", table);
+    return myc_exec(sql);
+}
+
+static void myc_release_lock(void)
+{
+    myc_exec("UNLOCK TABLES");
+}
+
+/* 0: a database that does not exist (ENOTFOUND, named in the message);
+ * 1: a port nobody listens on (ECONN, host:port in the message). */
+static int myc_bad_node(int which, rowsync_node_config_t *cfg, int *code,
+                        const char **needle)
+{
+    size_t i;
+
+    *cfg = conf_node;
+    for (i = 0; i < conf_node.noptions; i++)
+        myc_bad_opts[i] = conf_node.options[i];
+    cfg->options = myc_bad_opts;
+    if (which == 0) {
+        snprintf(myc_bad_db, sizeof myc_bad_db, "rowsync_conf_missing_%ld",
+                 (long)getpid());
+        myc_bad_opts[3].value = myc_bad_db;
+        *code = ROWSYNC_ENOTFOUND;
+        *needle = myc_bad_db;
+    } else {
+        struct sockaddr_in sa;
+        socklen_t len = sizeof sa;
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        memset(&sa, 0, sizeof sa);
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+            getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+            return -1;
+        close(fd); /* free again: nothing listens there */
+        snprintf(myc_bad_needle, sizeof myc_bad_needle, "127.0.0.1:%u",
+                 (unsigned)ntohs(sa.sin_port));
+        snprintf(myc_bad_port, sizeof myc_bad_port, "%u",
+                 (unsigned)ntohs(sa.sin_port));
+        myc_bad_opts[0].value = "127.0.0.1";
+        myc_bad_opts[1].value = myc_bad_port;
+        *code = ROWSYNC_ECONN;
+        *needle = myc_bad_needle;
+    }
+    return 0;
+}
+
+static void myc_native_tests(Suite *s);
+
+static const struct conf_backend conf_mysql = {
+    "mysql",
+    myc_setup,
+    myc_exec,
+    myc_query_int,
+    myc_teardown,
+    '`',
+    '`',
+    /* MySQL's TIMESTAMP cannot hold the epoch itself (0 is its zero
+     * date): tstz is a DATETIME(6) marked as UTC by its comment, which
+     * the driver reads as TIMESTAMPTZ (docs/drivers/mysql.md); TIMESTAMP
+     * columns are tested in mysql_specifics. UUID is MariaDB's type
+     * (10.7+), the test server's. DEC is a reserved word. */
+    "CREATE TABLE vals (id INTEGER NOT NULL PRIMARY KEY, b BOOLEAN,"
+    " i BIGINT, `dec` DECIMAL(40,10), d DOUBLE, t VARCHAR(200),"
+    " bin VARBINARY(200), dt DATE, tm TIME(6), ts DATETIME(6),"
+    " tstz DATETIME(6) COMMENT 'rowsync:utc', u UUID, j JSON)",
+    "lock_wait_timeout",
+    "1",
+    myc_hold_lock,
+    myc_release_lock,
+    myc_bad_node,
+    myc_native_tests,
+};
+#define CONF_BACKEND (&conf_mysql)
+#endif /* CONF_WITH_MYSQL */
+
 /* ==== helpers ======================================================== */
 
 /* Loads the driver module the way the core does and sets up a fresh
@@ -2171,6 +2393,827 @@ static void lite_native_tests(Suite *s)
     suite_add_tcase(s, tc);
 }
 #endif /* CONF_WITH_SQLITE */
+
+/* ==== MySQL / MariaDB specifics ====================================== */
+#ifdef CONF_WITH_MYSQL
+
+/* Another session of the test server, inside the test's database. */
+static MYSQL *myc_session(void)
+{
+    MYSQL *m = myc_admin_open();
+
+    ck_assert_msg(mysql_select_db(m, myc_dbname) == 0, "%s", mysql_error(m));
+    return m;
+}
+
+static void myc_run(MYSQL *m, const char *sql)
+{
+    ck_assert_msg(myc_exec_on(m, sql) == 0, "admin SQL failed: %s", sql);
+}
+
+/* The test node's config with one option set (replaced or added; opts
+ * needs room for one more). */
+static rowsync_node_config_t myc_cfg_with(const char *key, const char *value,
+                                          rowsync_option_t *opts)
+{
+    rowsync_node_config_t cfg = conf_node;
+    size_t i;
+
+    for (i = 0; i < conf_node.noptions; i++)
+        opts[i] = conf_node.options[i];
+    cfg.options = opts;
+    for (i = 0; i < conf_node.noptions; i++)
+        if (strcmp(opts[i].key, key) == 0) {
+            opts[i].value = value;
+            return cfg;
+        }
+    opts[i].key = key;
+    opts[i].value = value;
+    cfg.noptions = conf_node.noptions + 1;
+    return cfg;
+}
+
+/* A cursor that records gaps has groups after a ';'. */
+static int myc_has_gap(const char *cursor)
+{
+    return strchr(cursor, ';') != NULL;
+}
+
+/* The invariant the gap tracking exists for: seq 10 taken by an open
+ * transaction, seq 11 committed by another. The first extraction returns
+ * 11 and keeps 10 as a gap; once the first transaction commits, 10
+ * arrives. */
+START_TEST(myc_test_gap_in_flight)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    char cursor[ROWSYNC_STATE_MAX];
+    MYSQL *other;
+
+    c = conf_kv(&s);
+    other = myc_session();
+    myc_run(other, "START TRANSACTION");
+    myc_run(other, "INSERT INTO kv VALUES (10, 'open', 10)");
+    conf_exec("INSERT INTO kv VALUES (11, 'committed', 11)");
+    ck_assert_int_eq(conf_query("SELECT MAX(seq) FROM rowsync_h_kv"), 2);
+
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 11);
+    ck_assert_msg(myc_has_gap(cs.end), "cursor %s records no gap", cs.end);
+    strcpy(cursor, cs.end);
+    conf_changes_free(&cs);
+
+    /* still in flight: nothing new, the same cursor */
+    conf_extract(c, &s.spec, cursor, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 0);
+    ck_assert_str_eq(cs.end, cursor);
+
+    myc_run(other, "COMMIT");
+    conf_extract(c, &s.spec, cursor, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 10);
+    ck_assert_str_eq(conf_str(&cs.items[0], 1), "open");
+    ck_assert_msg(!myc_has_gap(cs.end), "gap kept after it filled: %s", cs.end);
+    strcpy(cursor, cs.end);
+    conf_changes_free(&cs);
+    conf_extract(c, &s.spec, cursor, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 0);
+    mysql_close(other);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A rolled-back insert leaves a hole for good: it is kept while younger
+ * than settle_time, then dropped. */
+START_TEST(myc_test_gap_settles)
+{
+    rowsync_option_t opts[8];
+    rowsync_node_config_t cfg = myc_cfg_with("settle_time", "300ms", opts);
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    char cursor[ROWSYNC_STATE_MAX];
+    MYSQL *other;
+
+    conf_exec(kv_ddl);
+    c = conf_connect_cfg(&cfg);
+    conf_spec(c, "kv", "id,v,n", 1, &s);
+    conf_install(c, &s.spec);
+    other = myc_session();
+    myc_run(other, "START TRANSACTION");
+    myc_run(other, "INSERT INTO kv VALUES (10, 'gone', 10)");
+    myc_run(other, "ROLLBACK");
+    conf_exec("INSERT INTO kv VALUES (11, 'kept', 11)");
+
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_msg(myc_has_gap(cs.end), "cursor %s records no gap", cs.end);
+    strcpy(cursor, cs.end);
+    conf_changes_free(&cs);
+    conf_extract(c, &s.spec, cursor, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 0);
+    ck_assert_str_eq(cs.end, cursor);
+
+    conf_sleep_ms(450);
+    conf_extract(c, &s.spec, cursor, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 0);
+    ck_assert_str_eq(cs.end, "2");
+    mysql_close(other);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A cursor taken mid-stream keeps the gaps below it: a gap that fills
+ * after it is delivered from it, nothing returned before it comes back. */
+START_TEST(myc_test_gap_mid_stream)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs, more;
+    char mid[ROWSYNC_STATE_MAX], end[ROWSYNC_STATE_MAX];
+    MYSQL *other;
+
+    c = conf_kv(&s);
+    other = myc_session();
+    myc_run(other, "START TRANSACTION");
+    myc_run(other, "INSERT INTO kv VALUES (1, 'late', 1)");
+    conf_exec("INSERT INTO kv VALUES (2, 'b', 2), (3, 'c', 3)");
+    conf_exec("INSERT INTO kv VALUES (4, 'd', 4)");
+    conf_exec("INSERT INTO kv VALUES (5, 'e', 5)");
+    conf_extract(c, &s.spec, "", NULL, NULL, 2, &cs);
+    ck_assert_uint_eq(cs.n, 4);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 2);
+    ck_assert_int_eq(conf_int(&cs.items[3], 0), 5);
+    strcpy(mid, cs.mid);
+    strcpy(end, cs.end);
+    ck_assert_msg(myc_has_gap(mid), "mid cursor %s lost the gap", mid);
+    conf_changes_free(&cs);
+    myc_run(other, "COMMIT");
+
+    conf_extract(c, &s.spec, mid, NULL, NULL, 0, &more);
+    ck_assert_uint_eq(more.n, 3);
+    ck_assert_int_eq(conf_int(&more.items[0], 0), 1);
+    ck_assert_int_eq(conf_int(&more.items[1], 0), 4);
+    ck_assert_int_eq(conf_int(&more.items[2], 0), 5);
+    conf_changes_free(&more);
+    conf_extract(c, &s.spec, end, NULL, NULL, 0, &more);
+    ck_assert_uint_eq(more.n, 1);
+    ck_assert_int_eq(conf_int(&more.items[0], 0), 1);
+    conf_changes_free(&more);
+    mysql_close(other);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Hundreds of holes do not fit one cursor: the high mark stops short and
+ * later passes continue once older holes settle. Every row arrives
+ * exactly once and every cursor fits ROWSYNC_STATE_MAX. */
+START_TEST(myc_test_many_gaps)
+{
+    enum { ROWS = 300 };
+    rowsync_option_t opts[8];
+    rowsync_node_config_t cfg = myc_cfg_with("settle_time", "200", opts);
+    static char seen[ROWS + 1];
+    char cursor[ROWSYNC_STATE_MAX] = "", sql[128];
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    MYSQL *other;
+    int i, total = 0, pass, capped = 0;
+
+    conf_exec(kv_ddl);
+    c = conf_connect_cfg(&cfg);
+    conf_spec(c, "kv", "id,v,n", 1, &s);
+    conf_install(c, &s.spec);
+    other = myc_session();
+    for (i = 1; i <= ROWS; i++) {
+        myc_run(other, "START TRANSACTION");
+        snprintf(sql, sizeof sql, "INSERT INTO kv VALUES (%d, 'x', 0)",
+                 100000 + i);
+        myc_run(other, sql);
+        myc_run(other, "ROLLBACK");
+        snprintf(sql, sizeof sql, "INSERT INTO kv VALUES (%d, 'r', %d)", i, i);
+        conf_exec(sql);
+    }
+    for (pass = 0; pass < 60 && total < ROWS; pass++) {
+        rowsync_stream_t *st = NULL;
+        const rowsync_change_t *ch;
+        rowsync_error_t e;
+        int rc, n = 0;
+        memset(&e, 0, sizeof e);
+        conf_ok(drv->extract_open(c, &s.spec, cursor, NULL, NULL, &st, &e), &e,
+                "extract_open");
+        while ((rc = drv->stream_next(st, &ch, &e)) == 0) {
+            int64_t k = ch->values[0].u.i;
+            ck_assert_msg(k >= 1 && k <= ROWS, "unexpected key %lld",
+                          (long long)k);
+            ck_assert_msg(!seen[k], "key %lld delivered twice", (long long)k);
+            seen[k] = 1;
+            n++;
+        }
+        ck_assert_int_eq(rc, ROWSYNC_DONE);
+        conf_ok(drv->stream_cursor(st, cursor, sizeof cursor, &e), &e,
+                "stream_cursor");
+        drv->stream_close(st);
+        ck_assert_uint_lt(strlen(cursor), ROWSYNC_STATE_MAX);
+        if (n < ROWS && pass == 0)
+            capped = 1;
+        total += n;
+        if (total < ROWS)
+            conf_sleep_ms(250);
+    }
+    ck_assert_int_eq(total, ROWS);
+    ck_assert_msg(capped, "the first pass was not capped by the cursor "
+                          "budget");
+    mysql_close(other);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Declared types map as docs/drivers/mysql.md says. */
+START_TEST(myc_test_type_mapping)
+{
+    static const struct {
+        const char *decl;
+        rowsync_type_t type;
+    } map[] = {
+        {"BOOLEAN", ROWSYNC_TYPE_BOOL},
+        {"TINYINT(1)", ROWSYNC_TYPE_BOOL},
+        {"BIT(1)", ROWSYNC_TYPE_BOOL},
+        {"TINYINT", ROWSYNC_TYPE_INT},
+        {"SMALLINT UNSIGNED", ROWSYNC_TYPE_INT},
+        {"MEDIUMINT", ROWSYNC_TYPE_INT},
+        {"INT", ROWSYNC_TYPE_INT},
+        {"BIGINT", ROWSYNC_TYPE_INT},
+        {"INT UNSIGNED", ROWSYNC_TYPE_INT},
+        {"BIGINT UNSIGNED", ROWSYNC_TYPE_DECIMAL},
+        {"YEAR", ROWSYNC_TYPE_INT},
+        {"BIT(12)", ROWSYNC_TYPE_INT},
+        {"DECIMAL(10,2)", ROWSYNC_TYPE_DECIMAL},
+        {"NUMERIC(5)", ROWSYNC_TYPE_DECIMAL},
+        {"FLOAT", ROWSYNC_TYPE_DOUBLE},
+        {"DOUBLE", ROWSYNC_TYPE_DOUBLE},
+        {"CHAR(3)", ROWSYNC_TYPE_TEXT},
+        {"VARCHAR(20)", ROWSYNC_TYPE_TEXT},
+        {"TEXT", ROWSYNC_TYPE_TEXT},
+        {"LONGTEXT", ROWSYNC_TYPE_TEXT},
+        {"ENUM('a','b')", ROWSYNC_TYPE_TEXT},
+        {"SET('x','y')", ROWSYNC_TYPE_TEXT},
+        {"BINARY(4)", ROWSYNC_TYPE_BINARY},
+        {"VARBINARY(8)", ROWSYNC_TYPE_BINARY},
+        {"BLOB", ROWSYNC_TYPE_BINARY},
+        {"DATE", ROWSYNC_TYPE_DATE},
+        {"TIME(3)", ROWSYNC_TYPE_TIME},
+        {"DATETIME", ROWSYNC_TYPE_TIMESTAMP},
+        {"DATETIME(6) COMMENT 'rowsync:utc'", ROWSYNC_TYPE_TIMESTAMPTZ},
+        {"TIMESTAMP(6) NULL", ROWSYNC_TYPE_TIMESTAMPTZ},
+        {"JSON", ROWSYNC_TYPE_JSON},
+        {"UUID", ROWSYNC_TYPE_UUID},
+        {"INET6", ROWSYNC_TYPE_TEXT},
+    };
+    const size_t n = sizeof map / sizeof map[0];
+    const rowsync_table_info_t *info;
+    rowsync_conn_t *c;
+    rowsync_error_t e;
+    char sql[2048];
+    size_t i, len;
+
+    len = (size_t)snprintf(sql, sizeof sql,
+                           "CREATE TABLE m (id INTEGER "
+                           "PRIMARY KEY");
+    for (i = 0; i < n; i++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", c%zu %s", i,
+                                map[i].decl);
+    snprintf(sql + len, sizeof sql - len, ")");
+    conf_exec(sql);
+    c = conf_connect();
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->describe(c, "m", &info, &e), &e, "describe");
+    ck_assert_uint_eq(info->ncolumns, n + 1);
+    for (i = 0; i < n; i++)
+        ck_assert_msg(info->columns[i + 1].type == map[i].type,
+                      "'%s' (%s) maps to %s, expected %s", map[i].decl,
+                      info->columns[i + 1].native_type,
+                      rowsync_type_name(info->columns[i + 1].type),
+                      rowsync_type_name(map[i].type));
+    /* names are case-sensitive: "M" is another table */
+    ck_assert_int_eq(drv->describe(c, "M", &info, &e), ROWSYNC_ENOTFOUND);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Values of MySQL-only shapes read back as their core types: BIT, BIGINT
+ * UNSIGNED above int64, ENUM, SET, YEAR, a TINYINT(1) holding 2. */
+START_TEST(myc_test_native_values)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    const conf_change_t *r;
+
+    conf_exec("CREATE TABLE nv (id INT PRIMARY KEY, b1 BIT(1), b12 BIT(12),"
+              " ub BIGINT UNSIGNED, e ENUM('red','green'), st SET('x','y'),"
+              " y YEAR, flag TINYINT(1))");
+    c = conf_connect();
+    conf_spec(c, "nv", "id,b1,b12,ub,e,st,y,flag", 1, &s);
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO nv VALUES (1, b'1', b'101010101010',"
+              " 18446744073709551615, 'green', 'x,y', 2024, 2)");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    r = conf_find(&cs, 1);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->v[1].type, ROWSYNC_TYPE_BOOL);
+    ck_assert_int_eq(r->v[1].u.b, 1);
+    ck_assert_int_eq(conf_int(r, 2), 0xaaa);
+    ck_assert_int_eq(r->v[3].type, ROWSYNC_TYPE_DECIMAL);
+    ck_assert_str_eq(r->v[3].u.bytes.ptr, "18446744073709551615");
+    ck_assert_str_eq(conf_str(r, 4), "green");
+    ck_assert_str_eq(conf_str(r, 5), "x,y");
+    ck_assert_int_eq(conf_int(r, 6), 2024);
+    ck_assert_int_eq(r->v[7].type, ROWSYNC_TYPE_BOOL);
+    ck_assert_int_eq(r->v[7].u.b, 1);
+    conf_changes_free(&cs);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* TIMESTAMP columns hold UTC instants whatever the writer's time zone;
+ * DATETIME keeps the wall time written; the epoch itself does not fit a
+ * TIMESTAMP (ECONVERT). */
+START_TEST(myc_test_timestamp)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    rowsync_error_t e;
+    rowsync_value_t v[3];
+    MYSQL *other;
+
+    conf_exec("CREATE TABLE tz (id INT PRIMARY KEY, ts TIMESTAMP(6) NULL,"
+              " dt DATETIME(6) NULL)");
+    c = conf_connect();
+    conf_spec(c, "tz", "id,ts,dt", 1, &s);
+    conf_install(c, &s.spec);
+    other = myc_session();
+    myc_run(other, "SET time_zone = '+05:00'");
+    myc_run(other, "INSERT INTO tz VALUES (1, '2024-01-01 05:00:00.5',"
+                   " '2024-01-01 05:00:00.5')");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(cs.items[0].v[1].type, ROWSYNC_TYPE_TIMESTAMPTZ);
+    ck_assert_int_eq(cs.items[0].v[1].u.i,
+                     conf_ts(2024, 1, 1, 0, 0, 0, 500000));
+    ck_assert_int_eq(cs.items[0].v[2].type, ROWSYNC_TYPE_TIMESTAMP);
+    ck_assert_int_eq(cs.items[0].v[2].u.i,
+                     conf_ts(2024, 1, 1, 5, 0, 0, 500000));
+    conf_changes_free(&cs);
+
+    v[0] = v_int(2);
+    v[1] = v_us(ROWSYNC_TYPE_TIMESTAMPTZ, conf_ts(2030, 6, 1, 12, 0, 0, 7));
+    v[2] = v_null();
+    memset(&e, 0, sizeof e);
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_INSERT, "A", 1, v, &e), &e,
+            "apply");
+    ck_assert_int_eq(conf_query("SELECT UNIX_TIMESTAMP(ts) FROM tz WHERE"
+                                " id = 2"),
+                     conf_ts(2030, 6, 1, 12, 0, 0, 0) / 1000000);
+    ck_assert_int_eq(conf_query("SELECT MICROSECOND(ts) FROM tz WHERE"
+                                " id = 2"),
+                     7);
+    v[0] = v_int(3);
+    v[1] = v_us(ROWSYNC_TYPE_TIMESTAMPTZ, 0);
+    ck_assert_int_eq(conf_apply1(c, &s.spec, ROWSYNC_OP_INSERT, "A", 1, v, &e),
+                     ROWSYNC_ECONVERT);
+    ck_assert_msg(strstr(e.message, "tz") != NULL, "%s", e.message);
+    mysql_close(other);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Precision the column cannot hold: fractional seconds are truncated
+ * (documented), decimals rounded by the server (documented), values out
+ * of range or too long fail with ECONVERT, a TIME beyond a day cannot be
+ * read as a time of day. */
+START_TEST(myc_test_precision)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s, t;
+    rowsync_error_t e;
+    rowsync_value_t v[6];
+    rowsync_stream_t *st = NULL;
+    const rowsync_change_t *ch;
+    int rc;
+
+    conf_exec("CREATE TABLE pr (id INT PRIMARY KEY, dt DATETIME,"
+              " tm TIME(3), d DECIMAL(5,2), vc VARCHAR(3), sm SMALLINT)");
+    c = conf_connect();
+    conf_spec(c, "pr", "id,dt,tm,d,vc,sm", 1, &s);
+    v[0] = v_int(1);
+    v[1] = v_us(ROWSYNC_TYPE_TIMESTAMP, conf_ts(2024, 1, 1, 0, 0, 0, 999999));
+    v[2] = v_us(ROWSYNC_TYPE_TIME, 1999999);
+    v[3] = v_typed(ROWSYNC_TYPE_DECIMAL, "1.005");
+    v[4] = v_text("abc");
+    v[5] = v_int(7);
+    memset(&e, 0, sizeof e);
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_INSERT, "A", 1, v, &e), &e,
+            "apply");
+    ck_assert_int_eq(conf_query("SELECT dt = '2024-01-01 00:00:00' FROM pr"),
+                     1);
+    ck_assert_int_eq(conf_query("SELECT MICROSECOND(tm) FROM pr"), 999000);
+    ck_assert_int_eq(conf_query("SELECT d * 100 FROM pr"), 101);
+
+    v[3] = v_typed(ROWSYNC_TYPE_DECIMAL, "1234.5");
+    ck_assert_int_eq(conf_apply1(c, &s.spec, ROWSYNC_OP_UPDATE, "A", 1, v, &e),
+                     ROWSYNC_ECONVERT);
+    v[3] = v_typed(ROWSYNC_TYPE_DECIMAL, "1");
+    v[4] = v_text("abcd");
+    ck_assert_int_eq(conf_apply1(c, &s.spec, ROWSYNC_OP_UPDATE, "A", 1, v, &e),
+                     ROWSYNC_ECONVERT);
+    ck_assert_int_eq(e.native, 1406);
+    v[4] = v_text("abc");
+    v[5] = v_int(70000);
+    ck_assert_int_eq(conf_apply1(c, &s.spec, ROWSYNC_OP_UPDATE, "A", 1, v, &e),
+                     ROWSYNC_ECONVERT);
+    ck_assert_str_eq(e.sqlstate, "22003");
+
+    conf_exec("CREATE TABLE tl (id INT PRIMARY KEY, t TIME)");
+    conf_exec("INSERT INTO tl VALUES (1, '25:00:00')");
+    conf_spec(c, "tl", "id,t", 1, &t);
+    conf_ok(drv->scan_open(c, &t.spec, NULL, &st, &e), &e, "scan_open");
+    rc = drv->stream_next(st, &ch, &e);
+    ck_assert_int_eq(rc, ROWSYNC_ECONVERT);
+    ck_assert_msg(strstr(e.message, "'t'") != NULL &&
+                      strstr(e.message, "tl") != NULL,
+                  "message names neither column nor table: %s", e.message);
+    drv->stream_close(st);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* The objects capture installs, named as documented; applied rows are
+ * recorded once, by apply, with their origin; no-op updates leave no
+ * history; removal leaves the state tables to state_remove. */
+START_TEST(myc_test_capture_objects)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+    rowsync_value_t v[3];
+    char sql[512];
+
+    c = conf_kv(&s);
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM information_schema.TABLES WHERE"
+             " TABLE_SCHEMA = '%s' AND TABLE_NAME IN ('rowsync_h_kv',"
+             " 'rowsync_state', 'rowsync_conflicts')",
+             myc_dbname);
+    ck_assert_int_eq(conf_query(sql), 3);
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE"
+             " TRIGGER_SCHEMA = '%s' AND TRIGGER_NAME IN ('rowsync_kv_ins',"
+             " 'rowsync_kv_upd', 'rowsync_kv_del')",
+             myc_dbname);
+    ck_assert_int_eq(conf_query(sql), 3);
+
+    v[0] = v_int(1);
+    v[1] = v_text("x");
+    v[2] = v_int(1);
+    memset(&e, 0, sizeof e);
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_INSERT, "A", 5, v, &e), &e,
+            "apply");
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kv"), 1);
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kv WHERE"
+                                " origin = 'A' AND time_us = 5 AND op = 1"),
+                     1);
+    conf_exec("UPDATE kv SET v = 'x' WHERE id = 1");
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kv"), 1);
+    conf_exec("UPDATE kv SET v = 'X' WHERE id = 1");
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kv WHERE"
+                                " origin IS NULL AND op = 2"),
+                     1);
+    /* the marker is the driver session's own: other sessions capture */
+    ck_assert_int_eq(conf_query("SELECT @rowsync_applying IS NULL"), 1);
+
+    conf_ok(drv->capture_remove(c, &s.spec, &e), &e, "capture_remove");
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE"
+             " TRIGGER_SCHEMA = '%s'",
+             myc_dbname);
+    ck_assert_int_eq(conf_query(sql), 0);
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM information_schema.TABLES WHERE"
+             " TABLE_SCHEMA = '%s' AND TABLE_NAME LIKE 'rowsync%%'",
+             myc_dbname);
+    ck_assert_int_eq(conf_query(sql), 2);
+    conf_ok(drv->state_remove(c, &e), &e, "state_remove");
+    ck_assert_int_eq(conf_query(sql), 0);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Without a unique index on exactly the key columns (or with nullable
+ * ones) apply updates and inserts row by row; the result is the same. */
+START_TEST(myc_test_no_unique_key)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s, u;
+    rowsync_error_t e;
+    rowsync_value_t v[2];
+
+    conf_exec("CREATE TABLE nk (id INT NOT NULL, v VARCHAR(10), KEY (id))");
+    conf_exec("CREATE TABLE nu (id INT NULL, v VARCHAR(10), UNIQUE KEY (id))");
+    c = conf_connect();
+    conf_spec(c, "nk", "id,v", 1, &s);
+    conf_spec(c, "nu", "id,v", 1, &u);
+    conf_install(c, &s.spec);
+    memset(&e, 0, sizeof e);
+    v[0] = v_int(1);
+    v[1] = v_text("a");
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_INSERT, "A", 1, v, &e), &e,
+            "insert");
+    v[1] = v_text("b");
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_UPDATE, "A", 2, v, &e), &e,
+            "update");
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM nk"), 1);
+    ck_assert_int_eq(conf_query("SELECT v = 'b' FROM nk"), 1);
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_nk"), 2);
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_DELETE, "A", 3, v, &e), &e,
+            "delete");
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM nk"), 0);
+
+    conf_ok(conf_apply1(c, &u.spec, ROWSYNC_OP_INSERT, "A", 1, v, &e), &e,
+            "insert");
+    v[1] = v_text("c");
+    conf_ok(conf_apply1(c, &u.spec, ROWSYNC_OP_INSERT, "A", 2, v, &e), &e,
+            "insert again");
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM nu"), 1);
+    ck_assert_int_eq(conf_query("SELECT v = 'c' FROM nu"), 1);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Names that need quoting, a table name too long for the capture object
+ * names (they are shortened with a hash) and a table in another database
+ * ("db.table") work through capture, extraction, apply, scan and
+ * removal. */
+START_TEST(myc_test_names)
+{
+    static const char *const tables[] = {
+        "odd `name",
+        "a_table_name_of_sixty_four_characters_which_is_the_mysql_limit__"};
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    rowsync_error_t e;
+    rowsync_stream_t *st = NULL;
+    const rowsync_change_t *got;
+    rowsync_value_t v[3];
+    char sql[512], other_db[128], qualified[256];
+    int installed = 0;
+    size_t i;
+
+    ck_assert_uint_eq(strlen(tables[1]), 64);
+    snprintf(other_db, sizeof other_db, "%s_x", myc_dbname);
+    snprintf(qualified, sizeof qualified, "%s.kv2", other_db);
+    snprintf(sql, sizeof sql, "CREATE DATABASE `%s`", other_db);
+    conf_exec(sql);
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE `%s`.kv2 (`select` INT PRIMARY"
+             " KEY, `a``b` VARCHAR(10), `x y` INT)",
+             other_db);
+    conf_exec(sql);
+    conf_exec("CREATE TABLE `odd ``name` (`select` INT PRIMARY KEY,"
+              " `a``b` VARCHAR(10), `x y` INT)");
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE `%s` (`select` INT PRIMARY KEY,"
+             " `a``b` VARCHAR(10), `x y` INT)",
+             tables[1]);
+    conf_exec(sql);
+    c = conf_connect();
+    memset(&e, 0, sizeof e);
+    for (i = 0; i < 3; i++) {
+        const char *table = i < 2 ? tables[i] : qualified;
+        conf_spec(c, table, "select,a`b,x y", 1, &s);
+        conf_install(c, &s.spec);
+        conf_ok(drv->capture_status(c, &s.spec, &installed, &e), &e, "status");
+        ck_assert_int_eq(installed, 1);
+        if (i < 2)
+            snprintf(sql, sizeof sql, "INSERT INTO `%s` VALUES (1, 'q', 2)",
+                     i == 0 ? "odd ``name" : table);
+        else
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO `%s`.kv2 VALUES (1, 'q',"
+                     " 2)",
+                     other_db);
+        conf_exec(sql);
+        conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+        ck_assert_uint_eq(cs.n, 1);
+        ck_assert_int_eq(conf_int(&cs.items[0], 2), 2);
+        conf_changes_free(&cs);
+        v[0] = v_int(2);
+        v[1] = v_text("r");
+        v[2] = v_int(4);
+        conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_UPDATE, "A", 9, v, &e), &e,
+                "apply");
+        conf_ok(drv->scan_open(c, &s.spec, v, &st, &e), &e, "scan_open");
+        ck_assert_int_eq(drv->stream_next(st, &got, &e), ROWSYNC_DONE);
+        drv->stream_close(st);
+        conf_ok(drv->capture_remove(c, &s.spec, &e), &e, "capture_remove");
+        conf_ok(drv->capture_status(c, &s.spec, &installed, &e), &e, "status");
+        ck_assert_int_eq(installed, 0);
+    }
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM information_schema.TABLES WHERE"
+             " TABLE_SCHEMA IN ('%s', '%s') AND TABLE_NAME LIKE"
+             " 'rowsync\\_h\\_%%'",
+             myc_dbname, other_db);
+    ck_assert_int_eq(conf_query(sql), 0);
+    snprintf(sql, sizeof sql, "DROP DATABASE `%s`", other_db);
+    conf_exec(sql);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Option errors are EINVAL naming the option; a wrong password is refused
+ * without the password in the message; TLS demanded of a server without
+ * it, or with an unusable CA file (relative to job_dir), fails to
+ * connect. */
+START_TEST(myc_test_options)
+{
+    static const char *const bad[][2] = {
+        {"ssl_mode", "SOMETIMES"},  {"settle_time", "soon"},
+        {"port", "70000"},          {"connect_timeout", "0"},
+        {"lock_wait_timeout", "x"}, {"path", "/tmp/x.db"},
+        {"ssl_mode", "VERIFY_CA"},
+    };
+    rowsync_option_t opts[8];
+    rowsync_node_config_t cfg;
+    rowsync_conn_t *c = NULL;
+    rowsync_error_t e;
+    char dir[64];
+    size_t i;
+    int rc;
+
+    memset(&e, 0, sizeof e);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cfg = myc_cfg_with(bad[i][0], bad[i][1], opts);
+        rc = drv->connect(&c, &cfg, &e);
+        ck_assert_msg(rc == ROWSYNC_EINVAL, "%s = %s: rc %d", bad[i][0],
+                      bad[i][1], rc);
+        ck_assert_msg(strstr(e.message, bad[i][0]) != NULL, "%s", e.message);
+        ck_assert_ptr_null(c);
+    }
+    cfg = conf_node;
+    cfg.noptions = 3; /* no database */
+    ck_assert_int_eq(drv->connect(&c, &cfg, &e), ROWSYNC_EINVAL);
+    ck_assert_msg(strstr(e.message, "database") != NULL, "%s", e.message);
+
+    cfg = conf_node;
+    cfg.password = "not-the-password-4711";
+    rc = drv->connect(&c, &cfg, &e);
+    ck_assert_int_lt(rc, 0);
+    ck_assert_int_eq(e.native, 1045);
+    ck_assert_msg(strstr(e.message, "4711") == NULL,
+                  "the password shows in: %s", e.message);
+    ck_assert_msg(strstr(e.message, "node-a") != NULL, "%s", e.message);
+
+    cfg = myc_cfg_with("ssl_mode", "REQUIRED", opts);
+    rc = drv->connect(&c, &cfg, &e);
+    ck_assert_msg(rc == ROWSYNC_ECONN, "rc %d: %s", rc, e.message);
+
+    strcpy(dir, "/tmp/rowsync-myconf-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    {
+        char path[128];
+        snprintf(path, sizeof path, "%s/ca.pem", dir);
+        conf_write_file(path, "not a certificate\n", 18);
+        cfg = myc_cfg_with("ssl_ca", "ca.pem", opts);
+        opts[cfg.noptions].key = "ssl_mode";
+        opts[cfg.noptions].value = "VERIFY_CA";
+        cfg.noptions++;
+        cfg.job_dir = dir;
+        rc = drv->connect(&c, &cfg, &e);
+        ck_assert_msg(rc == ROWSYNC_ECONN, "rc %d: %s", rc, e.message);
+        ck_assert_ptr_null(c);
+    }
+    conf_rmtree(dir);
+
+    /* settle_time units, and a duration without unit in milliseconds */
+    cfg = myc_cfg_with("settle_time", "1.5s", opts);
+    c = conf_connect_cfg(&cfg);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A stream reads on a session of its own: locks, state and apply work on
+ * the same connection while it is open, and closing a half-read scan of a
+ * large table does not read the rest. */
+START_TEST(myc_test_reader_sessions)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+    rowsync_stream_t *st = NULL;
+    const rowsync_change_t *ch;
+    rowsync_value_t v[3];
+    char buf[ROWSYNC_STATE_MAX];
+    int64_t t0;
+    int n = 0, rc;
+
+    c = conf_kv(&s);
+    conf_exec("CREATE TABLE digits (d INT)");
+    conf_exec("INSERT INTO digits VALUES (0), (1), (2), (3), (4), (5), (6),"
+              " (7), (8), (9)");
+    conf_exec("INSERT INTO kv (id, v, n) SELECT n, REPEAT('v', 40), n FROM"
+              " (SELECT a.d + 10 * b.d + 100 * c.d + 1000 * d.d + 10000 *"
+              " e.d + 1 AS n FROM digits a, digits b, digits c, digits d,"
+              " digits e) x WHERE n <= 30000");
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->extract_open(c, &s.spec, "", NULL, NULL, &st, &e), &e,
+            "extract_open");
+    conf_ok(drv->stream_next(st, &ch, &e), &e, "stream_next");
+    conf_ok(drv->lock(c, "pair", 0, &e), &e, "lock while streaming");
+    conf_ok(drv->state_get(c, "k", buf, sizeof buf, NULL, &e), &e,
+            "state_get while streaming");
+    v[0] = v_int(40000);
+    v[1] = v_text("applied");
+    v[2] = v_int(1);
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_INSERT, "A", 1, v, &e), &e,
+            "apply while streaming");
+    while ((rc = drv->stream_next(st, &ch, &e)) == 0)
+        n++;
+    ck_assert_int_eq(rc, ROWSYNC_DONE);
+    ck_assert_int_eq(n, 29999); /* the snapshot predates the apply */
+    drv->stream_close(st);
+
+    t0 = conf_mono_ms();
+    conf_ok(drv->scan_open(c, &s.spec, NULL, &st, &e), &e, "scan_open");
+    conf_ok(drv->stream_next(st, &ch, &e), &e, "stream_next");
+    drv->stream_close(st);
+    conf_ok(drv->scan_open(c, &s.spec, NULL, &st, &e), &e, "scan again");
+    conf_ok(drv->stream_next(st, &ch, &e), &e, "stream_next");
+    ck_assert_int_eq(ch->values[0].u.i, 1);
+    drv->stream_close(st);
+    ck_assert_msg(conf_mono_ms() - t0 < 3000, "closing scans took %lld ms",
+                  (long long)(conf_mono_ms() - t0));
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Thousands of changes of one key come out as one change, quickly: the
+ * newest row per key is found in one pass, not per row. */
+START_TEST(myc_test_hot_key)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    int64_t t0;
+
+    c = conf_kv(&s);
+    conf_exec("CREATE TABLE digits (d INT)");
+    conf_exec("INSERT INTO digits VALUES (0), (1), (2), (3), (4), (5), (6),"
+              " (7), (8), (9)");
+    conf_exec("INSERT INTO kv (id, v, n) SELECT 1, 'hot', n FROM (SELECT"
+              " a.d + 10 * b.d + 100 * c.d + 1000 * d.d + 10000 * e.d + 1"
+              " AS n FROM digits a, digits b, digits c, digits d, digits e)"
+              " x WHERE n <= 30000 ON DUPLICATE KEY UPDATE n = VALUES(n)");
+    ck_assert_int_ge(conf_query("SELECT COUNT(*) FROM rowsync_h_kv"), 29000);
+    t0 = conf_mono_ms();
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 1);
+    ck_assert_msg(conf_mono_ms() - t0 < 5000, "extraction took %lld ms",
+                  (long long)(conf_mono_ms() - t0));
+    conf_changes_free(&cs);
+    drv->disconnect(c);
+}
+END_TEST
+
+static void myc_native_tests(Suite *s)
+{
+    TCase *tc = tcase_create("mysql_specifics");
+
+    tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, myc_test_gap_in_flight);
+    tcase_add_test(tc, myc_test_gap_settles);
+    tcase_add_test(tc, myc_test_gap_mid_stream);
+    tcase_add_test(tc, myc_test_many_gaps);
+    tcase_add_test(tc, myc_test_type_mapping);
+    tcase_add_test(tc, myc_test_native_values);
+    tcase_add_test(tc, myc_test_timestamp);
+    tcase_add_test(tc, myc_test_precision);
+    tcase_add_test(tc, myc_test_capture_objects);
+    tcase_add_test(tc, myc_test_no_unique_key);
+    tcase_add_test(tc, myc_test_names);
+    tcase_add_test(tc, myc_test_options);
+    tcase_add_test(tc, myc_test_reader_sessions);
+    tcase_add_test(tc, myc_test_hot_key);
+    suite_add_tcase(s, tc);
+}
+#endif /* CONF_WITH_MYSQL */
 
 /* ==== the suite ====================================================== */
 

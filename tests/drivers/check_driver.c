@@ -473,6 +473,269 @@ static const struct conf_backend conf_mysql = {
 #define CONF_BACKEND (&conf_mysql)
 #endif /* CONF_WITH_MYSQL */
 
+/* ==== the PostgreSQL adapter ========================================= */
+#ifdef CONF_WITH_PGSQL
+#include <libpq-fe.h>
+
+/* The server comes from tests/servers/pg.sh: ROWSYNC_TEST_PG_HOST, _PORT,
+ * _USER, _PASSWORD and (for creating databases as the superuser through
+ * the socket directory) _SOCKET. Each test gets a database of its own,
+ * rowsync_conf_<pid>, dropped at teardown; databases of test processes
+ * that died are dropped by the next setup. */
+static PGconn *pga_admin;  /* to the test's database, as the test user */
+static PGconn *pga_locker; /* the session of hold_lock */
+static char pga_db[64];
+static const char *pga_host, *pga_port, *pga_user, *pga_password;
+static rowsync_option_t pga_opts[4];
+static rowsync_option_t pga_bad_opts[8];
+
+/* Connects with libpq keyword arrays to database db, as the test user, or
+ * as the superuser "postgres" through the socket directory (super). */
+static PGconn *pga_connect_db(const char *db, int super)
+{
+    const char *kw[7], *val[7];
+    int n = 0;
+    PGconn *pg;
+
+    kw[n] = "host";
+    val[n++] = super ? getenv("ROWSYNC_TEST_PG_SOCKET") : pga_host;
+    kw[n] = "port";
+    val[n++] = pga_port;
+    kw[n] = "dbname";
+    val[n++] = db;
+    kw[n] = "user";
+    val[n++] = super ? "postgres" : pga_user;
+    if (!super && pga_password != NULL) {
+        kw[n] = "password";
+        val[n++] = pga_password;
+    }
+    kw[n] = NULL;
+    val[n] = NULL;
+    pg = PQconnectdbParams(kw, val, 0);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        if (!super)
+            fprintf(stderr, "pgsql adapter: cannot connect to %s:%s/%s: %s",
+                    pga_host, pga_port, db, PQerrorMessage(pg));
+        PQfinish(pg);
+        return NULL;
+    }
+    PQclear(PQexec(pg, "SET client_min_messages = warning"));
+    return pg;
+}
+
+/* A connection that may create and drop databases: the superuser through
+ * the socket when it answers, else the test user (needs CREATEDB). */
+static PGconn *pga_creator(void)
+{
+    PGconn *pg = NULL;
+
+    if (getenv("ROWSYNC_TEST_PG_SOCKET") != NULL)
+        pg = pga_connect_db("postgres", 1);
+    if (pg == NULL)
+        pg = pga_connect_db("postgres", 0);
+    return pg;
+}
+
+static int pga_run(PGconn *pg, const char *sql)
+{
+    PGresult *res = PQexec(pg, sql);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+             PQresultStatus(res) == PGRES_TUPLES_OK;
+
+    if (!ok)
+        fprintf(stderr, "admin SQL failed: %s: %s", sql,
+                PQresultErrorMessage(res));
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+/* Drops the databases of test processes that no longer run. */
+static void pga_drop_stale(PGconn *creator)
+{
+    PGresult *res = PQexec(creator, "SELECT datname FROM pg_database WHERE"
+                                    " datname LIKE 'rowsync\\_conf\\_%'");
+    int i;
+
+    for (i = 0; PQresultStatus(res) == PGRES_TUPLES_OK && i < PQntuples(res);
+         i++) {
+        const char *name = PQgetvalue(res, i, 0);
+        long pid = strtol(name + strlen("rowsync_conf_"), NULL, 10);
+        char sql[160];
+        if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+            snprintf(sql, sizeof sql,
+                     "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
+            pga_run(creator, sql);
+        }
+    }
+    PQclear(res);
+}
+
+static int pga_setup(void)
+{
+    PGconn *creator;
+    char sql[200];
+
+    pga_host = getenv("ROWSYNC_TEST_PG_HOST");
+    pga_port = getenv("ROWSYNC_TEST_PG_PORT");
+    pga_user = getenv("ROWSYNC_TEST_PG_USER");
+    pga_password = getenv("ROWSYNC_TEST_PG_PASSWORD");
+    if (pga_host == NULL || pga_port == NULL || pga_user == NULL)
+        ck_abort_msg("ROWSYNC_TEST_PG_HOST, ROWSYNC_TEST_PG_PORT and "
+                     "ROWSYNC_TEST_PG_USER are not set: start a server with "
+                     "`tests/servers/pg.sh start DIR` and export the "
+                     "variables of DIR/env (set -a; . DIR/env)");
+    creator = pga_creator();
+    if (creator == NULL)
+        ck_abort_msg("cannot reach the test server at %s:%s to create a "
+                     "database (as postgres through ROWSYNC_TEST_PG_SOCKET, "
+                     "or as %s with CREATEDB)",
+                     pga_host, pga_port, pga_user);
+    pga_drop_stale(creator);
+    snprintf(pga_db, sizeof pga_db, "rowsync_conf_%ld", (long)getpid());
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)",
+             pga_db);
+    pga_run(creator, sql);
+    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", pga_db);
+    if (pga_run(creator, sql) < 0) {
+        PQfinish(creator);
+        return -1;
+    }
+    /* the test user owns it, as it would own a database it syncs */
+    snprintf(sql, sizeof sql, "ALTER DATABASE \"%s\" OWNER TO \"%s\"", pga_db,
+             pga_user);
+    pga_run(creator, sql);
+    PQfinish(creator);
+    pga_admin = pga_connect_db(pga_db, 0);
+    if (pga_admin == NULL)
+        return -1;
+    pga_opts[0].key = "host";
+    pga_opts[0].value = pga_host;
+    pga_opts[1].key = "port";
+    pga_opts[1].value = pga_port;
+    pga_opts[2].key = "database";
+    pga_opts[2].value = pga_db;
+    pga_opts[3].key = "user";
+    pga_opts[3].value = pga_user;
+    memset(&conf_node, 0, sizeof conf_node);
+    conf_node.node = "node-a";
+    conf_node.job_dir = "/tmp";
+    conf_node.password = pga_password;
+    conf_node.noptions = 4;
+    conf_node.options = pga_opts;
+    return 0;
+}
+
+static int pga_exec(const char *sql)
+{
+    return pga_run(pga_admin, sql);
+}
+
+static int pga_query_int(const char *sql, long long *out)
+{
+    PGresult *res = PQexec(pga_admin, sql);
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+             !PQgetisnull(res, 0, 0);
+
+    if (ok)
+        *out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    else
+        fprintf(stderr, "admin query failed: %s: %s", sql,
+                PQresultErrorMessage(res));
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+static void pga_teardown(void)
+{
+    PGconn *creator;
+    char sql[200];
+
+    if (pga_locker != NULL)
+        PQfinish(pga_locker);
+    pga_locker = NULL;
+    if (pga_admin != NULL)
+        PQfinish(pga_admin);
+    pga_admin = NULL;
+    if (pga_db[0] == '\0' || getenv("ROWSYNC_KEEP_TMP") != NULL)
+        return;
+    creator = pga_creator();
+    if (creator == NULL)
+        return;
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)",
+             pga_db);
+    pga_run(creator, sql);
+    PQfinish(creator);
+}
+
+/* Another session holds a lock that blocks writers of the table. */
+static int pga_hold_lock(const char *table)
+{
+    char sql[200];
+
+    pga_locker = pga_connect_db(pga_db, 0);
+    if (pga_locker == NULL)
+        return -1;
+    snprintf(sql, sizeof sql, "BEGIN; LOCK TABLE \"%s\" IN EXCLUSIVE MODE",
+             table);
+    return pga_run(pga_locker, sql);
+}
+
+static void pga_release_lock(void)
+{
+    if (pga_locker != NULL) {
+        pga_run(pga_locker, "ROLLBACK");
+        PQfinish(pga_locker);
+    }
+    pga_locker = NULL;
+}
+
+/* 0: a database that does not exist; 1: one that exists but takes no
+ * connections (template0). Both are connection errors naming the node,
+ * the database (0) or host:port (1). */
+static int pga_bad_node(int which, rowsync_node_config_t *cfg, int *code,
+                        const char **needle)
+{
+    static char where[128];
+    size_t i;
+
+    *cfg = conf_node;
+    for (i = 0; i < conf_node.noptions; i++) {
+        pga_bad_opts[i] = conf_node.options[i];
+        if (strcmp(pga_bad_opts[i].key, "database") == 0)
+            pga_bad_opts[i].value =
+                which == 0 ? "rowsync_no_such_database" : "template0";
+    }
+    cfg->options = pga_bad_opts;
+    *code = ROWSYNC_ECONN;
+    snprintf(where, sizeof where, "%s:%s", pga_host, pga_port);
+    *needle = which == 0 ? "rowsync_no_such_database" : where;
+    return 0;
+}
+
+static void pga_native_tests(Suite *s);
+
+static const struct conf_backend conf_pgsql = {
+    "pgsql",
+    pga_setup,
+    pga_exec,
+    pga_query_int,
+    pga_teardown,
+    '"',
+    '"',
+    "CREATE TABLE vals (id integer NOT NULL PRIMARY KEY, b boolean,"
+    " i bigint, dec numeric(40,10), d double precision, t varchar(200),"
+    " bin bytea, dt date, tm time, ts timestamp, tstz timestamptz,"
+    " u uuid, j json)",
+    "lock_timeout",
+    "100",
+    pga_hold_lock,
+    pga_release_lock,
+    pga_bad_node,
+    pga_native_tests,
+};
+#define CONF_BACKEND (&conf_pgsql)
+#endif /* CONF_WITH_PGSQL */
+
 /* ==== helpers ======================================================== */
 
 /* Loads the driver module the way the core does and sets up a fresh
@@ -3214,6 +3477,457 @@ static void myc_native_tests(Suite *s)
     suite_add_tcase(s, tc);
 }
 #endif /* CONF_WITH_MYSQL */
+
+/* ==== PostgreSQL specifics =========================================== */
+#ifdef CONF_WITH_PGSQL
+
+/* Another session on the test database (a second writer). */
+static PGconn *pga_session(void)
+{
+    PGconn *pg = pga_connect_db(pga_db, 0);
+
+    ck_assert_msg(pg != NULL, "cannot open a second session");
+    return pg;
+}
+
+static void pga_sql(PGconn *pg, const char *sql)
+{
+    ck_assert_msg(pga_run(pg, sql) == 0, "SQL failed: %s", sql);
+}
+
+/* The objects docs/drivers/pgsql.md names: schema rowsync with state,
+ * conflicts, the history table and trigger function of each table, three
+ * statement triggers on the table; all gone after capture_remove and
+ * state_remove, and the application's writes still work. */
+START_TEST(pga_test_objects)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+
+    c = conf_kv(&s);
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM pg_class c JOIN"
+                                " pg_namespace n ON n.oid = c.relnamespace"
+                                " WHERE n.nspname = 'rowsync' AND c.relname IN"
+                                " ('state', 'conflicts', 'h_public_kv')"),
+                     3);
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM pg_proc p JOIN"
+                                " pg_namespace n ON n.oid = p.pronamespace"
+                                " WHERE n.nspname = 'rowsync' AND p.proname ="
+                                " 'f_public_kv'"),
+                     1);
+    ck_assert_int_eq(
+        conf_query("SELECT count(*) FROM pg_trigger WHERE"
+                   " tgrelid = 'kv'::regclass AND tgname IN"
+                   " ('rowsync_capture_ins', 'rowsync_capture_upd',"
+                   " 'rowsync_capture_del')"),
+        3);
+    /* one multi-row statement: one trigger call, a row per key */
+    conf_exec("INSERT INTO kv SELECT g, 'v', g FROM generate_series(1, 500) g");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM rowsync.h_public_kv"),
+                     500);
+    ck_assert_int_eq(conf_query("SELECT count(DISTINCT time_us) FROM"
+                                " rowsync.h_public_kv"),
+                     1);
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->capture_remove(c, &s.spec, &e), &e, "capture_remove");
+    conf_ok(drv->state_remove(c, &e), &e, "state_remove");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM pg_namespace WHERE"
+                                " nspname = 'rowsync'"),
+                     0);
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM pg_trigger WHERE"
+                                " tgrelid = 'kv'::regclass AND NOT"
+                                " tgisinternal"),
+                     0);
+    conf_exec("UPDATE kv SET n = 0");
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A bulk UPDATE that moves keys records a delete per old key and a write
+ * per new key; one that keeps them records updates only. */
+START_TEST(pga_test_bulk_key_update)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    char end[ROWSYNC_STATE_MAX];
+    size_t i, dels = 0, ups = 0;
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv SELECT g, 'v', g FROM generate_series(1, 20) g");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 20);
+    strcpy(end, cs.end);
+    conf_changes_free(&cs);
+    /* ids 11..20 move to 31..40; 1..10 keep their key */
+    conf_exec("UPDATE kv SET id = CASE WHEN id > 10 THEN id + 20 ELSE id END,"
+              " n = n + 100");
+    conf_extract(c, &s.spec, end, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 30);
+    for (i = 0; i < cs.n; i++) {
+        int64_t id = conf_int(&cs.items[i], 0);
+        if (cs.items[i].op == ROWSYNC_OP_DELETE) {
+            dels++;
+            ck_assert_msg(id >= 11 && id <= 20, "delete of %lld",
+                          (long long)id);
+        } else {
+            ups++;
+            ck_assert_msg(id <= 10 || id >= 31, "write of %lld", (long long)id);
+            ck_assert_int_eq(cs.items[i].op,
+                             id <= 10 ? ROWSYNC_OP_UPDATE : ROWSYNC_OP_INSERT);
+        }
+    }
+    ck_assert_uint_eq(dels, 10);
+    ck_assert_uint_eq(ups, 20);
+    ck_assert_int_eq(conf_int(conf_find(&cs, 31), 2), 111);
+    conf_changes_free(&cs);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Nothing is lost to commit order: a change committed after a later
+ * transaction's is still extracted, because the horizon waits for it. */
+START_TEST(pga_test_commit_order)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    PGconn *early;
+    char end[ROWSYNC_STATE_MAX];
+
+    c = conf_kv(&s);
+    early = pga_session();
+    pga_sql(early, "BEGIN");
+    pga_sql(early, "INSERT INTO kv VALUES (1, 'early', 1)");
+    conf_exec("INSERT INTO kv VALUES (2, 'late', 2)"); /* commits first */
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 0); /* 2 is above the horizon (1 is open) */
+    strcpy(end, cs.end);
+    conf_changes_free(&cs);
+    pga_sql(early, "COMMIT");
+    PQfinish(early);
+    conf_extract(c, &s.spec, end, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 2);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 1);
+    ck_assert_int_eq(conf_int(&cs.items[1], 0), 2);
+    conf_changes_free(&cs);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A short transaction that holds the horizon back when a stream opens is
+ * waited for (up to 250 ms): its rows and the ones committed after it come
+ * in the same stream. */
+START_TEST(pga_test_settle)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    int fds[2], status;
+    char byte = 0;
+    pid_t pid;
+
+    c = conf_kv(&s);
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        PGconn *early = pga_connect_db(pga_db, 0);
+        struct timespec ts = {0, 100 * 1000000L};
+        close(fds[0]);
+        if (early == NULL || pga_run(early, "BEGIN") < 0 ||
+            pga_run(early, "INSERT INTO kv VALUES (1, 'early', 1)") < 0)
+            _exit(1);
+        (void)!write(fds[1], "k", 1);
+        nanosleep(&ts, NULL);
+        _exit(pga_run(early, "COMMIT") < 0 ? 1 : 0);
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &byte, 1), 1);
+    conf_exec("INSERT INTO kv VALUES (2, 'late', 2)");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_uint_eq(cs.n, 2);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 1);
+    conf_changes_free(&cs);
+    close(fds[0]);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A stream resumed from a mid-stream cursor whose window grew meanwhile
+ * (a transaction below the old horizon wrote rows with smaller sequence
+ * numbers) stops again early and resumes: every key exactly once. */
+START_TEST(pga_test_resume_twice)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    PGconn *a, *b;
+    char mid[ROWSYNC_STATE_MAX], mid2[ROWSYNC_STATE_MAX];
+
+    c = conf_kv(&s);
+    a = pga_session();
+    b = pga_session();
+    pga_sql(a, "BEGIN");
+    pga_sql(a, "INSERT INTO kv VALUES (1, 'a', 1)");
+    pga_sql(b, "BEGIN");
+    pga_sql(b, "INSERT INTO kv VALUES (2, 'b', 2)"); /* newer xid, seq 2 */
+    pga_sql(a, "INSERT INTO kv VALUES (3, 'a', 3)");
+    pga_sql(a, "INSERT INTO kv VALUES (4, 'a', 4)");
+    pga_sql(a, "COMMIT");
+    /* b is open: the horizon is b's xid; 1, 3, 4 are below it */
+    conf_extract(c, &s.spec, "", NULL, NULL, 2, &cs);
+    ck_assert_uint_eq(cs.n, 3);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 1);
+    ck_assert_int_eq(conf_int(&cs.items[1], 0), 3);
+    ck_assert_int_eq(conf_int(&cs.items[2], 0), 4);
+    strcpy(mid, cs.mid);
+    conf_changes_free(&cs);
+    pga_sql(b, "COMMIT");
+    /* from the cursor after 1 and 3: 2 (smaller seq, newer xid), then 4 */
+    conf_extract(c, &s.spec, mid, NULL, NULL, 1, &cs);
+    ck_assert_uint_eq(cs.n, 2);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 2);
+    ck_assert_int_eq(conf_int(&cs.items[1], 0), 4);
+    strcpy(mid2, cs.mid);
+    conf_changes_free(&cs);
+    ck_assert_msg(strchr(mid2, ':') != NULL, "cursor %s", mid2);
+    /* stopped after 2: only 4 is left */
+    conf_extract(c, &s.spec, mid2, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 4);
+    ck_assert_msg(strchr(cs.end, ':') == NULL, "end cursor %s", cs.end);
+    conf_changes_free(&cs);
+    PQfinish(a);
+    PQfinish(b);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Closing a stream early leaves the connection usable for apply; two
+ * streams may be open on one connection. */
+START_TEST(pga_test_stream_close_early)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_stream_t *st = NULL, *st2 = NULL;
+    const rowsync_change_t *ch;
+    rowsync_error_t e;
+    rowsync_value_t v[3];
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv SELECT g, 'v', g FROM generate_series(1, 3000)"
+              " g");
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->extract_open(c, &s.spec, "", NULL, NULL, &st, &e), &e,
+            "extract_open");
+    conf_ok(drv->scan_open(c, &s.spec, NULL, &st2, &e), &e, "scan_open");
+    conf_ok(drv->stream_next(st, &ch, &e), &e, "stream_next");
+    conf_ok(drv->stream_next(st2, &ch, &e), &e, "stream_next");
+    ck_assert_int_eq(drv->begin(c, &e), ROWSYNC_EINVAL);
+    drv->stream_close(st2);
+    drv->stream_close(st);
+    v[0] = v_int(5000);
+    v[1] = v_text("after");
+    v[2] = v_int(1);
+    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_INSERT, "A", 1, v, &e), &e,
+            "apply after an early close");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM kv"), 3001);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Error details: SQLSTATE and native code, missing capture, bad cursors,
+ * apply outside a transaction, values PostgreSQL has and rowsync does not
+ * (infinity), a refused connection naming host:port but not the password. */
+START_TEST(pga_test_error_details)
+{
+    rowsync_node_config_t cfg = conf_node;
+    rowsync_option_t opts[8];
+    rowsync_conn_t *c, *bad = NULL;
+    rowsync_stream_t *st = NULL;
+    const rowsync_change_t *ch;
+    conf_spec_t s, t;
+    rowsync_error_t e;
+    rowsync_value_t v[3];
+    rowsync_change_t one;
+    size_t i;
+    int rc;
+
+    conf_exec("CREATE TABLE kv (id integer PRIMARY KEY, v varchar(40) NOT"
+              " NULL, n integer)");
+    conf_exec("CREATE TABLE ts (id integer PRIMARY KEY, at timestamp)");
+    c = conf_connect();
+    conf_spec(c, "kv", "id,v,n", 1, &s);
+    memset(&e, 0, sizeof e);
+    ck_assert_int_eq(drv->extract_open(c, &s.spec, "", NULL, NULL, &st, &e),
+                     ROWSYNC_ENOTFOUND);
+    ck_assert_msg(strstr(e.message, "rowsync init") != NULL, "%s", e.message);
+    conf_install(c, &s.spec);
+    ck_assert_int_eq(drv->extract_open(c, &s.spec, "x1", NULL, NULL, &st, &e),
+                     ROWSYNC_EINVAL);
+    ck_assert_int_eq(
+        drv->extract_open(c, &s.spec, "5:3:1", NULL, NULL, &st, &e),
+        ROWSYNC_EINVAL);
+
+    v[0] = v_int(1);
+    v[1] = v_null();
+    v[2] = v_int(1);
+    one.op = ROWSYNC_OP_INSERT;
+    one.time_us = 1;
+    one.origin = "A";
+    one.nvalues = 3;
+    one.values = v;
+    ck_assert_int_eq(drv->apply(c, &s.spec, &one, 1, &e), ROWSYNC_EINVAL);
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    ck_assert_int_eq(drv->apply(c, &s.spec, &one, 1, &e), ROWSYNC_ECONSTRAINT);
+    ck_assert_str_eq(e.sqlstate, "23502");
+    ck_assert_int_ne(e.native, 0);
+    ck_assert_msg(strstr(e.message, "kv") != NULL, "%s", e.message);
+    drv->rollback(c);
+
+    /* a value of the wrong shape for its column */
+    v[1] = v_text("x");
+    v[2] = v_text("not a number");
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    ck_assert_int_eq(drv->apply(c, &s.spec, &one, 1, &e), ROWSYNC_ECONVERT);
+    drv->rollback(c);
+
+    /* infinity has no rowsync value: ECONVERT naming the column */
+    conf_exec("INSERT INTO ts VALUES (1, 'infinity')");
+    conf_spec(c, "ts", "id,at", 1, &t);
+    conf_ok(drv->scan_open(c, &t.spec, NULL, &st, &e), &e, "scan_open");
+    rc = drv->stream_next(st, &ch, &e);
+    ck_assert_int_eq(rc, ROWSYNC_ECONVERT);
+    ck_assert_msg(strstr(e.message, "'at'") != NULL, "%s", e.message);
+    drv->stream_close(st);
+
+    /* nothing listens on this port */
+    for (i = 0; i < conf_node.noptions; i++) {
+        opts[i] = conf_node.options[i];
+        if (strcmp(opts[i].key, "port") == 0)
+            opts[i].value = "1";
+    }
+    cfg.options = opts;
+    cfg.password = "sekrit-pw";
+    memset(&e, 0, sizeof e);
+    ck_assert_int_eq(drv->connect(&bad, &cfg, &e), ROWSYNC_ECONN);
+    ck_assert_ptr_null(bad);
+    ck_assert_msg(strstr(e.message, ":1 ") != NULL ||
+                      strstr(e.message, ":1)") != NULL,
+                  "no host:port in: %s", e.message);
+    ck_assert_msg(strstr(e.message, "sekrit") == NULL, "%s", e.message);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Options: unknown keys and malformed numbers are refused; `schema` moves
+ * rowsync's objects; a quoted schema-qualified table name works. */
+START_TEST(pga_test_options)
+{
+    rowsync_node_config_t cfg = conf_node;
+    rowsync_option_t opts[8];
+    rowsync_conn_t *c = NULL;
+    rowsync_error_t e;
+    conf_spec_t s;
+    conf_changes_t cs;
+    size_t n = conf_node.noptions, i;
+
+    for (i = 0; i < n; i++)
+        opts[i] = conf_node.options[i];
+    cfg.options = opts;
+    cfg.noptions = n + 1;
+    memset(&e, 0, sizeof e);
+    opts[n].key = "path";
+    opts[n].value = "x";
+    ck_assert_int_eq(drv->connect(&c, &cfg, &e), ROWSYNC_EINVAL);
+    opts[n].key = "connect_timeout";
+    opts[n].value = "soon";
+    ck_assert_int_eq(drv->connect(&c, &cfg, &e), ROWSYNC_EINVAL);
+    opts[n].key = "sslmode";
+    opts[n].value = "maybe";
+    ck_assert_int_eq(drv->connect(&c, &cfg, &e), ROWSYNC_EINVAL);
+    ck_assert_ptr_null(c);
+
+    opts[n].key = "schema";
+    opts[n].value = "Sync Meta";
+    c = conf_connect_cfg(&cfg);
+    conf_exec("CREATE SCHEMA app");
+    conf_exec("CREATE TABLE app.\"Orders\" (id integer PRIMARY KEY, v text)");
+    conf_spec(c, "app.\"Orders\"", "id,v", 1, &s);
+    conf_install(c, &s.spec);
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM pg_class c JOIN"
+                                " pg_namespace n ON n.oid = c.relnamespace"
+                                " WHERE n.nspname = 'Sync Meta' AND c.relname"
+                                " IN ('state', 'h_app_Orders')"),
+                     2);
+    conf_exec("INSERT INTO app.\"Orders\" VALUES (1, 'x')");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    conf_changes_free(&cs);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* sslrootcert, sslcert and sslkey are paths relative to the job file's
+ * directory; one that cannot be read is refused before connecting, naming
+ * the resolved path. (The test server has no SSL: sslmode=prefer falls
+ * back to a plain connection once the files check out.) */
+START_TEST(pga_test_ssl_files)
+{
+    rowsync_node_config_t cfg = conf_node;
+    rowsync_option_t opts[8];
+    rowsync_conn_t *c = NULL;
+    rowsync_error_t e;
+    char dir[64], path[128];
+    size_t n = conf_node.noptions, i;
+
+    strcpy(dir, "/tmp/rowsync-pgssl-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/ca.pem", dir);
+    conf_write_file(path, "not a certificate\n", 18);
+    for (i = 0; i < n; i++)
+        opts[i] = conf_node.options[i];
+    opts[n].key = "sslmode";
+    opts[n].value = "prefer";
+    opts[n + 1].key = "sslrootcert";
+    opts[n + 1].value = "ca.pem";
+    cfg.options = opts;
+    cfg.noptions = n + 2;
+    cfg.job_dir = dir;
+    c = conf_connect_cfg(&cfg);
+    drv->disconnect(c);
+    c = NULL;
+    opts[n + 1].value = "missing.pem";
+    memset(&e, 0, sizeof e);
+    ck_assert_int_eq(drv->connect(&c, &cfg, &e), ROWSYNC_EINVAL);
+    ck_assert_ptr_null(c);
+    snprintf(path, sizeof path, "%s/missing.pem", dir);
+    ck_assert_msg(strstr(e.message, path) != NULL, "%s", e.message);
+    conf_rmtree(dir);
+}
+END_TEST
+
+static void pga_native_tests(Suite *s)
+{
+    TCase *tc = tcase_create("pgsql_specifics");
+
+    tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
+    tcase_add_test(tc, pga_test_objects);
+    tcase_add_test(tc, pga_test_bulk_key_update);
+    tcase_add_test(tc, pga_test_commit_order);
+    tcase_add_test(tc, pga_test_settle);
+    tcase_add_test(tc, pga_test_resume_twice);
+    tcase_add_test(tc, pga_test_stream_close_early);
+    tcase_add_test(tc, pga_test_error_details);
+    tcase_add_test(tc, pga_test_options);
+    tcase_add_test(tc, pga_test_ssl_files);
+    suite_add_tcase(s, tc);
+}
+#endif /* CONF_WITH_PGSQL */
 
 /* ==== the suite ====================================================== */
 

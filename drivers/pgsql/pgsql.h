@@ -1,0 +1,236 @@
+/* Internal to the PostgreSQL driver: the types its files share and the
+ * functions they call across files. Nothing here is exported from the
+ * module (PG_HIDDEN, and the link exports only the entry point). */
+#ifndef PG_DRIVER_H
+#define PG_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include <rowsync/driver.h>
+
+#define PG_HIDDEN __attribute__((visibility("hidden")))
+
+#define PG_DRIVER_VERSION "0.1.0"
+#define PG_NAME_MAX 63      /* NAMEDATALEN - 1 */
+#define PG_QNAME_MAX 300    /* a quoted "schema"."name" */
+#define PG_FETCH 1000       /* rows per FETCH of a stream */
+#define PG_COPY_CHUNK 65536 /* bytes per PQputCopyData */
+#define PG_STEP_MAX 48      /* breakpoints a cursor may hold */
+#define PG_INF INT64_MAX
+#define PG_SETTLE_MS 250 /* longest wait for the horizon to settle */
+
+/* The clock expression shared by `clock`, the triggers and state rows. */
+#define PG_NOW_US "(extract(epoch from clock_timestamp()) * 1000000)::int8"
+
+/* Built-in type OIDs (stable across versions, pg_type.dat). */
+enum {
+    PG_BOOLOID = 16,
+    PG_BYTEAOID = 17,
+    PG_CHAROID = 18,
+    PG_NAMEOID = 19,
+    PG_INT8OID = 20,
+    PG_INT2OID = 21,
+    PG_INT4OID = 23,
+    PG_TEXTOID = 25,
+    PG_OIDOID = 26,
+    PG_JSONOID = 114,
+    PG_FLOAT4OID = 700,
+    PG_FLOAT8OID = 701,
+    PG_BPCHAROID = 1042,
+    PG_VARCHAROID = 1043,
+    PG_DATEOID = 1082,
+    PG_TIMEOID = 1083,
+    PG_TIMESTAMPOID = 1114,
+    PG_TIMESTAMPTZOID = 1184,
+    PG_NUMERICOID = 1700,
+    PG_UUIDOID = 2950,
+    PG_JSONBOID = 3802
+};
+
+typedef struct pg_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} pg_buf_t;
+
+typedef struct pg_step {
+    size_t n;                   /* breakpoints */
+    uint64_t p[PG_STEP_MAX];    /* increasing xids */
+    int64_t v[PG_STEP_MAX + 1]; /* v[0] below p[0], v[i] on [p[i-1], p[i]) */
+} pg_step_t;
+
+/* ---- connection and streams ------------------------------------------ */
+
+/* An apply target: one table with one column list, its staging table and
+ * the statements that apply a staged batch. */
+typedef struct pg_target {
+    struct pg_target *next;
+    char *sig;          /* table name and columns, the cache key */
+    unsigned oid;       /* the table's oid, the apply marker's value */
+    char *qtable;       /* "schema"."table" */
+    char *qhist;        /* the history table, quoted */
+    char *table;        /* name as given, for messages */
+    unsigned stage_no;  /* pg_temp."rowsync_stage_<n>" */
+    int stage_ok;       /* the staging table exists (committed) */
+    uint64_t stage_txn; /* transaction that created it, if not committed */
+    uint64_t used_txn;  /* transaction that last filled it */
+    uint64_t hist_txn;  /* transaction in which has_hist was checked */
+    int has_hist;
+    char *sql_delete, *sql_upsert, *sql_history;
+} pg_target_t;
+
+struct rowsync_conn {
+    PGconn *pg;
+    char *node;
+    char *where;    /* host:port (or socket) for messages */
+    char *database; /* for messages */
+    char *schema;   /* rowsync's schema, unquoted */
+    char *qschema;  /* quoted */
+    int in_txn;     /* the apply transaction is open */
+    uint64_t txn_no;
+    int nstreams; /* open streams share one read-only transaction */
+    unsigned stream_no;
+    int state_ok; /* state and conflicts tables exist (committed) */
+    uint64_t state_txn;
+    unsigned stage_no;
+    pg_target_t *targets;
+    /* describe's result, valid until the next describe */
+    PGresult *desc_res;
+    rowsync_column_t *desc_cols;
+    char *desc_name;
+    rowsync_table_info_t desc;
+};
+
+struct rowsync_stream {
+    rowsync_conn_t *conn;
+    int scan;
+    char cursor_name[32];
+    char *table; /* for messages */
+    size_t ncols, nkeys;
+    rowsync_type_t *types;
+    char **colnames;
+    PGresult *res;
+    int row, nrows, eof, done;
+    rowsync_change_t change;
+    rowsync_value_t *values;
+    char *scratch;
+    size_t scratch_cap;
+    int64_t scan_time;
+    pg_step_t since, bound;
+    int64_t last_seq;
+};
+/* A table as resolved in the database, and the names of its capture
+ * objects. */
+typedef struct pg_rel {
+    int exists;
+    unsigned oid;
+    char relkind;
+    int qualified; /* the name given had a schema */
+    char schema[PG_NAME_MAX + 1], name[PG_NAME_MAX + 1];
+    char qname[PG_QNAME_MAX]; /* "schema"."name" */
+    char hist[PG_NAME_MAX + 1], func[PG_NAME_MAX + 1];
+    char qhist[PG_QNAME_MAX], qfunc[PG_QNAME_MAX];
+} pg_rel_t;
+
+/* ---- pgsql.c: text buffers, errors, queries ------------------------------ */
+
+PG_HIDDEN void pg_buf_add(pg_buf_t *b, const char *s, size_t n);
+PG_HIDDEN void pg_buf_puts(pg_buf_t *b, const char *s);
+PG_HIDDEN void pg_buf_printf(pg_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+PG_HIDDEN void pg_buf_ident(pg_buf_t *b, const char *ident);
+PG_HIDDEN void pg_buf_free(pg_buf_t *b);
+PG_HIDDEN int pg_oom(rowsync_error_t *err);
+PG_HIDDEN char *pg_strdup(const char *s);
+PG_HIDDEN int pg_fail(rowsync_conn_t *c, const PGresult *res,
+                      rowsync_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+PG_HIDDEN PGresult *pg_query(rowsync_conn_t *c, const char *sql, int nparams,
+                             const char *const *params, rowsync_error_t *err,
+                             const char *what);
+PG_HIDDEN int pg_exec(rowsync_conn_t *c, const char *sql, rowsync_error_t *err,
+                      const char *what);
+PG_HIDDEN int pg_query_value(rowsync_conn_t *c, const char *sql, int nparams,
+                             const char *const *params, char *buf, size_t len,
+                             int *isnull, rowsync_error_t *err,
+                             const char *what);
+PG_HIDDEN int pg_need_idle(rowsync_conn_t *c, rowsync_error_t *err,
+                           const char *what);
+
+/* ---- pgsql_catalog.c: tables, describe, capture objects, state tables ---- */
+
+PG_HIDDEN int pg_resolve(rowsync_conn_t *c, const char *table, pg_rel_t *rel,
+                         rowsync_error_t *err);
+PG_HIDDEN int pg_resolve_table(rowsync_conn_t *c, const char *table,
+                               pg_rel_t *rel, rowsync_error_t *err);
+PG_HIDDEN int pg_rel_exists(rowsync_conn_t *c, const char *qname, int *exists,
+                            rowsync_error_t *err);
+PG_HIDDEN int pg_check_spec(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                            rowsync_error_t *err);
+PG_HIDDEN int pg_ensure_state(rowsync_conn_t *c, int inside,
+                              rowsync_error_t *err);
+PG_HIDDEN int pg_need_history(rowsync_conn_t *c, const char *table,
+                              pg_rel_t *rel, rowsync_error_t *err);
+PG_HIDDEN int pg_describe(rowsync_conn_t *c, const char *table,
+                          const rowsync_table_info_t **out,
+                          rowsync_error_t *err);
+PG_HIDDEN int pg_capture_install(rowsync_conn_t *c,
+                                 const rowsync_table_spec_t *spec,
+                                 rowsync_error_t *err);
+PG_HIDDEN int pg_capture_status(rowsync_conn_t *c,
+                                const rowsync_table_spec_t *spec,
+                                int *installed, rowsync_error_t *err);
+PG_HIDDEN int pg_capture_remove(rowsync_conn_t *c,
+                                const rowsync_table_spec_t *spec,
+                                rowsync_error_t *err);
+PG_HIDDEN int pg_history_clear(rowsync_conn_t *c,
+                               const rowsync_table_spec_t *spec,
+                               rowsync_error_t *err);
+PG_HIDDEN int pg_history_count(rowsync_conn_t *c,
+                               const rowsync_table_spec_t *spec, int64_t *rows,
+                               rowsync_error_t *err);
+PG_HIDDEN int pg_state_remove(rowsync_conn_t *c, rowsync_error_t *err);
+PG_HIDDEN int pg_references(rowsync_conn_t *c, const char *table,
+                            int (*cb)(void *ctx, const char *referenced),
+                            void *ctx, rowsync_error_t *err);
+
+/* ---- pgsql_stream.c: cursors, extraction and scans ----------------------- */
+
+PG_HIDDEN int pg_extract_open(rowsync_conn_t *c,
+                              const rowsync_table_spec_t *spec,
+                              const char *since, const char *upto,
+                              const char *skip_origin, rowsync_stream_t **out,
+                              rowsync_error_t *err);
+PG_HIDDEN int pg_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                           const rowsync_value_t *after_key,
+                           rowsync_stream_t **out, rowsync_error_t *err);
+PG_HIDDEN int pg_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
+                             rowsync_error_t *err);
+PG_HIDDEN int pg_stream_cursor(rowsync_stream_t *s, char *buf, size_t len,
+                               rowsync_error_t *err);
+PG_HIDDEN void pg_stream_close(rowsync_stream_t *s);
+
+/* ---- pgsql_apply.c: apply transaction, state, conflict journal ---------- */
+
+PG_HIDDEN void pg_forget_targets(rowsync_conn_t *c);
+PG_HIDDEN int pg_begin(rowsync_conn_t *c, rowsync_error_t *err);
+PG_HIDDEN int pg_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                       const rowsync_change_t *changes, size_t n,
+                       rowsync_error_t *err);
+PG_HIDDEN int pg_commit(rowsync_conn_t *c, rowsync_error_t *err);
+PG_HIDDEN void pg_rollback(rowsync_conn_t *c);
+PG_HIDDEN int pg_state_get(rowsync_conn_t *c, const char *key, char *buf,
+                           size_t len, int64_t *updated_us,
+                           rowsync_error_t *err);
+PG_HIDDEN int pg_state_set(rowsync_conn_t *c, const char *key,
+                           const char *value, rowsync_error_t *err);
+PG_HIDDEN int pg_conflict_log(rowsync_conn_t *c, const rowsync_conflict_t *k,
+                              rowsync_error_t *err);
+PG_HIDDEN int pg_conflicts_read(rowsync_conn_t *c, size_t limit,
+                                rowsync_conflict_cb cb, void *ctx,
+                                rowsync_error_t *err);
+
+#endif

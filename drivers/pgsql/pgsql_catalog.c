@@ -1,0 +1,944 @@
+/* The PostgreSQL driver's catalog side: resolving table names, describe,
+ * foreign keys, the state tables, and installing and removing change
+ * capture (history table, trigger function, statement triggers). */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pgsql.h"
+
+/* Splits "table" or "schema.table" (parts may be double-quoted) into its
+ * parts; quoted marks parts that were quoted. -1 for a malformed name. */
+static int pg_split_name(const char *name, char parts[2][PG_NAME_MAX + 1],
+                         int quoted[2], int *nparts)
+{
+    const char *p = name;
+    int k = 0;
+
+    *nparts = 0;
+    if (!name || !*name)
+        return -1;
+    for (;;) {
+        size_t len = 0;
+        if (k >= 2)
+            return -1;
+        quoted[k] = 0;
+        if (*p == '"') {
+            quoted[k] = 1;
+            p++;
+            for (;;) {
+                if (!*p)
+                    return -1;
+                if (*p == '"') {
+                    if (p[1] != '"')
+                        break;
+                    p++;
+                }
+                if (len >= PG_NAME_MAX)
+                    return -1;
+                parts[k][len++] = *p++;
+            }
+            p++;
+        } else {
+            while (*p && *p != '.') {
+                if (len >= PG_NAME_MAX)
+                    return -1;
+                parts[k][len++] = *p++;
+            }
+        }
+        if (len == 0)
+            return -1;
+        parts[k][len] = '\0';
+        k++;
+        if (!*p)
+            break;
+        if (*p++ != '.')
+            return -1;
+    }
+    *nparts = k;
+    return 0;
+}
+
+/* FNV-1a, for shortening long object names. */
+static uint32_t pg_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* prefix + schema + "_" + table, shortened with a hash when longer than
+ * PostgreSQL's 63 bytes (cut at a UTF-8 character boundary). */
+static void pg_object_name(char *out, const char *prefix, const char *schema,
+                           const char *table)
+{
+    char full[3 * PG_NAME_MAX + 8];
+    snprintf(full, sizeof full, "%s%s_%s", prefix, schema, table);
+    if (strlen(full) <= PG_NAME_MAX) {
+        strcpy(out, full);
+        return;
+    }
+    size_t cut = PG_NAME_MAX - 9;
+    while (cut > 0 && ((unsigned char)full[cut] & 0xC0) == 0x80)
+        cut--;
+    snprintf(out, PG_NAME_MAX + 1, "%.*s_%08x", (int)cut, full,
+             (unsigned)pg_hash(full));
+}
+
+static void pg_qualify(char *out, const char *qschema, const char *name)
+{
+    pg_buf_t b = {0};
+    pg_buf_puts(&b, qschema);
+    pg_buf_puts(&b, ".");
+    pg_buf_ident(&b, name);
+    snprintf(out, PG_QNAME_MAX, "%s", b.oom ? "" : b.p);
+    pg_buf_free(&b);
+}
+
+/* Finds a table: the name as written (case-sensitive), then folded to
+ * lower case like an unquoted SQL name. Fills rel either way; a missing
+ * table gets the schema it was named with or the current schema, so its
+ * capture objects can still be named (and removed). */
+int pg_resolve(rowsync_conn_t *c, const char *table, pg_rel_t *rel,
+               rowsync_error_t *err)
+{
+    char parts[2][PG_NAME_MAX + 1];
+    int quoted[2], nparts, rc;
+
+    memset(rel, 0, sizeof(*rel));
+    if (pg_split_name(table, parts, quoted, &nparts) < 0)
+        return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                 "node '%s': '%s' is not a table name "
+                                 "(table or schema.table, at most 63 bytes "
+                                 "each)",
+                                 c->node, table ? table : "(null)");
+    rel->qualified = nparts == 2;
+    for (int attempt = 0; attempt < 2 && !rel->exists; attempt++) {
+        char try_parts[2][PG_NAME_MAX + 1];
+        int changed = 0;
+        memcpy(try_parts, parts, sizeof try_parts);
+        if (attempt == 1) {
+            for (int k = 0; k < nparts; k++)
+                if (!quoted[k])
+                    for (char *p = try_parts[k]; *p; p++)
+                        if (*p >= 'A' && *p <= 'Z') {
+                            *p = (char)(*p - 'A' + 'a');
+                            changed = 1;
+                        }
+            if (!changed)
+                break;
+        }
+        pg_buf_t q = {0};
+        for (int k = 0; k < nparts; k++) {
+            if (k)
+                pg_buf_puts(&q, ".");
+            pg_buf_ident(&q, try_parts[k]);
+        }
+        if (q.oom)
+            return pg_oom(err);
+        const char *params[1] = {q.p};
+        PGresult *res = pg_query(
+            c,
+            "SELECT c.oid::int8, n.nspname, c.relname, c.relkind"
+            " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+            " ON n.oid = c.relnamespace"
+            " WHERE c.oid = pg_catalog.to_regclass($1)",
+            1, params, err, "looking up a table");
+        pg_buf_free(&q);
+        if (!res) {
+            rowsync_error_prefix(err, "table '%s' on node '%s'", table,
+                                 c->node);
+            return err ? err->code : ROWSYNC_ERROR;
+        }
+        if (PQntuples(res) == 1) {
+            rel->exists = 1;
+            rel->oid = (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+            snprintf(rel->schema, sizeof rel->schema, "%s",
+                     PQgetvalue(res, 0, 1));
+            snprintf(rel->name, sizeof rel->name, "%s", PQgetvalue(res, 0, 2));
+            rel->relkind = PQgetvalue(res, 0, 3)[0];
+        }
+        PQclear(res);
+    }
+    if (!rel->exists) {
+        snprintf(rel->name, sizeof rel->name, "%s", parts[nparts - 1]);
+        if (nparts == 2) {
+            snprintf(rel->schema, sizeof rel->schema, "%s", parts[0]);
+        } else {
+            char buf[PG_NAME_MAX + 1];
+            rc = pg_query_value(c, "SELECT current_schema()", 0, NULL, buf,
+                                sizeof buf, NULL, err,
+                                "reading the current schema");
+            if (rc < 0)
+                return rc;
+            snprintf(rel->schema, sizeof rel->schema, "%s",
+                     *buf ? buf : "public");
+        }
+    }
+    {
+        pg_buf_t q = {0};
+        pg_buf_ident(&q, rel->schema);
+        pg_buf_puts(&q, ".");
+        pg_buf_ident(&q, rel->name);
+        if (q.oom)
+            return pg_oom(err);
+        snprintf(rel->qname, sizeof rel->qname, "%s", q.p);
+        pg_buf_free(&q);
+    }
+    pg_object_name(rel->hist, "h_", rel->schema, rel->name);
+    pg_object_name(rel->func, "f_", rel->schema, rel->name);
+    pg_qualify(rel->qhist, c->qschema, rel->hist);
+    pg_qualify(rel->qfunc, c->qschema, rel->func);
+    return 0;
+}
+
+/* Resolves a table that must exist and be a table. */
+int pg_resolve_table(rowsync_conn_t *c, const char *table, pg_rel_t *rel,
+                     rowsync_error_t *err)
+{
+    int rc = pg_resolve(c, table, rel, err);
+    if (rc < 0)
+        return rc;
+    if (!rel->exists)
+        return rowsync_error_set(
+            err, ROWSYNC_ENOTFOUND,
+            "table '%s' not found in database %s on node '%s' (%s); check the "
+            "name and the search_path",
+            table, c->database, c->node, c->where);
+    if (rel->relkind != 'r' && rel->relkind != 'p')
+        return rowsync_error_set(
+            err, ROWSYNC_ENOTSUP,
+            "'%s' on node '%s' is not a table (relkind %c): rowsync syncs "
+            "ordinary and partitioned tables",
+            table, c->node, rel->relkind);
+    return 0;
+}
+
+/* Whether a relation exists, by its quoted name. */
+int pg_rel_exists(rowsync_conn_t *c, const char *qname, int *exists,
+                  rowsync_error_t *err)
+{
+    char buf[8];
+    const char *params[1] = {qname};
+    int rc = pg_query_value(c, "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+                            1, params, buf, sizeof buf, NULL, err,
+                            "looking up a rowsync table");
+    if (rc == 0)
+        *exists = buf[0] == 't';
+    return rc;
+}
+
+/* Maps a (base) type OID to the core type; everything else travels as
+ * its text form. */
+static rowsync_type_t pg_map_type(unsigned oid)
+{
+    switch (oid) {
+    case PG_BOOLOID:
+        return ROWSYNC_TYPE_BOOL;
+    case PG_INT2OID:
+    case PG_INT4OID:
+    case PG_INT8OID:
+    case PG_OIDOID:
+        return ROWSYNC_TYPE_INT;
+    case PG_NUMERICOID:
+        return ROWSYNC_TYPE_DECIMAL;
+    case PG_FLOAT4OID:
+    case PG_FLOAT8OID:
+        return ROWSYNC_TYPE_DOUBLE;
+    case PG_BYTEAOID:
+        return ROWSYNC_TYPE_BINARY;
+    case PG_DATEOID:
+        return ROWSYNC_TYPE_DATE;
+    case PG_TIMEOID:
+        return ROWSYNC_TYPE_TIME;
+    case PG_TIMESTAMPOID:
+        return ROWSYNC_TYPE_TIMESTAMP;
+    case PG_TIMESTAMPTZOID:
+        return ROWSYNC_TYPE_TIMESTAMPTZ;
+    case PG_UUIDOID:
+        return ROWSYNC_TYPE_UUID;
+    case PG_JSONOID:
+    case PG_JSONBOID:
+        return ROWSYNC_TYPE_JSON;
+    default:
+        return ROWSYNC_TYPE_TEXT;
+    }
+}
+
+/* Describes a table: its columns in order (generated columns left out:
+ * they cannot be written), their types with domains followed to the base
+ * type, and the primary key positions. */
+int pg_describe(rowsync_conn_t *c, const char *table,
+                const rowsync_table_info_t **out, rowsync_error_t *err)
+{
+    pg_rel_t rel;
+    char oid[16];
+    int rc = pg_resolve_table(c, table, &rel, err);
+    if (rc < 0)
+        return rc;
+    snprintf(oid, sizeof oid, "%u", rel.oid);
+    const char *params[1] = {oid};
+    PGresult *res = pg_query(
+        c,
+        "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
+        " a.attnotnull,"
+        " coalesce((SELECT k.ord FROM pg_catalog.pg_index i,"
+        "   unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)"
+        "   WHERE i.indrelid = a.attrelid AND i.indisprimary"
+        "   AND k.attnum = a.attnum AND k.ord <= i.indnkeyatts), 0),"
+        " CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
+        " FROM pg_catalog.pg_attribute a"
+        " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+        " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped"
+        " AND a.attgenerated = ''"
+        " ORDER BY a.attnum",
+        1, params, err, "describing the table");
+    if (!res) {
+        rowsync_error_prefix(err, "table '%s' on node '%s'", table, c->node);
+        return err ? err->code : ROWSYNC_ERROR;
+    }
+    size_t n = (size_t)PQntuples(res);
+    rowsync_column_t *cols = calloc(n ? n : 1, sizeof(*cols));
+    char *name = rel.qualified ? NULL : pg_strdup(rel.name);
+    if (rel.qualified) {
+        size_t len = strlen(rel.schema) + strlen(rel.name) + 2;
+        if ((name = malloc(len)))
+            snprintf(name, len, "%s.%s", rel.schema, rel.name);
+    }
+    if (!cols || !name) {
+        free(cols);
+        free(name);
+        PQclear(res);
+        return pg_oom(err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        cols[i].name = PQgetvalue(res, (int)i, 0);
+        cols[i].native_type = PQgetvalue(res, (int)i, 1);
+        cols[i].nullable = PQgetvalue(res, (int)i, 2)[0] != 't';
+        cols[i].key_position = atoi(PQgetvalue(res, (int)i, 3));
+        cols[i].type = pg_map_type(
+            (unsigned)strtoul(PQgetvalue(res, (int)i, 4), NULL, 10));
+    }
+    PQclear(c->desc_res);
+    free(c->desc_cols);
+    free(c->desc_name);
+    c->desc_res = res;
+    c->desc_cols = cols;
+    c->desc_name = name;
+    c->desc.name = name;
+    c->desc.ncolumns = n;
+    c->desc.columns = cols;
+    *out = &c->desc;
+    return 0;
+}
+
+/* Checks a spec for the operations that need its columns. */
+int pg_check_spec(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                  rowsync_error_t *err)
+{
+    if (!spec || !spec->table)
+        return rowsync_error_set(err, ROWSYNC_EINVAL, "no table spec");
+    if (spec->ncolumns == 0 || spec->nkeys == 0 ||
+        spec->nkeys > spec->ncolumns || !spec->columns || !spec->types)
+        return rowsync_error_set(
+            err, ROWSYNC_EINVAL,
+            "table '%s' on node '%s': the spec needs columns and a key",
+            spec->table, c->node);
+    for (size_t i = 0; i < spec->ncolumns; i++)
+        if (!spec->columns[i] || !*spec->columns[i] ||
+            strlen(spec->columns[i]) > PG_NAME_MAX)
+            return rowsync_error_set(
+                err, ROWSYNC_EINVAL,
+                "table '%s' on node '%s': column %zu has no usable name",
+                spec->table, c->node, i + 1);
+    return 0;
+}
+
+/* ---- state tables ----------------------------------------------------- */
+
+/* Creates the schema (marked as rowsync's with a comment, so state_remove
+ * only ever drops a schema rowsync made), the state table and the conflict
+ * journal when missing. Inside the apply transaction the creation is part
+ * of it and only counts once it commits. */
+int pg_ensure_state(rowsync_conn_t *c, int inside, rowsync_error_t *err)
+{
+    char buf[8];
+    int rc;
+
+    inside |= c->in_txn;
+
+    if (c->state_ok || (c->in_txn && c->state_txn == c->txn_no))
+        return 0;
+    pg_buf_t q = {0};
+    pg_buf_puts(&q, c->qschema);
+    pg_buf_puts(&q, ".state");
+    pg_buf_t q2 = {0};
+    pg_buf_puts(&q2, c->qschema);
+    pg_buf_puts(&q2, ".conflicts");
+    if (q.oom || q2.oom) {
+        pg_buf_free(&q);
+        pg_buf_free(&q2);
+        return pg_oom(err);
+    }
+    const char *params[3] = {q.p, q2.p, c->qschema};
+    rc = pg_query_value(c,
+                        "SELECT CASE WHEN pg_catalog.to_regclass($1) IS NOT"
+                        " NULL AND pg_catalog.to_regclass($2) IS NOT NULL"
+                        " THEN 'y' WHEN pg_catalog.to_regnamespace($3) IS NULL"
+                        " THEN 's' ELSE 't' END",
+                        3, params, buf, sizeof buf, NULL, err,
+                        "looking up the rowsync state tables");
+    pg_buf_free(&q);
+    pg_buf_free(&q2);
+    if (rc < 0)
+        return rc;
+    if (buf[0] == 'y') {
+        if (!inside)
+            c->state_ok = 1;
+        return 0;
+    }
+    pg_buf_t s = {0};
+    if (!inside)
+        pg_buf_puts(&s, "BEGIN; ");
+    if (buf[0] == 's') {
+        pg_buf_printf(&s,
+                      "CREATE SCHEMA %s; COMMENT ON SCHEMA %s IS "
+                      "'rowsync: sync state and change capture';",
+                      c->qschema, c->qschema);
+    }
+    pg_buf_printf(&s,
+                  " CREATE TABLE IF NOT EXISTS %s.state (name text PRIMARY"
+                  " KEY, value text NOT NULL, updated_us int8 NOT NULL);"
+                  " CREATE TABLE IF NOT EXISTS %s.conflicts (id int8"
+                  " GENERATED ALWAYS AS IDENTITY PRIMARY KEY, decided_us int8"
+                  " NOT NULL, table_name text NOT NULL, key text NOT NULL,"
+                  " rule text NOT NULL, winner text NOT NULL, loser text NOT"
+                  " NULL, winner_time_us int8 NOT NULL, loser_time_us int8"
+                  " NOT NULL, note text)",
+                  c->qschema, c->qschema);
+    if (!inside)
+        pg_buf_puts(&s, "; COMMIT");
+    if (s.oom) {
+        pg_buf_free(&s);
+        return pg_oom(err);
+    }
+    rc = pg_exec(c, s.p, err, "creating the rowsync state tables");
+    pg_buf_free(&s);
+    if (rc < 0) {
+        if (!inside)
+            pg_exec(c, "ROLLBACK", NULL, "");
+        rowsync_error_prefix(err, "node '%s' schema %s", c->node, c->schema);
+        return rc;
+    }
+    if (c->in_txn)
+        c->state_txn = c->txn_no;
+    else if (!inside)
+        c->state_ok = 1;
+    return 0;
+}
+
+/* ---- capture ---------------------------------------------------------- */
+
+/* The trigger function body: stand aside while rowsync applies to this
+ * table (the marker holds its oid), else one INSERT ... SELECT per
+ * statement from the transition tables. An UPDATE records a delete for
+ * each old key no new row has, and for each new row an update (or an
+ * insert when its key is new). */
+static void pg_trigger_body(pg_buf_t *b, const rowsync_table_spec_t *spec,
+                            const char *qhist)
+{
+    size_t k, nk = spec->nkeys;
+    pg_buf_t cols = {0}, sel_n = {0}, sel_o = {0}, join = {0};
+
+    for (k = 0; k < nk; k++) {
+        pg_buf_printf(&cols, ", k%zu", k + 1);
+        pg_buf_puts(&sel_n, ", n.");
+        pg_buf_ident(&sel_n, spec->columns[k]);
+        pg_buf_puts(&sel_o, ", o.");
+        pg_buf_ident(&sel_o, spec->columns[k]);
+        pg_buf_puts(&join, k ? " AND n." : "n.");
+        pg_buf_ident(&join, spec->columns[k]);
+        pg_buf_puts(&join, " = o.");
+        pg_buf_ident(&join, spec->columns[k]);
+    }
+    if (cols.oom || sel_n.oom || sel_o.oom || join.oom) {
+        b->oom = 1;
+        goto done;
+    }
+    pg_buf_printf(
+        b,
+        "#variable_conflict use_variable\n"
+        "DECLARE\n"
+        "  rowsync_now int8 := " PG_NOW_US ";\n"
+        "  rowsync_xid int8 := pg_current_xact_id()::text::int8;\n"
+        "BEGIN\n"
+        "  IF current_setting('rowsync.applying', true) = TG_RELID::text THEN\n"
+        "    RETURN NULL;\n"
+        "  END IF;\n"
+        "  IF TG_OP = 'INSERT' THEN\n"
+        "    INSERT INTO %s (op, time_us, xid%s)\n"
+        "      SELECT 1, rowsync_now, rowsync_xid%s FROM rowsync_new n;\n"
+        "  ELSIF TG_OP = 'UPDATE' THEN\n"
+        "    INSERT INTO %s (op, time_us, xid%s)\n"
+        "      SELECT 3, rowsync_now, rowsync_xid%s FROM rowsync_old o\n"
+        "      WHERE NOT EXISTS (SELECT 1 FROM rowsync_new n WHERE %s);\n"
+        "    INSERT INTO %s (op, time_us, xid%s)\n"
+        "      SELECT CASE WHEN o.rowsync_hit IS NULL THEN 1 ELSE 2 END,\n"
+        "        rowsync_now, rowsync_xid%s\n"
+        "      FROM rowsync_new n LEFT JOIN\n"
+        "        (SELECT true AS rowsync_hit%s FROM rowsync_old o) o ON %s;\n"
+        "  ELSE\n"
+        "    INSERT INTO %s (op, time_us, xid%s)\n"
+        "      SELECT 3, rowsync_now, rowsync_xid%s FROM rowsync_old o;\n"
+        "  END IF;\n"
+        "  RETURN NULL;\n"
+        "END\n",
+        qhist, cols.p, sel_n.p, qhist, cols.p, sel_o.p, join.p, qhist, cols.p,
+        sel_n.p, sel_o.p, join.p, qhist, cols.p, sel_o.p);
+done:
+    pg_buf_free(&cols);
+    pg_buf_free(&sel_n);
+    pg_buf_free(&sel_o);
+    pg_buf_free(&join);
+}
+
+/* Installs capture for the spec's table in one transaction: schema and
+ * state tables, the history table (kept when it exists with the same key
+ * types, so pending history survives a new column list), the trigger
+ * function (replaced) and the three statement triggers (replaced). */
+int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                       rowsync_error_t *err)
+{
+    pg_rel_t rel;
+    pg_buf_t s = {0}, ktypes = {0}, comment = {0};
+    char **types = NULL;
+    PGresult *res = NULL;
+    int rc;
+
+    if ((rc = pg_check_spec(c, spec, err)) < 0 ||
+        (rc = pg_need_idle(c, err, "installing capture")) < 0 ||
+        (rc = pg_resolve_table(c, spec->table, &rel, err)) < 0)
+        return rc;
+    types = calloc(spec->nkeys, sizeof(*types));
+    if (!types)
+        return pg_oom(err);
+    /* key column types, with their collation when it is not the type's */
+    {
+        char oid[16];
+        snprintf(oid, sizeof oid, "%u", rel.oid);
+        for (size_t k = 0; k < spec->nkeys; k++) {
+            const char *params[2] = {oid, spec->columns[k]};
+            res = pg_query(
+                c,
+                "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) ||"
+                " coalesce((SELECT ' COLLATE ' || quote_ident(n.nspname) ||"
+                " '.' || quote_ident(co.collname)"
+                " FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace"
+                " n ON n.oid = co.collnamespace WHERE co.oid = a.attcollation"
+                " AND a.attcollation <> t.typcollation), '')"
+                " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON"
+                " t.oid = a.atttypid WHERE a.attrelid = $1::oid AND a.attname"
+                " = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+                2, params, err, "reading the key columns");
+            if (!res) {
+                rc = err ? err->code : ROWSYNC_ERROR;
+                goto fail;
+            }
+            if (PQntuples(res) != 1) {
+                rc = rowsync_error_set(
+                    err, ROWSYNC_ENOTFOUND,
+                    "key column '%s' of table '%s' not found on node '%s'",
+                    spec->columns[k], spec->table, c->node);
+                goto fail;
+            }
+            if (!(types[k] = pg_strdup(PQgetvalue(res, 0, 0)))) {
+                rc = pg_oom(err);
+                goto fail;
+            }
+            PQclear(res);
+            res = NULL;
+        }
+    }
+    if ((rc = pg_exec(c, "BEGIN", err, "starting the install")) < 0)
+        goto fail;
+    c->state_ok = 0; /* counted again after commit */
+    if ((rc = pg_ensure_state(c, 1, err)) < 0)
+        goto fail_txn;
+
+    /* the history table: reuse when the key types match */
+    pg_buf_printf(&comment, "rowsync history of %s", rel.qname);
+    {
+        const char *params[2] = {c->schema, rel.hist};
+        res = pg_query(
+            c,
+            "SELECT c.oid::int8, coalesce(obj_description(c.oid, 'pg_class'),"
+            " ''), (SELECT string_agg(pg_catalog.format_type(a.atttypid,"
+            " a.atttypmod), ',' ORDER BY a.attnum) FROM"
+            " pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND"
+            " a.attname ~ '^k[0-9]+$' AND NOT a.attisdropped)"
+            " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON"
+            " n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+            2, params, err, "looking up the history table");
+        if (!res) {
+            rc = err ? err->code : ROWSYNC_ERROR;
+            goto fail_txn;
+        }
+    }
+    for (size_t k = 0; k < spec->nkeys; k++) {
+        /* compare without collations: format_type has none */
+        const char *t = types[k];
+        const char *coll = strstr(t, " COLLATE ");
+        if (k)
+            pg_buf_puts(&ktypes, ",");
+        pg_buf_add(&ktypes, t, coll ? (size_t)(coll - t) : strlen(t));
+    }
+    if (ktypes.oom || comment.oom) {
+        rc = pg_oom(err);
+        goto fail_txn;
+    }
+    int have_hist = PQntuples(res) == 1;
+    if (have_hist && strcmp(PQgetvalue(res, 0, 1), comment.p) != 0) {
+        rc = rowsync_error_set(
+            err, ROWSYNC_EINVAL,
+            "table '%s' on node '%s': the history table %s belongs to "
+            "another table (its comment says '%s'); rename one of the tables",
+            spec->table, c->node, rel.qhist, PQgetvalue(res, 0, 1));
+        goto fail_txn;
+    }
+    if (have_hist && strcmp(PQgetvalue(res, 0, 2), ktypes.p) != 0) {
+        /* the key changed: only an empty history can be rebuilt */
+        char cnt[32];
+        pg_buf_printf(&s, "SELECT count(*) FROM %s", rel.qhist);
+        rc = s.oom ? pg_oom(err)
+                   : pg_query_value(c, s.p, 0, NULL, cnt, sizeof cnt, NULL, err,
+                                    "counting the history");
+        pg_buf_free(&s);
+        if (rc < 0)
+            goto fail_txn;
+        if (strcmp(cnt, "0") != 0) {
+            rc = rowsync_error_set(
+                err, ROWSYNC_EINVAL,
+                "table '%s' on node '%s': the key changed (history keys %s, "
+                "now %s) while %s changes are pending; sync them or run "
+                "`rowsync history clear` first",
+                spec->table, c->node, PQgetvalue(res, 0, 2), ktypes.p, cnt);
+            goto fail_txn;
+        }
+        pg_buf_printf(&s, "DROP TABLE %s CASCADE; ", rel.qhist);
+        have_hist = 0;
+    }
+    PQclear(res);
+    res = NULL;
+    if (!have_hist) {
+        char *lit = PQescapeLiteral(c->pg, comment.p, comment.len);
+        if (!lit) {
+            rc = pg_fail(c, NULL, err, "escaping a comment");
+            goto fail_txn;
+        }
+        pg_buf_printf(&s,
+                      "CREATE TABLE %s (seq int8 GENERATED ALWAYS AS IDENTITY,"
+                      " op int2 NOT NULL, time_us int8 NOT NULL, origin text,"
+                      " xid int8 NOT NULL DEFAULT"
+                      " pg_current_xact_id()::text::int8",
+                      rel.qhist);
+        for (size_t k = 0; k < spec->nkeys; k++)
+            pg_buf_printf(&s, ", k%zu %s", k + 1, types[k]);
+        pg_buf_printf(&s,
+                      "); CREATE INDEX ON %s USING brin (xid) WITH"
+                      " (autosummarize = on); COMMENT ON TABLE %s IS %s; ",
+                      rel.qhist, rel.qhist, lit);
+        PQfreemem(lit);
+    }
+    /* the trigger function and the triggers */
+    {
+        pg_buf_t body = {0};
+        pg_trigger_body(&body, spec, rel.qhist);
+        char *lit = body.oom ? NULL : PQescapeLiteral(c->pg, body.p, body.len);
+        pg_buf_free(&body);
+        if (!lit) {
+            rc = pg_oom(err);
+            goto fail_txn;
+        }
+        pg_buf_printf(&s,
+                      "CREATE OR REPLACE FUNCTION %s() RETURNS trigger"
+                      " LANGUAGE plpgsql SECURITY DEFINER"
+                      " SET search_path = pg_catalog, pg_temp AS %s; ",
+                      rel.qfunc, lit);
+        PQfreemem(lit);
+    }
+    pg_buf_printf(&s,
+                  "DROP TRIGGER IF EXISTS rowsync_capture_ins ON %s;"
+                  " DROP TRIGGER IF EXISTS rowsync_capture_upd ON %s;"
+                  " DROP TRIGGER IF EXISTS rowsync_capture_del ON %s;"
+                  " CREATE TRIGGER rowsync_capture_ins AFTER INSERT ON %s"
+                  " REFERENCING NEW TABLE AS rowsync_new FOR EACH STATEMENT"
+                  " EXECUTE FUNCTION %s();"
+                  " CREATE TRIGGER rowsync_capture_upd AFTER UPDATE ON %s"
+                  " REFERENCING OLD TABLE AS rowsync_old NEW TABLE AS"
+                  " rowsync_new FOR EACH STATEMENT EXECUTE FUNCTION %s();"
+                  " CREATE TRIGGER rowsync_capture_del AFTER DELETE ON %s"
+                  " REFERENCING OLD TABLE AS rowsync_old FOR EACH STATEMENT"
+                  " EXECUTE FUNCTION %s();"
+                  " COMMIT",
+                  rel.qname, rel.qname, rel.qname, rel.qname, rel.qfunc,
+                  rel.qname, rel.qfunc, rel.qname, rel.qfunc);
+    if (s.oom) {
+        rc = pg_oom(err);
+        goto fail_txn;
+    }
+    rc = pg_exec(c, s.p, err, "installing change capture");
+    if (rc < 0)
+        goto fail_txn;
+    c->state_ok = 1;
+    pg_forget_targets(c);
+    goto done;
+fail_txn:
+    pg_exec(c, "ROLLBACK", NULL, "");
+fail:
+    if (rc < 0 && err && !strstr(err->message, spec->table))
+        rowsync_error_prefix(err,
+                             "installing capture for table '%s' on "
+                             "node '%s'",
+                             spec->table, c->node);
+done:
+    PQclear(res);
+    for (size_t k = 0; types && k < spec->nkeys; k++)
+        free(types[k]);
+    free(types);
+    pg_buf_free(&s);
+    pg_buf_free(&ktypes);
+    pg_buf_free(&comment);
+    return rc;
+}
+
+/* 1 in *installed when the history table and the three triggers exist; 0
+ * also when the table itself does not. */
+int pg_capture_status(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                      int *installed, rowsync_error_t *err)
+{
+    pg_rel_t rel;
+    char buf[8], oid[16];
+    int rc;
+
+    if (!spec || !spec->table)
+        return rowsync_error_set(err, ROWSYNC_EINVAL, "no table spec");
+    if ((rc = pg_resolve(c, spec->table, &rel, err)) < 0)
+        return rc;
+    *installed = 0;
+    if (!rel.exists)
+        return 0;
+    snprintf(oid, sizeof oid, "%u", rel.oid);
+    const char *params[2] = {oid, rel.qhist};
+    rc = pg_query_value(
+        c,
+        "SELECT (SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid ="
+        " $1::oid AND tgname IN ('rowsync_capture_ins', 'rowsync_capture_upd',"
+        " 'rowsync_capture_del')) = 3 AND pg_catalog.to_regclass($2) IS NOT"
+        " NULL",
+        2, params, buf, sizeof buf, NULL, err, "reading the capture status");
+    if (rc < 0)
+        return rc;
+    *installed = buf[0] == 't';
+    return 0;
+}
+
+/* Drops the triggers (when the table is there), the history table and the
+ * trigger function. Works from the table name alone. */
+int pg_capture_remove(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                      rowsync_error_t *err)
+{
+    pg_rel_t rel;
+    pg_buf_t s = {0};
+    int rc;
+
+    if (!spec || !spec->table)
+        return rowsync_error_set(err, ROWSYNC_EINVAL, "no table spec");
+    if ((rc = pg_need_idle(c, err, "removing capture")) < 0 ||
+        (rc = pg_resolve(c, spec->table, &rel, err)) < 0)
+        return rc;
+    pg_buf_puts(&s, "BEGIN; ");
+    if (rel.exists)
+        pg_buf_printf(&s,
+                      "DROP TRIGGER IF EXISTS rowsync_capture_ins ON %s;"
+                      " DROP TRIGGER IF EXISTS rowsync_capture_upd ON %s;"
+                      " DROP TRIGGER IF EXISTS rowsync_capture_del ON %s; ",
+                      rel.qname, rel.qname, rel.qname);
+    pg_buf_printf(&s,
+                  "DROP TABLE IF EXISTS %s; DROP FUNCTION IF EXISTS %s();"
+                  " COMMIT",
+                  rel.qhist, rel.qfunc);
+    if (s.oom) {
+        pg_buf_free(&s);
+        return pg_oom(err);
+    }
+    rc = pg_exec(c, s.p, err, "removing change capture");
+    pg_buf_free(&s);
+    if (rc < 0) {
+        pg_exec(c, "ROLLBACK", NULL, "");
+        rowsync_error_prefix(err, "table '%s' on node '%s'", spec->table,
+                             c->node);
+    }
+    pg_forget_targets(c);
+    return rc;
+}
+
+/* Resolves the table's history table; ROWSYNC_ENOTFOUND when capture is
+ * not installed. */
+int pg_need_history(rowsync_conn_t *c, const char *table, pg_rel_t *rel,
+                    rowsync_error_t *err)
+{
+    int exists = 0, rc;
+
+    if (!table)
+        return rowsync_error_set(err, ROWSYNC_EINVAL, "no table spec");
+    if ((rc = pg_resolve(c, table, rel, err)) < 0 ||
+        (rc = pg_rel_exists(c, rel->qhist, &exists, err)) < 0)
+        return rc;
+    if (!exists)
+        return rowsync_error_set(
+            err, ROWSYNC_ENOTFOUND,
+            "change capture is not installed for table '%s' on node '%s' "
+            "(database %s at %s; no history table %s); run `rowsync init`",
+            table, c->node, c->database, c->where, rel->qhist);
+    return 0;
+}
+
+int pg_history_clear(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                     rowsync_error_t *err)
+{
+    pg_rel_t rel;
+    pg_buf_t s = {0};
+    int rc;
+
+    if ((rc = pg_need_idle(c, err, "clearing history")) < 0 ||
+        (rc = pg_need_history(c, spec ? spec->table : NULL, &rel, err)) < 0)
+        return rc;
+    pg_buf_printf(&s, "TRUNCATE %s", rel.qhist);
+    rc = s.oom ? pg_oom(err) : pg_exec(c, s.p, err, "clearing the history");
+    pg_buf_free(&s);
+    if (rc < 0)
+        rowsync_error_prefix(err, "table '%s' on node '%s'", spec->table,
+                             c->node);
+    return rc;
+}
+
+int pg_history_count(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                     int64_t *rows, rowsync_error_t *err)
+{
+    pg_rel_t rel;
+    pg_buf_t s = {0};
+    char buf[32];
+    int rc;
+
+    if ((rc = pg_need_history(c, spec ? spec->table : NULL, &rel, err)) < 0)
+        return rc;
+    pg_buf_printf(&s, "SELECT count(*) FROM %s", rel.qhist);
+    rc = s.oom ? pg_oom(err)
+               : pg_query_value(c, s.p, 0, NULL, buf, sizeof buf, NULL, err,
+                                "counting the history");
+    pg_buf_free(&s);
+    if (rc < 0) {
+        rowsync_error_prefix(err, "table '%s' on node '%s'", spec->table,
+                             c->node);
+        return rc;
+    }
+    *rows = strtoll(buf, NULL, 10);
+    return 0;
+}
+
+/* Drops the state table and the conflict journal, then the schema when
+ * rowsync created it and nothing else is left in it (history tables of
+ * other captured tables keep it). */
+int pg_state_remove(rowsync_conn_t *c, rowsync_error_t *err)
+{
+    pg_buf_t s = {0};
+    char buf[8];
+    int rc;
+
+    if ((rc = pg_need_idle(c, err, "removing state")) < 0)
+        return rc;
+    pg_buf_printf(&s,
+                  "BEGIN; DROP TABLE IF EXISTS %s.state;"
+                  " DROP TABLE IF EXISTS %s.conflicts; COMMIT",
+                  c->qschema, c->qschema);
+    rc = s.oom ? pg_oom(err)
+               : pg_exec(c, s.p, err, "removing the rowsync state tables");
+    pg_buf_free(&s);
+    c->state_ok = 0;
+    pg_forget_targets(c);
+    if (rc < 0) {
+        pg_exec(c, "ROLLBACK", NULL, "");
+        rowsync_error_prefix(err, "node '%s'", c->node);
+        return rc;
+    }
+    const char *params[1] = {c->schema};
+    rc = pg_query_value(
+        c,
+        "SELECT n.oid IS NOT NULL AND obj_description(n.oid,"
+        " 'pg_namespace') = 'rowsync: sync state and change capture' AND"
+        " NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE"
+        " c.relnamespace = n.oid) AND NOT EXISTS (SELECT 1 FROM"
+        " pg_catalog.pg_proc p WHERE p.pronamespace = n.oid) AND NOT EXISTS"
+        " (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid)"
+        " FROM pg_catalog.pg_namespace n WHERE n.nspname = $1",
+        1, params, buf, sizeof buf, NULL, err, "looking up the schema");
+    if (rc < 0)
+        return rc;
+    if (buf[0] == 't') {
+        pg_buf_printf(&s, "DROP SCHEMA IF EXISTS %s RESTRICT", c->qschema);
+        rc = s.oom ? pg_oom(err)
+                   : pg_exec(c, s.p, err, "dropping the rowsync schema");
+        pg_buf_free(&s);
+        if (rc < 0)
+            rowsync_error_prefix(err, "node '%s'", c->node);
+    }
+    return rc;
+}
+
+/* ---- foreign keys ----------------------------------------------------- */
+
+/* Reports each table `table` references through a foreign key, as
+ * schema.table (unquoted), once per table. */
+int pg_references(rowsync_conn_t *c, const char *table,
+                  int (*cb)(void *ctx, const char *referenced), void *ctx,
+                  rowsync_error_t *err)
+{
+    pg_rel_t rel;
+    char oid[16];
+    int rc;
+
+    if (!cb)
+        return rowsync_error_set(err, ROWSYNC_EINVAL, "no callback");
+    if ((rc = pg_resolve_table(c, table, &rel, err)) < 0)
+        return rc;
+    snprintf(oid, sizeof oid, "%u", rel.oid);
+    const char *params[1] = {oid};
+    PGresult *res =
+        pg_query(c,
+                 "SELECT DISTINCT n.nspname || '.' || r.relname"
+                 " FROM pg_catalog.pg_constraint k"
+                 " JOIN pg_catalog.pg_class r ON r.oid = k.confrelid"
+                 " JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace"
+                 " WHERE k.conrelid = $1::oid AND k.contype = 'f' ORDER BY 1",
+                 1, params, err, "reading foreign keys");
+    if (!res) {
+        rowsync_error_prefix(err, "table '%s' on node '%s'", table, c->node);
+        return err ? err->code : ROWSYNC_ERROR;
+    }
+    for (int r = 0; r < PQntuples(res); r++)
+        if (cb(ctx, PQgetvalue(res, r, 0)) != 0)
+            break;
+    PQclear(res);
+    return 0;
+}

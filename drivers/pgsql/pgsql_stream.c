@@ -1,0 +1,776 @@
+/* The PostgreSQL driver's read side: cursors (the step functions below),
+ * net-change extraction up to the commit horizon, and key-order scans,
+ * both streamed through a server-side cursor. */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pgsql.h"
+
+/* ---- cursors ----------------------------------------------------------
+ *
+ * A cursor names the set of history rows already consumed. History rows
+ * carry the writing transaction's id (xid) and a sequence number (seq)
+ * assigned when the row was written. A cursor is a step function f over
+ * xids: a row is consumed when seq <= f(xid). Its text is
+ *
+ *     X[:H1:S1[:H2:S2...]]
+ *
+ * meaning: every row with xid < X is consumed; rows with X <= xid < H1 are
+ * consumed when seq <= S1, rows with H1 <= xid < H2 when seq <= S2, and so
+ * on; nothing at or above the last H is consumed. "" is "0" (nothing).
+ *
+ * A stream opened with `since` reads the window W = rows consumed by its
+ * bound but not by since; the bound is `upto` (when given) cut at the
+ * horizon E. E is pg_snapshot_xmin at open, lowered to one above the
+ * newest history xid below it (both name the same rows, since no row below
+ * xmin can appear any more; the lowered value keeps an idle cursor
+ * unchanged). The window's net changes come in order of their latest
+ * row's seq; after returning the change whose latest row has seq S, the
+ * cursor is max(since, min(bound, S)): every window row with seq <= S is
+ * consumed. That is exact: a window row with seq <= S whose key was not
+ * returned yet has a later row (seq > S) still unconsumed, and its key's
+ * net change is the live row anyway. After the end, the cursor is
+ * max(since, bound). Rows of transactions that are still open at open have
+ * xid >= xmin and are never inside a bound, so nothing is skipped however
+ * commits are ordered.
+ *
+ * Usually the text is "X" (after a stream ended) or "X:H:S" (mid-stream);
+ * a stream resumed from "X:H:S" that stops again before passing S can
+ * leave one more band. */
+
+static int64_t pg_step_at(const pg_step_t *f, uint64_t xid)
+{
+    size_t i = 0;
+    while (i < f->n && f->p[i] <= xid)
+        i++;
+    return f->v[i];
+}
+
+/* Merges equal neighbouring steps. */
+static void pg_step_norm(pg_step_t *f)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->v[i + 1] == f->v[o])
+            continue;
+        f->p[o] = f->p[i];
+        f->v[o + 1] = f->v[i + 1];
+        o++;
+    }
+    f->n = o;
+}
+
+/* out = max(a, b) (want_max) or min(a, b), pointwise. Returns -1 when the
+ * result has too many steps. */
+static int pg_step_combine(const pg_step_t *a, const pg_step_t *b, int want_max,
+                           pg_step_t *out)
+{
+    pg_step_t r;
+    size_t i = 0, j = 0;
+
+    memset(&r, 0, sizeof(r));
+    r.v[0] = want_max ? (a->v[0] > b->v[0] ? a->v[0] : b->v[0])
+                      : (a->v[0] < b->v[0] ? a->v[0] : b->v[0]);
+    while (i < a->n || j < b->n) {
+        uint64_t x;
+        if (j >= b->n || (i < a->n && a->p[i] <= b->p[j]))
+            x = a->p[i];
+        else
+            x = b->p[j];
+        while (i < a->n && a->p[i] == x)
+            i++;
+        while (j < b->n && b->p[j] == x)
+            j++;
+        if (r.n >= PG_STEP_MAX)
+            return -1;
+        int64_t va = pg_step_at(a, x), vb = pg_step_at(b, x);
+        r.p[r.n] = x;
+        r.v[r.n + 1] = want_max ? (va > vb ? va : vb) : (va < vb ? va : vb);
+        r.n++;
+    }
+    pg_step_norm(&r);
+    *out = r;
+    return 0;
+}
+
+/* A cursor consuming every row below x. */
+static void pg_step_below(pg_step_t *f, uint64_t x)
+{
+    memset(f, 0, sizeof(*f));
+    f->n = 1;
+    f->p[0] = x;
+    f->v[0] = PG_INF;
+    f->v[1] = 0;
+}
+
+/* Reads a cursor text; -1 when it is not one. */
+static int pg_step_parse(const char *text, pg_step_t *f)
+{
+    const char *p = text;
+    size_t k = 0;
+
+    memset(f, 0, sizeof(*f));
+    if (!*p) {
+        pg_step_below(f, 0);
+        return 0;
+    }
+    f->v[0] = PG_INF;
+    for (;;) {
+        char *end;
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        errno = 0;
+        unsigned long long num = strtoull(p, &end, 10);
+        if (errno || end == p)
+            return -1;
+        if (k == 0 || k % 2 == 1) { /* X, then each H */
+            if (f->n >= PG_STEP_MAX ||
+                (f->n > 0 && (uint64_t)num <= f->p[f->n - 1]))
+                return -1;
+            f->p[f->n++] = (uint64_t)num;
+        } else { /* the S of the band that ends at the H before it */
+            if (num > (unsigned long long)INT64_MAX - 1)
+                return -1;
+            f->v[f->n - 1] = (int64_t)num;
+        }
+        k++;
+        p = end;
+        if (!*p)
+            break;
+        if (*p++ != ':')
+            return -1;
+    }
+    if (k % 2 == 0)
+        return -1;
+    f->v[f->n] = 0;
+    return 0;
+}
+
+/* Writes a cursor (v[0] must be "everything", the last step "nothing");
+ * -1 when it does not fit. */
+static int pg_step_format(const pg_step_t *in, char *buf, size_t len)
+{
+    pg_step_t f = *in;
+    size_t used;
+    int n;
+
+    /* xids start at 0: what lies below 0 is "everything" vacuously */
+    if (f.n == 0 || f.p[0] > 0) {
+        if (f.n >= PG_STEP_MAX)
+            return -1;
+        memmove(f.p + 1, f.p, f.n * sizeof(f.p[0]));
+        memmove(f.v + 1, f.v, (f.n + 1) * sizeof(f.v[0]));
+        f.p[0] = 0;
+        f.n++;
+    }
+    f.v[0] = PG_INF;
+    pg_step_norm(&f);
+    if (f.n == 0)
+        return -1;
+    n = snprintf(buf, len, "%" PRIu64, f.p[0]);
+    if (n < 0 || (size_t)n >= len)
+        return -1;
+    used = (size_t)n;
+    for (size_t i = 1; i < f.n; i++) {
+        n = snprintf(buf + used, len - used, ":%" PRIu64 ":%" PRId64, f.p[i],
+                     f.v[i]);
+        if (n < 0 || (size_t)n >= len - used)
+            return -1;
+        used += (size_t)n;
+    }
+    return 0;
+}
+
+/* Appends a SQL boolean: "row h is consumed by f", with the numbers as
+ * parameters $np+1... (their texts are added to params). */
+static void pg_step_sql(pg_buf_t *b, const pg_step_t *f, char (*params)[24],
+                        int *np)
+{
+    pg_buf_puts(b, "CASE");
+    for (size_t i = 0; i <= f->n; i++) {
+        int64_t v = f->v[i];
+        if (i < f->n) {
+            snprintf(params[*np], 24, "%" PRIu64, f->p[i]);
+            pg_buf_printf(b, " WHEN h.xid < $%d::int8 THEN ", ++*np);
+        } else {
+            pg_buf_puts(b, " ELSE ");
+        }
+        if (v == PG_INF) {
+            pg_buf_puts(b, "true");
+        } else if (v == 0) {
+            pg_buf_puts(b, "false");
+        } else {
+            snprintf(params[*np], 24, "%" PRId64, v);
+            pg_buf_printf(b, "h.seq <= $%d::int8", ++*np);
+        }
+    }
+    pg_buf_puts(b, " END");
+}
+
+/* ---- streams ---------------------------------------------------------- */
+
+static void pg_stream_free(rowsync_stream_t *s)
+{
+    if (!s)
+        return;
+    PQclear(s->res);
+    for (size_t i = 0; s->colnames && i < s->ncols; i++)
+        free(s->colnames[i]);
+    free(s->colnames);
+    free(s->types);
+    free(s->values);
+    free(s->scratch);
+    free(s->table);
+    free(s);
+}
+
+static rowsync_stream_t *pg_stream_new(rowsync_conn_t *c,
+                                       const rowsync_table_spec_t *spec)
+{
+    rowsync_stream_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->conn = c;
+    s->ncols = spec->ncolumns;
+    s->nkeys = spec->nkeys;
+    s->table = pg_strdup(spec->table);
+    s->types = calloc(s->ncols, sizeof(*s->types));
+    s->colnames = calloc(s->ncols, sizeof(*s->colnames));
+    s->values = calloc(s->ncols, sizeof(*s->values));
+    if (!s->table || !s->types || !s->colnames || !s->values) {
+        pg_stream_free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->ncols; i++) {
+        s->types[i] = spec->types[i];
+        if (!(s->colnames[i] = pg_strdup(spec->columns[i]))) {
+            pg_stream_free(s);
+            return NULL;
+        }
+    }
+    s->change.values = s->values;
+    s->change.nvalues = s->ncols;
+    return s;
+}
+
+/* Starts the streams' shared read-only transaction (REPEATABLE READ, so
+ * the horizon and the rows come from one snapshot) when it is the first
+ * stream, and declares the stream's cursor for sql. */
+static int pg_stream_begin(rowsync_conn_t *c, rowsync_stream_t *s,
+                           const char *sql, int nparams,
+                           const char *const *params, rowsync_error_t *err)
+{
+    pg_buf_t d = {0};
+
+    snprintf(s->cursor_name, sizeof s->cursor_name, "rowsync_stream_%u",
+             ++c->stream_no);
+    pg_buf_printf(&d, "DECLARE %s NO SCROLL CURSOR FOR %s", s->cursor_name,
+                  sql);
+    if (d.oom)
+        return pg_oom(err);
+    PGresult *res = pg_query(c, d.p, nparams, params, err, "opening a stream");
+    pg_buf_free(&d);
+    if (!res)
+        return err ? err->code : ROWSYNC_ERROR;
+    PQclear(res);
+    return 0;
+}
+
+static int pg_stream_txn_begin(rowsync_conn_t *c, rowsync_error_t *err)
+{
+    if (c->in_txn)
+        return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                 "node '%s': cannot open a stream while the "
+                                 "apply transaction is open on the same "
+                                 "connection",
+                                 c->node);
+    if (c->nstreams > 0)
+        return 0;
+    return pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err,
+                   "starting a read transaction");
+}
+
+/* Ends the shared read transaction when no stream is left. */
+static void pg_stream_txn_end(rowsync_conn_t *c)
+{
+    if (c->nstreams == 0 && PQtransactionStatus(c->pg) != PQTRANS_IDLE &&
+        PQstatus(c->pg) == CONNECTION_OK)
+        pg_exec(c, "ROLLBACK", NULL, "");
+}
+
+static void pg_key_join(pg_buf_t *b, const rowsync_table_spec_t *spec,
+                        const char *left)
+{
+    for (size_t k = 0; k < spec->nkeys; k++) {
+        pg_buf_puts(b, k ? " AND t." : "t.");
+        pg_buf_ident(b, spec->columns[k]);
+        pg_buf_printf(b, " = %s.k%zu", left, k + 1);
+    }
+}
+
+/* Waits up to PG_SETTLE_MS while committed history rows lie at or above
+ * the horizon: some older transaction (any database of the cluster) is
+ * still open and holds the horizon back. Short ones (an apply batch, an
+ * application's statement) end within that time, and the stream then
+ * takes their rows along instead of leaving them to the next pass. A long
+ * one costs the wait once per stream. Errors only end the wait. */
+static void pg_settle(rowsync_conn_t *c, const char *qhist, uint64_t lo)
+{
+    struct timespec now, pause = {0, 10 * 1000000L};
+    pg_buf_t q = {0};
+    char from[24], buf[8];
+    int64_t deadline;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    deadline =
+        (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + PG_SETTLE_MS;
+    snprintf(from, sizeof from, "%" PRIu64, lo);
+    pg_buf_printf(&q,
+                  "SELECT coalesce((SELECT max(xid) FROM %s WHERE xid >="
+                  " $1::int8) >= pg_snapshot_xmin(pg_current_snapshot())"
+                  "::text::int8, false)",
+                  qhist);
+    const char *params[1] = {from};
+    while (!q.oom &&
+           pg_query_value(c, q.p, 1, params, buf, sizeof buf, NULL, NULL, "") ==
+               0 &&
+           buf[0] == 't') {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 >= deadline)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    pg_buf_free(&q);
+}
+
+/* Opens a stream of net changes (see "cursors" above for the window). */
+int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                    const char *since, const char *upto,
+                    const char *skip_origin, rowsync_stream_t **out,
+                    rowsync_error_t *err)
+{
+    pg_rel_t rel;
+    pg_step_t f_since, f_upto, f_bound;
+    pg_buf_t q = {0};
+    rowsync_stream_t *s = NULL;
+    char horizon[32], maxxid[32];
+    char nums[2 + 4 * PG_STEP_MAX + 4][24];
+    const char *params[2 + 4 * PG_STEP_MAX + 4];
+    int np = 0, rc, null_max = 0;
+
+    if ((rc = pg_check_spec(c, spec, err)) < 0)
+        return rc;
+    if (!since)
+        since = "";
+    if (pg_step_parse(since, &f_since) < 0)
+        return rowsync_error_set(
+            err, ROWSYNC_EINVAL,
+            "table '%s' on node '%s': '%s' is not a pgsql cursor (expected "
+            "X or X:H:S..., numbers)",
+            spec->table, c->node, since);
+    if (upto && pg_step_parse(upto, &f_upto) < 0)
+        return rowsync_error_set(
+            err, ROWSYNC_EINVAL,
+            "table '%s' on node '%s': '%s' is not a pgsql cursor (upto)",
+            spec->table, c->node, upto);
+    if ((rc = pg_need_history(c, spec->table, &rel, err)) < 0)
+        return rc;
+    if (!rel.exists)
+        return rowsync_error_set(
+            err, ROWSYNC_ENOTFOUND,
+            "table '%s' not found on node '%s' (database %s), though its "
+            "history is there; restore the table or run `rowsync teardown`",
+            spec->table, c->node, c->database);
+    /* lo: below it since consumed everything */
+    uint64_t lo = 0, hi = 0;
+    if (f_since.n > 0 && f_since.v[0] == PG_INF)
+        lo = f_since.p[0];
+    if (c->nstreams == 0 && !c->in_txn)
+        pg_settle(c, rel.qhist, lo);
+    if ((rc = pg_stream_txn_begin(c, err)) < 0)
+        return rc;
+    c->nstreams++;
+    if (!(s = pg_stream_new(c, spec))) {
+        rc = pg_oom(err);
+        goto fail;
+    }
+    /* the horizon, lowered to just above the newest history row below it
+     * (or to lo when there is none above lo): the same rows, and an idle
+     * table keeps its cursor */
+    rc = pg_query_value(c,
+                        "SELECT pg_snapshot_xmin(pg_current_snapshot())"
+                        "::text",
+                        0, NULL, horizon, sizeof horizon, NULL, err,
+                        "reading the commit horizon");
+    if (rc < 0)
+        goto fail;
+    pg_buf_printf(&q,
+                  "SELECT max(xid)::text FROM %s WHERE xid >= $1::int8 AND"
+                  " xid < $2::int8",
+                  rel.qhist);
+    if (q.oom) {
+        rc = pg_oom(err);
+        goto fail;
+    }
+    snprintf(nums[0], sizeof nums[0], "%" PRIu64, lo);
+    params[0] = nums[0];
+    params[1] = horizon;
+    rc = pg_query_value(c, q.p, 2, params, maxxid, sizeof maxxid, &null_max,
+                        err, "reading the history");
+    pg_buf_free(&q);
+    if (rc < 0)
+        goto fail;
+    pg_step_below(&f_bound, null_max ? lo : strtoull(maxxid, NULL, 10) + 1);
+    if (upto && pg_step_combine(&f_upto, &f_bound, 0, &f_bound) < 0) {
+        rc =
+            rowsync_error_set(err, ROWSYNC_ENOTSUP,
+                              "table '%s': cursor too fragmented", spec->table);
+        goto fail;
+    }
+    s->since = f_since;
+    s->bound = f_bound;
+
+    /* hi: at or above it the bound holds nothing */
+    if (f_bound.n > 0)
+        hi = f_bound.p[f_bound.n - 1];
+    if (hi <= lo) {
+        s->eof = 1; /* empty window: nothing to read */
+        *out = s;
+        return 0;
+    }
+    snprintf(nums[np], sizeof nums[np], "%" PRIu64, lo);
+    np++;
+    snprintf(nums[np], sizeof nums[np], "%" PRIu64, hi);
+    np++;
+    pg_buf_puts(&q, "SELECT w.seq, w.op, w.time_us, w.origin, t.");
+    pg_buf_ident(&q, spec->columns[0]);
+    pg_buf_puts(&q, " IS NOT NULL");
+    for (size_t k = 0; k < spec->nkeys; k++)
+        pg_buf_printf(&q, ", w.k%zu", k + 1);
+    for (size_t i = 0; i < spec->ncolumns; i++) {
+        pg_buf_puts(&q, ", t.");
+        pg_buf_ident(&q, spec->columns[i]);
+    }
+    pg_buf_puts(&q, " FROM (SELECT DISTINCT ON (");
+    for (size_t k = 0; k < spec->nkeys; k++)
+        pg_buf_printf(&q, "%sh.k%zu", k ? ", " : "", k + 1);
+    pg_buf_puts(&q, ") h.seq, h.op, h.time_us, h.origin");
+    for (size_t k = 0; k < spec->nkeys; k++)
+        pg_buf_printf(&q, ", h.k%zu", k + 1);
+    pg_buf_printf(&q,
+                  " FROM %s h WHERE h.xid >= $1::int8 AND h.xid <"
+                  " $2::int8 AND NOT (",
+                  rel.qhist);
+    pg_step_sql(&q, &f_since, nums, &np);
+    pg_buf_puts(&q, ") AND (");
+    pg_step_sql(&q, &f_bound, nums, &np);
+    pg_buf_puts(&q, ") ORDER BY ");
+    for (size_t k = 0; k < spec->nkeys; k++)
+        pg_buf_printf(&q, "h.k%zu, ", k + 1);
+    pg_buf_printf(&q, "h.seq DESC) w LEFT JOIN %s t ON ", rel.qname);
+    pg_key_join(&q, spec, "w");
+    for (int i = 0; i < np; i++)
+        params[i] = nums[i];
+    if (skip_origin) {
+        params[np] = skip_origin;
+        pg_buf_printf(&q, " WHERE w.origin IS DISTINCT FROM $%d", ++np);
+    }
+    pg_buf_puts(&q, " ORDER BY w.seq");
+    if (q.oom) {
+        rc = pg_oom(err);
+        goto fail;
+    }
+    rc = pg_stream_begin(c, s, q.p, np, params, err);
+    pg_buf_free(&q);
+    if (rc < 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    pg_buf_free(&q);
+    if (rc < 0 && err && !strstr(err->message, spec->table))
+        rowsync_error_prefix(err, "table '%s' on node '%s'", spec->table,
+                             c->node);
+    pg_stream_free(s);
+    c->nstreams--;
+    pg_stream_txn_end(c);
+    return rc;
+}
+
+/* Opens a key-order scan of the live table, after after_key when given. */
+int pg_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                 const rowsync_value_t *after_key, rowsync_stream_t **out,
+                 rowsync_error_t *err)
+{
+    pg_rel_t rel;
+    pg_buf_t q = {0};
+    rowsync_stream_t *s = NULL;
+    char **keys = NULL;
+    char now[32];
+    int rc;
+
+    if ((rc = pg_check_spec(c, spec, err)) < 0 ||
+        (rc = pg_resolve_table(c, spec->table, &rel, err)) < 0)
+        return rc;
+    if ((rc = pg_stream_txn_begin(c, err)) < 0)
+        return rc;
+    c->nstreams++;
+    if (!(s = pg_stream_new(c, spec)) ||
+        !(keys = calloc(spec->nkeys, sizeof(*keys)))) {
+        rc = pg_oom(err);
+        goto fail;
+    }
+    s->scan = 1;
+    rc = pg_query_value(c, "SELECT " PG_NOW_US, 0, NULL, now, sizeof now, NULL,
+                        err, "reading the server clock");
+    if (rc < 0)
+        goto fail;
+    s->scan_time = strtoll(now, NULL, 10);
+    pg_buf_puts(&q, "SELECT ");
+    for (size_t i = 0; i < spec->ncolumns; i++) {
+        pg_buf_puts(&q, i ? ", t." : "t.");
+        pg_buf_ident(&q, spec->columns[i]);
+    }
+    pg_buf_printf(&q, " FROM %s t", rel.qname);
+    if (after_key) {
+        pg_buf_puts(&q, " WHERE (");
+        for (size_t k = 0; k < spec->nkeys; k++) {
+            pg_buf_puts(&q, k ? ", t." : "t.");
+            pg_buf_ident(&q, spec->columns[k]);
+        }
+        pg_buf_puts(&q, ") > (");
+        for (size_t k = 0; k < spec->nkeys; k++) {
+            const rowsync_value_t *v = &after_key[k];
+            size_t need = rowsync_value_format(v, NULL, 0);
+            if (!(keys[k] = malloc(need + 1))) {
+                rc = pg_oom(err);
+                goto fail;
+            }
+            rowsync_value_format(v, keys[k], need + 1);
+            if (v->type == ROWSYNC_TYPE_NULL) {
+                free(keys[k]);
+                keys[k] = NULL;
+            }
+            pg_buf_printf(&q, "%s$%zu", k ? ", " : "", k + 1);
+        }
+        pg_buf_puts(&q, ")");
+    }
+    pg_buf_puts(&q, " ORDER BY ");
+    for (size_t k = 0; k < spec->nkeys; k++) {
+        pg_buf_puts(&q, k ? ", t." : "t.");
+        pg_buf_ident(&q, spec->columns[k]);
+    }
+    if (q.oom) {
+        rc = pg_oom(err);
+        goto fail;
+    }
+    rc = pg_stream_begin(c, s, q.p, after_key ? (int)spec->nkeys : 0,
+                         (const char *const *)keys, err);
+    if (rc < 0)
+        goto fail;
+    for (size_t k = 0; k < spec->nkeys; k++)
+        free(keys[k]);
+    free(keys);
+    pg_buf_free(&q);
+    *out = s;
+    return 0;
+fail:
+    for (size_t k = 0; keys && k < spec->nkeys; k++)
+        free(keys[k]);
+    free(keys);
+    pg_buf_free(&q);
+    if (rc < 0 && err && !strstr(err->message, spec->table))
+        rowsync_error_prefix(err, "scanning table '%s' on node '%s'",
+                             spec->table, c->node);
+    pg_stream_free(s);
+    c->nstreams--;
+    pg_stream_txn_end(c);
+    return rc;
+}
+
+/* Reads the text of one result field as column i's type into the stream's
+ * value slot; BINARY decodes into the stream's scratch at *off. */
+static int pg_stream_value(rowsync_stream_t *s, int row, int field, size_t i,
+                           size_t *off, rowsync_error_t *err)
+{
+    rowsync_value_t *v = &s->values[i];
+
+    if (PQgetisnull(s->res, row, field)) {
+        memset(v, 0, sizeof(*v));
+        v->type = ROWSYNC_TYPE_NULL;
+        return 0;
+    }
+    const char *text = PQgetvalue(s->res, row, field);
+    size_t len = (size_t)PQgetlength(s->res, row, field);
+    void *scratch = NULL;
+    if (s->types[i] == ROWSYNC_TYPE_BINARY) {
+        scratch = s->scratch + *off;
+        *off += len / 2 + 1;
+    }
+    int rc = rowsync_value_parse(s->types[i], text, len, scratch, v, err);
+    if (rc < 0)
+        rowsync_error_prefix(
+            err, "table '%s' column '%s' on node '%s'%s", s->table,
+            s->colnames[i], s->conn->node,
+            (len >= 8 && (strstr(text, "infinity") || strstr(text, " BC")))
+                ? " (infinity and BC dates have no rowsync value)"
+                : "");
+    return rc;
+}
+
+/* Makes sure the scratch buffer can decode every BINARY field of a row. */
+static int pg_stream_scratch(rowsync_stream_t *s, int row, int first_field,
+                             rowsync_error_t *err)
+{
+    size_t need = 1;
+    for (size_t i = 0; i < s->ncols; i++)
+        if (s->types[i] == ROWSYNC_TYPE_BINARY)
+            need +=
+                (size_t)PQgetlength(s->res, row, first_field + (int)i) / 2 + 1;
+    if (need > s->scratch_cap) {
+        char *p = realloc(s->scratch, need);
+        if (!p)
+            return pg_oom(err);
+        s->scratch = p;
+        s->scratch_cap = need;
+    }
+    return 0;
+}
+
+int pg_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
+                   rowsync_error_t *err)
+{
+    rowsync_conn_t *c = s->conn;
+    int rc;
+
+    if (s->done)
+        return ROWSYNC_DONE;
+    while (!s->res || s->row >= s->nrows) {
+        if (s->eof) {
+            s->done = 1;
+            return ROWSYNC_DONE;
+        }
+        PQclear(s->res);
+        s->res = NULL;
+        char sql[64];
+        snprintf(sql, sizeof sql, "FETCH %d FROM %s", PG_FETCH, s->cursor_name);
+        s->res = pg_query(c, sql, 0, NULL, err, "reading a stream");
+        if (!s->res) {
+            rowsync_error_prefix(err, "table '%s' on node '%s'", s->table,
+                                 c->node);
+            return err ? err->code : ROWSYNC_ERROR;
+        }
+        s->nrows = PQntuples(s->res);
+        s->row = 0;
+        if (s->nrows < PG_FETCH)
+            s->eof = 1;
+    }
+    int r = s->row++;
+    size_t off = 0;
+    if (s->scan) {
+        if ((rc = pg_stream_scratch(s, r, 0, err)) < 0)
+            return rc;
+        for (size_t i = 0; i < s->ncols; i++)
+            if ((rc = pg_stream_value(s, r, (int)i, i, &off, err)) < 0)
+                return rc;
+        s->change.op = ROWSYNC_OP_INSERT;
+        s->change.time_us = s->scan_time;
+        s->change.origin = NULL;
+        *out = &s->change;
+        return 0;
+    }
+    /* seq, op, time_us, origin, present, k1..kN, columns */
+    int present = PQgetvalue(s->res, r, 4)[0] == 't';
+    int first = 5 + (int)s->nkeys;
+    int op = atoi(PQgetvalue(s->res, r, 1));
+    if ((rc = pg_stream_scratch(s, r, present ? first : 5, err)) < 0)
+        return rc;
+    if (present) {
+        for (size_t i = 0; i < s->ncols; i++)
+            if ((rc = pg_stream_value(s, r, first + (int)i, i, &off, err)) < 0)
+                return rc;
+        s->change.op = op == 2 ? ROWSYNC_OP_UPDATE : ROWSYNC_OP_INSERT;
+    } else {
+        for (size_t i = 0; i < s->ncols; i++) {
+            if (i < s->nkeys) {
+                if ((rc = pg_stream_value(s, r, 5 + (int)i, i, &off, err)) < 0)
+                    return rc;
+            } else {
+                memset(&s->values[i], 0, sizeof(s->values[i]));
+                s->values[i].type = ROWSYNC_TYPE_NULL;
+            }
+        }
+        s->change.op = ROWSYNC_OP_DELETE;
+    }
+    s->change.time_us = strtoll(PQgetvalue(s->res, r, 2), NULL, 10);
+    s->change.origin =
+        PQgetisnull(s->res, r, 3) ? NULL : PQgetvalue(s->res, r, 3);
+    s->last_seq = strtoll(PQgetvalue(s->res, r, 0), NULL, 10);
+    *out = &s->change;
+    return 0;
+}
+
+int pg_stream_cursor(rowsync_stream_t *s, char *buf, size_t len,
+                     rowsync_error_t *err)
+{
+    pg_step_t f, clip;
+
+    if (!buf || len == 0)
+        return rowsync_error_set(err, ROWSYNC_EINVAL, "no cursor buffer");
+    if (s->scan) {
+        buf[0] = '\0';
+        return 0;
+    }
+    if (s->done) {
+        if (pg_step_combine(&s->since, &s->bound, 1, &f) < 0)
+            goto too_long;
+    } else if (s->last_seq > 0) {
+        /* min(bound, last_seq), then max with since */
+        clip = s->bound;
+        for (size_t i = 0; i <= clip.n; i++)
+            if (clip.v[i] > s->last_seq)
+                clip.v[i] = s->last_seq;
+        pg_step_norm(&clip);
+        if (pg_step_combine(&s->since, &clip, 1, &f) < 0)
+            goto too_long;
+    } else {
+        f = s->since;
+    }
+    if (pg_step_format(&f, buf, len) == 0)
+        return 0;
+too_long:
+    return rowsync_error_set(
+        err, ROWSYNC_ENOTSUP,
+        "table '%s' on node '%s': the cursor does not fit in %zu bytes "
+        "(interrupted several times mid-stream); finish a pass without "
+        "stopping",
+        s->table, s->conn->node, len);
+}
+
+/* Closes the stream's cursor; the read transaction ends with the last
+ * stream, so the connection is usable again. */
+void pg_stream_close(rowsync_stream_t *s)
+{
+    if (!s)
+        return;
+    rowsync_conn_t *c = s->conn;
+    if (s->cursor_name[0] && PQstatus(c->pg) == CONNECTION_OK &&
+        PQtransactionStatus(c->pg) == PQTRANS_INTRANS) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "CLOSE %s", s->cursor_name);
+        pg_exec(c, sql, NULL, "");
+    }
+    pg_stream_free(s);
+    if (c->nstreams > 0)
+        c->nstreams--;
+    pg_stream_txn_end(c);
+}

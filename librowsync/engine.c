@@ -1033,6 +1033,54 @@ static int en_merge_table(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
     return rc;
 }
 
+/* Foreign-key sweep filter: leave keys the other side changed too to the
+ * merge, which decides them. */
+static int en_filter_not_pending(void *ud, en_dir_t *d,
+                                 const rowsync_change_t *ch, en_verdict_t *v,
+                                 rowsync_error_t *err)
+{
+    en_merge_t *m = ud;
+    int rc = en_key_text(&m->key, &m->key_cap, ch->values,
+                         d->src->spec.nkeys);
+    if (rc < 0)
+        return rowsync_error_set(err, rc, "out of memory");
+    v->drop = rs_keyset_find(&m->pending, m->key) != NULL;
+    return 0;
+}
+
+/* The bidirectional foreign-key sweep of one table: applies, both ways,
+ * the deletes that conflict with nothing on the other side, without
+ * moving cursors (the merge that follows moves them; deleting twice is
+ * harmless). Run over tables children first, it clears child rows before
+ * the merge deletes their parents. */
+static int en_delete_sweep(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
+                           rs_table_t *table, rowsync_error_t *err)
+{
+    rs_node_t *ends[2][2] = {{a, b}, {b, a}};
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        rs_node_t *from = ends[i][0], *to = ends[i][1];
+        en_dir_t fwd, back;
+        en_dir_init(&fwd, job, from, to, table);
+        en_dir_init(&back, job, to, from, table);
+        fwd.deletes_only = 1;
+        en_merge_t m;
+        memset(&m, 0, sizeof(m));
+        rs_keyset_init(&m.pending);
+        char since[ROWSYNC_STATE_MAX], upto[ROWSYNC_STATE_MAX];
+        rc = from->drv->state_get(from->conn, back.state_key, since,
+                                  sizeof(since), NULL, err);
+        if (rc == 0)
+            rc = en_collect(&m, to, back.src, since, from->cfg->name,
+                            &m.pending, upto, sizeof(upto), err);
+        if (rc == 0)
+            rc = en_move(&fwd, NULL, en_filter_not_pending, &m, err);
+        rs_keyset_free(&m.pending);
+        free(m.key);
+    }
+    return rc;
+}
+
 /* Takes the pair lock(s) for moving changes into `to` (and, for a
  * bidirectional pair, into `from`), in node name order so two processes
  * never wait on each other crosswise. */
@@ -1153,7 +1201,11 @@ int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
         rs_node_t *a = &job->nodes[0], *b = &job->nodes[1];
         if ((rc = en_lock_pair(job, a, b, 1, err)) < 0)
             return rc;
-        for (size_t i = 0; rc == 0 && i < job->cfg->ntables; i++)
+        size_t nt = job->cfg->ntables;
+        for (size_t i = nt; job->has_references && rc == 0 && i > 0; i--)
+            rc = en_delete_sweep(job, a, b, &job->tables[job->order[i - 1]],
+                                 err);
+        for (size_t i = 0; rc == 0 && i < nt; i++)
             rc = en_merge_table(job, a, b, &job->tables[job->order[i]],
                                 &total, err);
         en_unlock_pair(job, a, b, 1);

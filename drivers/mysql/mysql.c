@@ -178,6 +178,8 @@ struct rowsync_stream {
     char *fin_text;         /* the `upto` text as given, or NULL */
     int64_t last;           /* seq of the last change returned */
     int have_last;
+    int64_t oldest_trx_ms;  /* start of the oldest open transaction on the
+                               server (ms), 0 = none, -1 = not visible */
 };
 
 enum {
@@ -2947,6 +2949,7 @@ typedef struct my_walk {
     const my_cursor_t *since;
     my_cursor_t *fin;
     int64_t now, settle;
+    int64_t oldest_trx; /* ms; 0 none open, -1 unknown (no PROCESS) */
     int cut, oom;
     int64_t cut_at;
 } my_walk_t;
@@ -2959,8 +2962,12 @@ static void my_walk_hole(my_walk_t *w, int64_t a, int64_t b, size_t wi)
         return;
     if (wi < w->since->ng) {
         int64_t t = w->since->g[wi].t;
-        if (w->now - t >= w->settle)
-            return; /* settled: its writer rolled back */
+        /* Settled: old enough, and no transaction that could own it
+         * (one open since before the gap was first seen) is still open,
+         * so its writer rolled back. */
+        if (w->now - t >= w->settle &&
+            (w->oldest_trx <= 0 || w->oldest_trx > t))
+            return;
         if (f->ng > 0 && f->ng >= MY_HOLES_MAX) {
             f->g[f->ng - 1].b = b;
             if (t > f->g[f->ng - 1].t)
@@ -3004,6 +3011,30 @@ static void my_fit(my_cursor_t *fin, int64_t s0)
         }
 }
 
+/* Start of the oldest open InnoDB transaction on the server in ms (0 when
+ * none is open), or -1 when the user cannot see other sessions'
+ * transactions (information_schema.INNODB_TRX needs the PROCESS
+ * privilege): gaps then settle by settle_time alone. */
+static int64_t my_oldest_trx_ms(rowsync_conn_t *c)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    int64_t ms = -1;
+
+    if (mysql_query(c->db, "SELECT COALESCE(UNIX_TIMESTAMP(MIN(trx_started))"
+                           " * 1000, 0) FROM information_schema.INNODB_TRX") !=
+        0)
+        return -1;
+    res = mysql_store_result(c->db);
+    if (res == NULL)
+        return -1;
+    row = mysql_fetch_row(res);
+    if (row != NULL && row[0] != NULL)
+        ms = strtoll(row[0], NULL, 10);
+    mysql_free_result(res);
+    return ms;
+}
+
 static int my_prepass(rowsync_conn_t *c, struct rowsync_stream *s,
                       const my_tref_t *t, const char *hist,
                       rowsync_error_t *err)
@@ -3030,6 +3061,7 @@ static int my_prepass(rowsync_conn_t *c, struct rowsync_stream *s,
     wk.fin = &s->fin;
     wk.now = now_us / 1000;
     wk.settle = c->settle_ms;
+    wk.oldest_trx = s->oldest_trx_ms;
     nw = s->since.ng + 1;
     w = malloc(nw * sizeof *w);
     if (w == NULL)
@@ -3149,6 +3181,11 @@ static int my_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         if (rc == 0 && (s->fin_text = my_strdup(upto)) == NULL)
             rc = my_oom(err);
     }
+    /* Before the snapshot: a writer still open now may own a gap; one
+     * that finishes after this point committed before the snapshot (its
+     * row is then visible) or rolled back. */
+    if (rc == 0 && upto == NULL)
+        s->oldest_trx_ms = my_oldest_trx_ms(c);
     if (rc == 0)
         rc = my_reader_start(c, s,
                              "START TRANSACTION WITH CONSISTENT SNAPSHOT,"

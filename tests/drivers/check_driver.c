@@ -2788,6 +2788,53 @@ START_TEST(myc_test_gap_settles)
 }
 END_TEST
 
+/* A transaction open longer than settle_time still owns its gap: with
+ * the PROCESS privilege (the test server grants it) the driver sees it
+ * in INNODB_TRX and keeps the gap until it ends, so its row arrives. */
+START_TEST(myc_test_gap_long_transaction)
+{
+    rowsync_option_t opts[8];
+    rowsync_node_config_t cfg = myc_cfg_with("settle_time", "200ms", opts);
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    char cursor[ROWSYNC_STATE_MAX];
+    MYSQL *other;
+
+    conf_exec(kv_ddl);
+    c = conf_connect_cfg(&cfg);
+    conf_spec(c, "kv", "id,v,n", 1, &s);
+    conf_install(c, &s.spec);
+    other = myc_session();
+    myc_run(other, "START TRANSACTION");
+    myc_run(other, "INSERT INTO kv VALUES (10, 'slow', 10)");
+    conf_exec("INSERT INTO kv VALUES (11, 'fast', 11)");
+
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_msg(myc_has_gap(cs.end), "cursor %s records no gap", cs.end);
+    strcpy(cursor, cs.end);
+    conf_changes_free(&cs);
+
+    conf_sleep_ms(1200); /* well past settle_time, transaction still open */
+    conf_extract(c, &s.spec, cursor, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 0);
+    ck_assert_msg(myc_has_gap(cs.end), "gap of an open transaction dropped: %s",
+                  cs.end);
+    strcpy(cursor, cs.end);
+    conf_changes_free(&cs);
+
+    myc_run(other, "COMMIT");
+    conf_extract(c, &s.spec, cursor, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 10);
+    ck_assert_str_eq(conf_str(&cs.items[0], 1), "slow");
+    conf_changes_free(&cs);
+    mysql_close(other);
+    drv->disconnect(c);
+}
+END_TEST
+
 /* A cursor taken mid-stream keeps the gaps below it: a gap that fills
  * after it is delivered from it, nothing returned before it comes back. */
 START_TEST(myc_test_gap_mid_stream)
@@ -3462,6 +3509,7 @@ static void myc_native_tests(Suite *s)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, myc_test_gap_in_flight);
     tcase_add_test(tc, myc_test_gap_settles);
+    tcase_add_test(tc, myc_test_gap_long_transaction);
     tcase_add_test(tc, myc_test_gap_mid_stream);
     tcase_add_test(tc, myc_test_many_gaps);
     tcase_add_test(tc, myc_test_type_mapping);

@@ -39,7 +39,8 @@ start)
         CREATE DATABASE rowsync_a; CREATE DATABASE rowsync_b; CREATE DATABASE rowsync_c;
         CREATE USER 'rowsync'@'127.0.0.1' IDENTIFIED BY 'rowsync';
         CREATE USER 'rowsync'@'localhost' IDENTIFIED BY 'rowsync';
-        GRANT ALL PRIVILEGES ON \`rowsync\\_%\`.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';"
+        GRANT ALL PRIVILEGES ON \`rowsync\\_%\`.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';
+        GRANT PROCESS ON *.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';"
     cat >"$dir/env" <<EOT
 ROWSYNC_TEST_MY_HOST=127.0.0.1
 ROWSYNC_TEST_MY_PORT=$port

@@ -686,7 +686,9 @@ typedef struct en_dir {
     rs_node_table_t *src, *dst;
     char state_key[512];
     char end_cursor[ROWSYNC_STATE_MAX]; /* where the last flush left it */
-    int deletes_only; /* the foreign-key sweep: deletes, cursor untouched */
+    /* What this move applies and whether it moves the cursor: all three
+     * normally; the foreign-key sweeps apply one kind only. */
+    int upserts, deletes, moves_cursor;
     rowsync_pass_stats_t stats;
 } en_dir_t;
 
@@ -698,6 +700,7 @@ static void en_dir_init(en_dir_t *d, rowsync_job_t *job, rs_node_t *from,
     d->from = from;
     d->to = to;
     d->table = table;
+    d->upserts = d->deletes = d->moves_cursor = 1;
     d->src = &table->on[en_node_index(job, from)];
     d->dst = &table->on[en_node_index(job, to)];
     snprintf(d->state_key, sizeof(d->state_key), "cursor/%s/%s",
@@ -729,7 +732,7 @@ static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
     memcpy(d->end_cursor, cursor, sizeof(cursor));
     /* nothing moved: no write transaction on an idle pass */
     if (!batch->n && !nconflicts &&
-        (d->deletes_only || strcmp(cursor, since) == 0))
+        (!d->moves_cursor || strcmp(cursor, since) == 0))
         return 0;
     if ((rc = ddrv->begin(d->to->conn, err)) < 0)
         return rc;
@@ -738,7 +741,7 @@ static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
                          err);
     for (size_t i = 0; rc == 0 && i < nconflicts; i++)
         rc = ddrv->conflict_log(d->to->conn, &conflicts[i], err);
-    if (rc == 0 && !d->deletes_only)
+    if (rc == 0 && d->moves_cursor)
         rc = ddrv->state_set(d->to->conn, d->state_key, cursor, err);
     if (rc == 0)
         rc = ddrv->commit(d->to->conn, err);
@@ -801,7 +804,7 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
         memset(&v, 0, sizeof(v));
         if (filter && (rc = filter(ud, d, ch, &v, err)) < 0)
             break;
-        if (d->deletes_only && ch->op != ROWSYNC_OP_DELETE)
+        if (!(ch->op == ROWSYNC_OP_DELETE ? d->deletes : d->upserts))
             v.drop = 1;
         if (v.conflict) {
             conflicts[nconflicts] = v.record;
@@ -1048,13 +1051,14 @@ static int en_filter_not_pending(void *ud, en_dir_t *d,
     return 0;
 }
 
-/* The bidirectional foreign-key sweep of one table: applies, both ways,
- * the deletes that conflict with nothing on the other side, without
- * moving cursors (the merge that follows moves them; deleting twice is
- * harmless). Run over tables children first, it clears child rows before
- * the merge deletes their parents. */
-static int en_delete_sweep(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
-                           rs_table_t *table, rowsync_error_t *err)
+/* A bidirectional foreign-key sweep of one table: applies, both ways,
+ * the upserts (or the deletes) that conflict with nothing on the other
+ * side, without moving cursors: the merge that follows moves them and
+ * decides the rest (applying a change twice is harmless). Upserts are
+ * swept over tables parents first, then deletes children first, so
+ * rows are re-parented before their old parents go. */
+static int en_sweep(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
+                    rs_table_t *table, int deletes, rowsync_error_t *err)
 {
     rs_node_t *ends[2][2] = {{a, b}, {b, a}};
     int rc = 0;
@@ -1063,7 +1067,9 @@ static int en_delete_sweep(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
         en_dir_t fwd, back;
         en_dir_init(&fwd, job, from, to, table);
         en_dir_init(&back, job, to, from, table);
-        fwd.deletes_only = 1;
+        fwd.upserts = !deletes;
+        fwd.deletes = deletes;
+        fwd.moves_cursor = 0;
         en_merge_t m;
         memset(&m, 0, sizeof(m));
         rs_keyset_init(&m.pending);
@@ -1131,6 +1137,45 @@ static void en_unlock_pair(rowsync_job_t *job, rs_node_t *from, rs_node_t *to,
     }
 }
 
+/* One-way pass over tables that reference each other: first the
+ * upserts, parents first, without moving cursors; then, children first,
+ * the deletes of the same window (bounded by where the upserts stopped),
+ * moving each table's cursor. So children are re-parented before their
+ * old parents are deleted. A crash between the two replays the upserts,
+ * which is harmless. */
+static int en_move_ordered(rowsync_job_t *job, rs_node_t *src, rs_node_t *dst,
+                           rowsync_pass_stats_t *total, rowsync_error_t *err)
+{
+    size_t nt = job->cfg->ntables;
+    en_dir_t *dirs = calloc(nt, sizeof(*dirs));
+    if (!dirs)
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < nt; i++) {
+        en_dir_t *d = &dirs[job->order[i]];
+        en_dir_init(d, job, src, dst, &job->tables[job->order[i]]);
+        d->deletes = d->moves_cursor = 0;
+        rc = en_move(d, NULL, NULL, NULL, err);
+    }
+    for (size_t i = nt; rc == 0 && i > 0; i--) {
+        en_dir_t *d = &dirs[job->order[i - 1]], del;
+        en_dir_init(&del, job, src, dst, d->table);
+        del.upserts = 0;
+        rc = en_move(&del, d->end_cursor, NULL, NULL, err);
+        d->stats.deleted += del.stats.deleted;
+        d->stats.conflicts += del.stats.conflicts;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        en_dir_t *d = &dirs[job->order[i]];
+        if (d->job) {
+            en_report(d);
+            en_add_stats(total, &d->stats);
+        }
+    }
+    free(dirs);
+    return rc;
+}
+
 /* Fails unless capture is installed for every table on the given node. */
 static int en_require_capture(rowsync_job_t *job, rs_node_t *node,
                               rowsync_error_t *err)
@@ -1171,18 +1216,11 @@ int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
                 continue;
             if ((rc = en_lock_pair(job, src, dst, 0, err)) < 0)
                 break;
-            /* Tables that reference each other: first delete, children
-             * first, what the source deleted (idempotent, no cursor), then
-             * move everything parents first, each table with its cursor. */
             size_t nt = job->cfg->ntables;
-            for (size_t i = nt; job->has_references && rc == 0 && i > 0;
-                 i--) {
-                en_dir_t d;
-                en_dir_init(&d, job, src, dst, &job->tables[job->order[i - 1]]);
-                d.deletes_only = 1;
-                rc = en_move(&d, NULL, NULL, NULL, err);
-            }
-            for (size_t i = 0; rc == 0 && i < nt; i++) {
+            if (job->has_references)
+                rc = en_move_ordered(job, src, dst, &total, err);
+            for (size_t i = 0; !job->has_references && rc == 0 && i < nt;
+                 i++) {
                 en_dir_t d;
                 en_dir_init(&d, job, src, dst, &job->tables[job->order[i]]);
                 rc = en_move(&d, NULL, NULL, NULL, err);
@@ -1202,9 +1240,11 @@ int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
         if ((rc = en_lock_pair(job, a, b, 1, err)) < 0)
             return rc;
         size_t nt = job->cfg->ntables;
+        for (size_t i = 0; job->has_references && rc == 0 && i < nt; i++)
+            rc = en_sweep(job, a, b, &job->tables[job->order[i]], 0, err);
         for (size_t i = nt; job->has_references && rc == 0 && i > 0; i--)
-            rc = en_delete_sweep(job, a, b, &job->tables[job->order[i - 1]],
-                                 err);
+            rc = en_sweep(job, a, b, &job->tables[job->order[i - 1]], 1,
+                          err);
         for (size_t i = 0; rc == 0 && i < nt; i++)
             rc = en_merge_table(job, a, b, &job->tables[job->order[i]],
                                 &total, err);

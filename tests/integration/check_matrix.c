@@ -6,7 +6,9 @@
  * their DIR/env files hold the ROWSYNC_TEST_PG_* and ROWSYNC_TEST_MY_*
  * variables this program reads. When they are missing the program fails
  * loudly (one failing test per missing server): a server suite must never
- * look green by skipping.
+ * look green by skipping. The tests that stop a server in the middle of a
+ * pass never stop those shared servers: they start private ones with the
+ * same scripts ($ROWSYNC_SRCDIR/tests/servers) on free ports.
  *
  * Every test uses tables of its own name and drops them, with rowsync's
  * capture objects and state rows for them, before it starts, so a rerun
@@ -36,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -89,8 +92,11 @@ static void fx_setup(void)
     g_job = h_path(g_dir, "job.conf");
 }
 
+static void priv_stop_all(void);
+
 static void fx_teardown(void)
 {
+    priv_stop_all();
     h_rmtree(g_dir);
     free(g_dir);
     free(g_job);
@@ -442,20 +448,54 @@ static int n_try_int(const node_t *n, int64_t *out, const char *fmt, ...)
     return ok ? 0 : -1;
 }
 
+/* Quotes s into one of eight rotating static buffers (valid for the next
+ * seven calls): q is the quote character, doubled inside; with bs set a
+ * backslash is doubled too (MariaDB string literals). */
+static const char *q_quote(const char *s, char q, int bs)
+{
+    static char buf[8][400];
+    static int next;
+    char *b = buf[next++ % 8];
+    size_t o = 0;
+    const char *p = s;
+    b[o++] = q;
+    for (; *p && o + 4 < sizeof buf[0]; p++) {
+        if (*p == q || (bs && *p == '\\'))
+            b[o++] = *p;
+        b[o++] = *p;
+    }
+    b[o++] = q;
+    b[o] = '\0';
+    ck_assert_msg(*p == '\0', "name too long to quote: %s", s);
+    return b;
+}
+
+/* An identifier quoted for node kind k: "x" (embedded " doubled) on
+ * PostgreSQL and SQLite, `x` (embedded ` doubled) on MariaDB. Rotating
+ * buffers as q_quote. */
+static const char *q_ident(kind_t k, const char *name)
+{
+    return q_quote(name, k == KIND_mysql ? '`' : '"', 0);
+}
+
+/* A string literal for node kind k ('' inside; on MariaDB also \\).
+ * Only for the test's own admin SQL (names, patterns); the values under
+ * test are written by sql_literal. Rotating buffers as q_quote. */
+static const char *q_str(kind_t k, const char *s)
+{
+    return q_quote(s, '\'', k == KIND_mysql);
+}
+
 /* The table as written in SQL on node n (public."t" on PostgreSQL, `t` on
- * MariaDB, "t" on SQLite). The text lives in one of four rotating static
- * buffers: it stays valid for the next three calls. */
+ * MariaDB, "t" on SQLite), quoted. The text lives in one of four rotating
+ * static buffers: it stays valid for the next three calls. */
 static const char *n_table(const node_t *n, const char *table)
 {
-    static char buf[4][160];
+    static char buf[4][220];
     static int next;
     char *b = buf[next++ % 4];
-    if (n->kind == KIND_pgsql)
-        snprintf(b, sizeof buf[0], "public.\"%s\"", table);
-    else if (n->kind == KIND_mysql)
-        snprintf(b, sizeof buf[0], "`%s`", table);
-    else
-        snprintf(b, sizeof buf[0], "\"%s\"", table);
+    snprintf(b, sizeof buf[0], "%s%s", n->kind == KIND_pgsql ? "public." : "",
+             q_ident(n->kind, table));
     return b;
 }
 
@@ -466,29 +506,41 @@ static const char *n_table(const node_t *n, const char *table)
  * of that name (state names end in "/<table>" or "/public.<table>"). */
 static void n_drop_table(const node_t *n, const char *table)
 {
+    char *hist = h_strf("rowsync_h_%s", table);
     if (n->kind == KIND_sqlite) {
         if (h_exists(n->path))
-            n_exec(n,
-                   "DROP TABLE IF EXISTS \"%s\";"
-                   "DROP TABLE IF EXISTS \"rowsync_h_%s\"",
-                   table, table);
-    } else if (n->kind == KIND_pgsql) {
+            n_exec(n, "DROP TABLE IF EXISTS %s; DROP TABLE IF EXISTS %s",
+                   q_ident(n->kind, table), q_ident(n->kind, hist));
+        free(hist);
+        return;
+    }
+    char *pat1 = h_strf("%%/%s", table), *pat2 = h_strf("%%/public.%s", table);
+    if (n->kind == KIND_pgsql) {
+        char *h = h_strf("h_public_%s", table),
+             *f = h_strf("f_public_%s", table);
         n_exec(n,
-               "DROP TABLE IF EXISTS public.\"%s\" CASCADE;"
-               "DROP TABLE IF EXISTS rowsync.\"h_public_%s\" CASCADE;"
-               "DROP FUNCTION IF EXISTS rowsync.\"f_public_%s\"() CASCADE;"
+               "DROP TABLE IF EXISTS public.%s CASCADE;"
+               "DROP TABLE IF EXISTS rowsync.%s CASCADE;"
+               "DROP FUNCTION IF EXISTS rowsync.%s() CASCADE;"
                "DO $$BEGIN IF to_regclass('rowsync.state') IS NOT NULL THEN"
-               " DELETE FROM rowsync.state WHERE name LIKE '%%/%s'"
-               " OR name LIKE '%%/public.%s'; END IF; END$$",
-               table, table, table, table, table);
+               " DELETE FROM rowsync.state WHERE name LIKE %s"
+               " OR name LIKE %s; END IF; END$$",
+               q_ident(n->kind, table), q_ident(n->kind, h),
+               q_ident(n->kind, f), q_str(n->kind, pat1), q_str(n->kind, pat2));
+        free(h);
+        free(f);
     } else {
-        n_exec(n, "DROP TABLE IF EXISTS `%s`, `rowsync_h_%s`", table, table);
+        n_exec(n, "DROP TABLE IF EXISTS %s, %s", q_ident(n->kind, table),
+               q_ident(n->kind, hist));
         if (n_int(n, "SELECT count(*) FROM information_schema.tables WHERE"
                      " table_schema = DATABASE() AND"
                      " table_name = 'rowsync_state'") > 0)
-            n_exec(n, "DELETE FROM rowsync_state WHERE name LIKE '%%/%s'",
-                   table);
+            n_exec(n, "DELETE FROM rowsync_state WHERE name LIKE %s",
+                   q_str(n->kind, pat1));
     }
+    free(pat1);
+    free(pat2);
+    free(hist);
 }
 
 /* ---- canonical rendering ---------------------------------------------- */
@@ -895,8 +947,7 @@ static char *n_dump(const node_t *n, const char *table, const col_t *cols,
     sbuf_t q = {0};
     sb_puts(&q, "SELECT ");
     for (int i = 0; i < ncols; i++)
-        sb_printf(&q, n->kind == KIND_mysql ? "%s`%s`" : "%s\"%s\"",
-                  i ? ", " : "", cols[i].name);
+        sb_printf(&q, "%s%s", i ? ", " : "", q_ident(n->kind, cols[i].name));
     sb_printf(&q, " FROM %s ORDER BY 1", n_table(n, table));
     result_t r;
     n_query(n, q.s, &r, 1);
@@ -944,12 +995,12 @@ static char g_jobtable[80]; /* its name in the job ([table ...]) */
 
 static const char *const kind_short[] = {"lite", "pg", "my"};
 
-/* Sets up nodes of kinds k1 and k2 for table `prefix_<k1>_<k2>`. Two
+/* Sets up nodes of kinds k1 and k2 for the table named `table`. Two
  * nodes of the same server kind use databases rowsync_a and rowsync_b;
  * otherwise each uses rowsync_a. Two PostgreSQL nodes name the table
  * schema-qualified (public.t) in the job. The table and its capture
  * objects are dropped on both nodes. */
-static void pair_setup(const char *prefix, kind_t k1, kind_t k2)
+static void pair_setup_table(const char *table, kind_t k1, kind_t k2)
 {
     int same = k1 == k2;
     char name1[32], name2[32];
@@ -957,8 +1008,7 @@ static void pair_setup(const char *prefix, kind_t k1, kind_t k2)
     snprintf(name2, sizeof name2, "%s%s", kind_short[k2], same ? "_b" : "");
     node_init(&g_n1, k1, name1, "rowsync_a");
     node_init(&g_n2, k2, name2, same ? "rowsync_b" : "rowsync_a");
-    snprintf(g_table, sizeof g_table, "%s_%s_%s", prefix, kind_driver(k1),
-             kind_driver(k2));
+    snprintf(g_table, sizeof g_table, "%s", table);
     snprintf(g_jobtable, sizeof g_jobtable, "%s%s",
              same && k1 == KIND_pgsql ? "public." : "", g_table);
     if (k1 == KIND_sqlite)
@@ -967,6 +1017,15 @@ static void pair_setup(const char *prefix, kind_t k1, kind_t k2)
         h_sql_create(g_n2.path);
     n_drop_table(&g_n1, g_table);
     n_drop_table(&g_n2, g_table);
+}
+
+/* pair_setup_table for table `prefix_<k1>_<k2>`. */
+static void pair_setup(const char *prefix, kind_t k1, kind_t k2)
+{
+    char table[64];
+    snprintf(table, sizeof table, "%s_%s_%s", prefix, kind_driver(k1),
+             kind_driver(k2));
+    pair_setup_table(table, k1, k2);
 }
 
 /* The [node] section for n. */
@@ -986,9 +1045,11 @@ static void node_section(sbuf_t *b, const node_t *n)
     sb_puts(b, "\n");
 }
 
-/* Writes job.conf for the pair and g_jobtable. One-way jobs flow from
- * node 1; extra lines go into [job]. */
-static void write_job(const char *mode, const char *extra)
+/* Writes job.conf for the pair with [table] sections for the ntables
+ * names, in that order. One-way jobs flow from node 1; extra lines go into
+ * [job]. */
+static void write_job_tables(const char *mode, const char *extra,
+                             const char *const *tables, int ntables)
 {
     sbuf_t b = {0};
     sb_printf(&b, "[job]\nmode = %s\n", mode);
@@ -997,9 +1058,17 @@ static void write_job(const char *mode, const char *extra)
     sb_printf(&b, "%s\n", extra ? extra : "");
     node_section(&b, &g_n1);
     node_section(&b, &g_n2);
-    sb_printf(&b, "[table %s]\n", g_jobtable);
+    for (int i = 0; i < ntables; i++)
+        sb_printf(&b, "[table %s]\n", tables[i]);
     h_write_file(g_job, "%s", b.s);
     free(b.s);
+}
+
+/* Writes job.conf for the pair and g_jobtable. */
+static void write_job(const char *mode, const char *extra)
+{
+    const char *tables[] = {g_jobtable};
+    write_job_tables(mode, extra, tables, 1);
 }
 
 /* Creates the table on node n from a column list. */
@@ -1012,8 +1081,8 @@ static void n_create(const node_t *n, const char *table, const col_t *cols,
         const char *decl = n->kind == KIND_sqlite  ? cols[i].lite
                            : n->kind == KIND_pgsql ? cols[i].pg
                                                    : cols[i].my;
-        sb_printf(&b, n->kind == KIND_mysql ? "%s`%s` %s" : "%s\"%s\" %s",
-                  i ? ", " : "", cols[i].name, decl);
+        sb_printf(&b, "%s%s %s", i ? ", " : "", q_ident(n->kind, cols[i].name),
+                  decl);
     }
     sb_puts(&b, ")");
     if (n->kind == KIND_mysql)
@@ -1112,11 +1181,11 @@ static void set_item(const node_t *n, int id, const char *name, int qty)
            n_table(n, g_table), name, qty, id);
 }
 
-static void assert_item(const node_t *n, int id, const char *name, long qty)
+/* Fails unless row id of the items table on node n renders exactly as
+ * want (one dump line without its newline, e.g. "12|NULL|5"). */
+static void assert_row_text(const node_t *n, int id, const char *want)
 {
     char *rows = items_dump(n);
-    char want[256];
-    snprintf(want, sizeof want, "%d|'%s'|%ld\n", id, name, qty);
     char start[32];
     snprintf(start, sizeof start, "%d|", id);
     const char *line = NULL;
@@ -1125,18 +1194,36 @@ static void assert_item(const node_t *n, int id, const char *name, long qty)
             line = p;
             break;
         }
-    ck_assert_msg(line && strncmp(line, want, strlen(want)) == 0,
-                  "%s: row %d is \"%.*s\", expected \"%.*s\"", n->name, id,
-                  line ? (int)(strchr(line, '\n') - line) : 6,
-                  line ? line : "absent", (int)strlen(want) - 1, want);
+    size_t len = line ? strcspn(line, "\n") : 0;
+    ck_assert_msg(line && len == strlen(want) && strncmp(line, want, len) == 0,
+                  "%s: row %d is \"%.*s\", expected \"%s\"", n->name, id,
+                  line ? (int)len : 6, line ? line : "absent", want);
     free(rows);
+}
+
+static void assert_item(const node_t *n, int id, const char *name, long qty)
+{
+    char want[256];
+    snprintf(want, sizeof want, "%d|'%s'|%ld", id, name, qty);
+    assert_row_text(n, id, want);
+}
+
+/* Fails unless the items table on both nodes is exactly want. */
+static void assert_items_are(const char *what, const char *want)
+{
+    char *a = items_dump(&g_n1), *b = items_dump(&g_n2);
+    assert_same_dump(what, "expected", want, g_n1.name, a);
+    assert_same_dump(what, "expected", want, g_n2.name, b);
+    free(a);
+    free(b);
 }
 
 /* ---- one-way between every pair of kinds -------------------------------- */
 
 /* init loads the empty target; inserts, updates and deletes on the source
  * arrive; the target's own changes are never sent back and survive until
- * the source changes the same keys; the target then equals the source. */
+ * the source changes the same keys; the target then equals the source.
+ * Finally NULLs are set, inserted and replaced by a value again. */
 static void run_oneway(kind_t src, kind_t dst)
 {
     pair_setup("ow", src, dst);
@@ -1184,6 +1271,23 @@ static void run_oneway(kind_t src, kind_t dst)
     sync_moves(2, 0, 0);
     assert_item(&g_n2, 7, "src-7", 70);
     assert_same_items();
+
+    /* NULLs: set, inserted, and replaced by a value again. */
+    n_exec(&g_n1, "UPDATE %s SET name = NULL, qty = NULL WHERE id = 8",
+           n_table(&g_n1, g_table));
+    n_exec(&g_n1, "UPDATE %s SET qty = NULL WHERE id = 2001",
+           n_table(&g_n1, g_table));
+    n_exec(&g_n1, "INSERT INTO %s (id, name, qty) VALUES (2003, NULL, 5)",
+           n_table(&g_n1, g_table));
+    sync_moves(3, 0, 0);
+    assert_row_text(&g_n2, 8, "8|NULL|NULL");
+    assert_row_text(&g_n2, 2001, "2001|'new-2001'|NULL");
+    assert_row_text(&g_n2, 2003, "2003|NULL|5");
+    n_exec(&g_n1, "UPDATE %s SET name = 'back-8' WHERE id = 8",
+           n_table(&g_n1, g_table));
+    sync_moves(1, 0, 0);
+    assert_row_text(&g_n2, 8, "8|'back-8'|NULL");
+    assert_same_items();
 }
 
 #define ONEWAY(a, b)                                                           \
@@ -1193,6 +1297,7 @@ static void run_oneway(kind_t src, kind_t dst)
     }                                                                          \
     END_TEST
 
+ONEWAY(sqlite, sqlite)
 ONEWAY(sqlite, pgsql)
 ONEWAY(sqlite, mysql)
 ONEWAY(pgsql, sqlite)
@@ -1209,7 +1314,11 @@ ONEWAY(mysql, mysql)
  * nodes equal with node 2's row 6 and node 1's row 7. Then a delete on one
  * side against a later update on the other, in both orientations (row 3
  * deleted on node 1 and later updated on node 2, row 8 deleted on node 2
- * and later updated on node 1): the later update wins on both. */
+ * and later updated on node 1): the later update wins on both. Then both
+ * nodes insert, update and delete different keys in the same pass, NULLs
+ * included, and finally NULLs are replaced by values on the side that did
+ * not write them; both nodes end with exactly the expected rows. Node 1 is
+ * the first [node] section: each ordered pair is a job of its own. */
 static void run_bidirectional(kind_t k1, kind_t k2)
 {
     pair_setup("bd", k1, k2);
@@ -1250,6 +1359,49 @@ static void run_bidirectional(kind_t k1, kind_t k2)
     assert_item(&g_n2, 8, "n1-8", 88);
     assert_same_items();
     sync_moves(0, 0, 0);
+
+    /* Inserts, updates and deletes on both sides in the same pass, on
+     * different keys, NULLs included. */
+    const char *t1 = n_table(&g_n1, g_table);
+    n_exec(&g_n1,
+           "INSERT INTO %s (id, name, qty) VALUES (11, 'n1-new', 11),"
+           " (12, NULL, NULL);"
+           "UPDATE %s SET name = NULL, qty = 100 WHERE id = 1;"
+           "DELETE FROM %s WHERE id = 2",
+           t1, t1, t1);
+    const char *t2 = n_table(&g_n2, g_table);
+    n_exec(&g_n2,
+           "INSERT INTO %s (id, name, qty) VALUES (13, 'n2-new', 13),"
+           " (14, NULL, 14);"
+           "UPDATE %s SET name = 'n2-4', qty = NULL WHERE id = 4;"
+           "UPDATE %s SET name = NULL, qty = NULL WHERE id = 9;"
+           "DELETE FROM %s WHERE id = 5",
+           t2, t2, t2, t2);
+    sync_moves(7, 2, 0);
+    assert_items_are("changes on both sides", "1|NULL|100\n"
+                                              "3|'n2-3'|33\n"
+                                              "4|'n2-4'|NULL\n"
+                                              "6|'n2-6'|61\n"
+                                              "7|'n1-7'|70\n"
+                                              "8|'n1-8'|88\n"
+                                              "9|NULL|NULL\n"
+                                              "10|'item-10'|10\n"
+                                              "11|'n1-new'|11\n"
+                                              "12|NULL|NULL\n"
+                                              "13|'n2-new'|13\n"
+                                              "14|NULL|14\n");
+    sync_moves(0, 0, 0);
+
+    /* NULLs replaced by values, each on the side that did not write it. */
+    n_exec(&g_n1, "UPDATE %s SET name = 'n1-9' WHERE id = 9",
+           n_table(&g_n1, g_table));
+    n_exec(&g_n2, "UPDATE %s SET qty = 12 WHERE id = 12",
+           n_table(&g_n2, g_table));
+    sync_moves(2, 0, 0);
+    assert_row_text(&g_n1, 9, "9|'n1-9'|NULL");
+    assert_row_text(&g_n1, 12, "12|NULL|12");
+    assert_same_items();
+    sync_moves(0, 0, 0);
 }
 
 #define BIDI(a, b)                                                             \
@@ -1259,10 +1411,14 @@ static void run_bidirectional(kind_t k1, kind_t k2)
     }                                                                          \
     END_TEST
 
+BIDI(sqlite, sqlite)
 BIDI(sqlite, pgsql)
 BIDI(sqlite, mysql)
-BIDI(pgsql, mysql)
+BIDI(pgsql, sqlite)
 BIDI(pgsql, pgsql)
+BIDI(pgsql, mysql)
+BIDI(mysql, sqlite)
+BIDI(mysql, pgsql)
 BIDI(mysql, mysql)
 
 /* ---- types across kinds -------------------------------------------------
@@ -1413,92 +1569,128 @@ static void sql_literal(sbuf_t *b, kind_t k, ltype_t t, const char *v)
     sb_puts(b, "'");
 }
 
-static void insert_type_row(const node_t *n, const type_row_t row)
+/* A row of kind-neutral values for a column list (as in type_rows),
+ * first the key; NULL = SQL NULL. */
+typedef const char *const *vrow_t;
+
+/* Inserts one row into table on node n, every value an SQL literal. */
+static void insert_row(const node_t *n, const char *table, const col_t *cols,
+                       int ncols, vrow_t row)
 {
     sbuf_t b = {0};
-    sb_printf(&b, "INSERT INTO %s VALUES (", n_table(n, g_table));
-    for (int i = 0; i < N_TYPE_COLS; i++) {
+    sb_printf(&b, "INSERT INTO %s (", n_table(n, table));
+    for (int i = 0; i < ncols; i++)
+        sb_printf(&b, "%s%s", i ? ", " : "", q_ident(n->kind, cols[i].name));
+    sb_puts(&b, ") VALUES (");
+    for (int i = 0; i < ncols; i++) {
         if (i)
             sb_puts(&b, ", ");
-        sql_literal(&b, n->kind, type_cols[i].type, row[i]);
+        sql_literal(&b, n->kind, cols[i].type, row[i]);
     }
     sb_puts(&b, ")");
     n_exec(n, "%s", b.s);
     free(b.s);
 }
 
-/* Every column of row 1 set to row's values. */
-static void update_type_row(const node_t *n, const type_row_t row)
+/* Sets every column but the first (the key) of the row whose key is
+ * row[0] to row's values. */
+static void update_row(const node_t *n, const char *table, const col_t *cols,
+                       int ncols, vrow_t row)
 {
     sbuf_t b = {0};
-    sb_printf(&b, "UPDATE %s SET ", n_table(n, g_table));
-    for (int i = 1; i < N_TYPE_COLS; i++) {
-        sb_printf(&b, n->kind == KIND_mysql ? "%s`%s` = " : "%s\"%s\" = ",
-                  i > 1 ? ", " : "", type_cols[i].name);
-        sql_literal(&b, n->kind, type_cols[i].type, row[i]);
+    sb_printf(&b, "UPDATE %s SET ", n_table(n, table));
+    for (int i = 1; i < ncols; i++) {
+        sb_printf(&b, "%s%s = ", i > 1 ? ", " : "",
+                  q_ident(n->kind, cols[i].name));
+        sql_literal(&b, n->kind, cols[i].type, row[i]);
     }
-    sb_printf(&b, " WHERE id = %s", row[0]);
+    sb_printf(&b, " WHERE %s = ", q_ident(n->kind, cols[0].name));
+    sql_literal(&b, n->kind, cols[0].type, row[0]);
     n_exec(n, "%s", b.s);
     free(b.s);
 }
 
-/* The canonical dump the value table stands for, rows in id order. */
-static char *expected_types_dump(const type_row_t *const rows[], int nrows)
+/* The canonical dump a list of value rows stands for (rows in key
+ * order). */
+static char *expected_dump(const col_t *cols, int ncols, const vrow_t *rows,
+                           int nrows)
 {
     sbuf_t b = {0};
     for (int r = 0; r < nrows; r++) {
-        for (int i = 0; i < N_TYPE_COLS; i++) {
-            const char *v = (*rows[r])[i];
+        for (int i = 0; i < ncols; i++) {
+            const char *v = rows[r][i];
             cell_t c = {v == NULL, 0, (char *)v, v ? strlen(v) : 0};
             if (i)
                 sb_puts(&b, "|");
-            render(&b, FROM_EXPECTED, type_cols[i].type, &c);
+            render(&b, FROM_EXPECTED, cols[i].type, &c);
         }
         sb_puts(&b, "\n");
     }
     return sb_take(&b);
 }
 
-/* Rows 1 and 6 travel by the initial load; then rows 2-5 are inserted,
- * row 1 updated (every column) and row 6 deleted, and travel by sync. The
- * source is first checked against the value table (the test's own data
- * went in right), then the target against the source and the table. */
-static void run_types(const char *prefix, kind_t src, kind_t dst)
+/* Fails unless node 1's table holds exactly the value rows (so the test's
+ * own data went in right and what came back is right) and node 2's
+ * equals node 1's. what names the step in the message. */
+static void assert_table_is(const char *what, const char *table,
+                            const col_t *cols, int ncols, const vrow_t *rows,
+                            int nrows)
 {
-    pair_setup(prefix, src, dst);
+    char *want = expected_dump(cols, ncols, rows, nrows);
+    char *a = n_dump(&g_n1, table, cols, ncols);
+    char *b = n_dump(&g_n2, table, cols, ncols);
+    assert_same_dump(what, "value table", want, g_n1.name, a);
+    assert_same_dump(what, g_n1.name, a, g_n2.name, b);
+    free(want);
+    free(a);
+    free(b);
+}
+
+static void insert_type_row(const node_t *n, vrow_t row)
+{
+    insert_row(n, g_table, type_cols, N_TYPE_COLS, row);
+}
+
+static void update_type_row(const node_t *n, vrow_t row)
+{
+    update_row(n, g_table, type_cols, N_TYPE_COLS, row);
+}
+
+static void assert_types_are(const char *what, const vrow_t *rows, int nrows)
+{
+    assert_table_is(what, g_table, type_cols, N_TYPE_COLS, rows, nrows);
+}
+
+/* The types table on both nodes of the pair, rows 1 and 6 on node 1. */
+static void types_setup(const char *prefix, kind_t k1, kind_t k2)
+{
+    pair_setup(prefix, k1, k2);
     n_create(&g_n1, g_table, type_cols, N_TYPE_COLS);
     n_create(&g_n2, g_table, type_cols, N_TYPE_COLS);
     insert_type_row(&g_n1, type_rows[0]);
     insert_type_row(&g_n1, type_rows[5]);
+}
+
+/* Rows 1 and 6 travel by the initial load; then rows 2-5 are inserted,
+ * row 1 updated (every column) and row 6 deleted, and travel by sync. The
+ * source is first checked against the value table (the test's own data
+ * went in right), then the target against the source. */
+static void run_types(const char *prefix, kind_t src, kind_t dst)
+{
+    types_setup(prefix, src, dst);
     write_job("one-way", NULL);
     h_proc_free(rs_ok("init"));
-
-    const type_row_t *loaded[] = {&type_rows[0], &type_rows[5]};
-    char *want = expected_types_dump(loaded, 2);
-    char *a = n_dump(&g_n1, g_table, type_cols, N_TYPE_COLS);
-    char *b = n_dump(&g_n2, g_table, type_cols, N_TYPE_COLS);
-    assert_same_dump("source after init", "value table", want, g_n1.name, a);
-    assert_same_dump("initial load", g_n1.name, a, g_n2.name, b);
-    free(want);
-    free(a);
-    free(b);
+    const vrow_t loaded[] = {type_rows[0], type_rows[5]};
+    assert_types_are("initial load", loaded, 2);
 
     for (int r = 1; r <= 4; r++)
         insert_type_row(&g_n1, type_rows[r]);
     update_type_row(&g_n1, type_row1b);
     n_exec(&g_n1, "DELETE FROM %s WHERE id = 6", n_table(&g_n1, g_table));
     sync_moves(5, 1, 0);
-
-    const type_row_t *final[] = {&type_row1b, &type_rows[1], &type_rows[2],
-                                 &type_rows[3], &type_rows[4]};
-    want = expected_types_dump(final, 5);
-    a = n_dump(&g_n1, g_table, type_cols, N_TYPE_COLS);
-    b = n_dump(&g_n2, g_table, type_cols, N_TYPE_COLS);
-    assert_same_dump("source after sync", "value table", want, g_n1.name, a);
-    assert_same_dump("sync", g_n1.name, a, g_n2.name, b);
-    free(want);
-    free(a);
-    free(b);
+    const vrow_t final[] = {type_row1b, type_rows[1], type_rows[2],
+                            type_rows[3], type_rows[4]};
+    assert_types_are("sync", final, 5);
 }
 
 #define TYPES(a, b)                                                            \
@@ -1508,12 +1700,177 @@ static void run_types(const char *prefix, kind_t src, kind_t dst)
     }                                                                          \
     END_TEST
 
-TYPES(pgsql, mysql)
-TYPES(mysql, pgsql)
-TYPES(pgsql, sqlite)
+TYPES(sqlite, sqlite)
 TYPES(sqlite, pgsql)
-TYPES(mysql, sqlite)
 TYPES(sqlite, mysql)
+TYPES(pgsql, sqlite)
+TYPES(pgsql, pgsql)
+TYPES(pgsql, mysql)
+TYPES(mysql, sqlite)
+TYPES(mysql, pgsql)
+TYPES(mysql, mysql)
+
+/* Bidirectional, every value type written on each side. Rows 1 and 6,
+ * written on node 1, travel by the initial load to the empty node 2. Pass
+ * 1: node 1 inserts rows 2 and 3 (3 all NULL) and updates every column of
+ * row 1, while node 2 inserts rows 4 and 5 and deletes row 6. Pass 2: node
+ * 2 writes row 1's first values back and fills every NULL of row 3 (with
+ * row 6's values), while node 1 sets every column of row 2 to NULL. After
+ * each pass both nodes hold exactly the value table's rows. */
+static void run_types_bidirectional(kind_t k1, kind_t k2)
+{
+    types_setup("tyb", k1, k2);
+    write_job("bidirectional", NULL);
+    h_proc_free(rs_ok("init"));
+    const vrow_t loaded[] = {type_rows[0], type_rows[5]};
+    assert_types_are("initial load", loaded, 2);
+
+    insert_type_row(&g_n1, type_rows[1]);
+    insert_type_row(&g_n1, type_rows[2]);
+    update_type_row(&g_n1, type_row1b);
+    insert_type_row(&g_n2, type_rows[3]);
+    insert_type_row(&g_n2, type_rows[4]);
+    n_exec(&g_n2, "DELETE FROM %s WHERE id = 6", n_table(&g_n2, g_table));
+    sync_moves(5, 1, 0);
+    const vrow_t pass1[] = {type_row1b, type_rows[1], type_rows[2],
+                            type_rows[3], type_rows[4]};
+    assert_types_are("pass 1", pass1, 5);
+
+    const char *row2_null[N_TYPE_COLS] = {"2"};
+    const char *row3_full[N_TYPE_COLS];
+    memcpy(row3_full, type_rows[5], sizeof row3_full);
+    row3_full[0] = "3";
+    update_type_row(&g_n2, type_rows[0]);
+    update_type_row(&g_n2, row3_full);
+    update_type_row(&g_n1, row2_null);
+    sync_moves(3, 0, 0);
+    const vrow_t pass2[] = {type_rows[0], row2_null, row3_full, type_rows[3],
+                            type_rows[4]};
+    assert_types_are("pass 2", pass2, 5);
+    sync_moves(0, 0, 0);
+}
+
+#define TYPES_BIDI(a, b)                                                       \
+    START_TEST(test_types_bidirectional_##a##_##b)                             \
+    {                                                                          \
+        run_types_bidirectional(KIND_##a, KIND_##b);                           \
+    }                                                                          \
+    END_TEST
+
+TYPES_BIDI(sqlite, sqlite)
+TYPES_BIDI(sqlite, pgsql)
+TYPES_BIDI(sqlite, mysql)
+TYPES_BIDI(pgsql, sqlite)
+TYPES_BIDI(pgsql, pgsql)
+TYPES_BIDI(pgsql, mysql)
+TYPES_BIDI(mysql, sqlite)
+TYPES_BIDI(mysql, pgsql)
+TYPES_BIDI(mysql, mysql)
+
+/* ---- identifiers and values that need quoting ------------------------------
+ *
+ * A table whose name holds a space and double quotes, `<pair> odd "name"`
+ * (the pair in front keeps each test's table apart and the name still ends
+ * in a quote; all three kinds can hold such a name: MariaDB refuses only a
+ * trailing space, a dot or a slash), written as-is in the job file's
+ * [table NAME] header, with the columns `order`, `select` (SQL keywords),
+ * `group by` (a keyword pair with a space) and one holding a single quote,
+ * backquotes and double quotes. The values hold quotes,
+ * backslashes (also a trailing one), `;`, comment starters, an injection
+ * attempt, COPY's null marker \N, dollar quotes, printf conversions;
+ * binary holds every byte 0x01..0xFF in one row (and a NUL in another).
+ * They must round-trip exactly. */
+
+static const col_t odd_cols[] = {
+    {"id", T_INT, "INTEGER PRIMARY KEY", "integer PRIMARY KEY",
+     "INT PRIMARY KEY"},
+    {"order", T_TEXT, "TEXT", "text", "TEXT"},
+    {"select", T_TEXT, "TEXT", "text", "TEXT"},
+    {"group by", T_BIN, "BLOB", "bytea", "BLOB"},
+    {"it's `odd` \"too\"", T_TEXT, "TEXT", "varchar(40)", "VARCHAR(40)"},
+};
+#define N_ODD_COLS 5
+
+/* Every byte 0x01..0xFF as hex, filled by odd_values(). */
+static char odd_all_bytes[2 * 255 + 1];
+
+typedef const char *odd_row_t[N_ODD_COLS];
+
+static const odd_row_t odd_rows[] = {
+    {"1", "it's", "a\\\"b", odd_all_bytes, "`b`"},
+    {"2", "back\\slash", "two\\\\back\\", "5c", "\\"},
+    {"3", "semi;colon", "--comment", NULL, NULL},
+    {"4", "'); DROP TABLE x; --", "\"; DROP TABLE \"x\"; -- /* */",
+     "27223b2d2d00ff", "#hash"},
+    {"5", "tab\there\nnewline\r\ncrlf", "\\N \\x41 $$dollar$$ `tick` %s %n",
+     "0a0d095c4e", "?"},
+};
+
+/* Row 1 after an update. */
+static const odd_row_t odd_row1b = {"1", "it''s twice ''", "\\\\server\\share",
+                                    "ff01", "' OR '1'='1"};
+
+static void odd_values(void)
+{
+    for (int i = 1; i <= 255; i++)
+        snprintf(odd_all_bytes + 2 * (i - 1), 3, "%02x", i);
+}
+
+/* Rows 1 and 2, written on node 1, travel by the initial load. Then rows
+ * 3-5 are inserted, row 1 is updated and row 2 deleted; bidirectional,
+ * node 1 writes rows 3 and 1 and node 2 rows 4 and 5 and the delete, in
+ * the same pass. Then row 1 is written back (on node 2 when
+ * bidirectional). Both nodes hold exactly the written values after every
+ * pass. */
+static void run_odd(const char *mode, kind_t k1, kind_t k2)
+{
+    int bidi = strcmp(mode, "bidirectional") == 0;
+    odd_values();
+    /* kind_short: SQLite reserves names starting with "sqlite_". */
+    char table[64];
+    snprintf(table, sizeof table, "%s%s_%s odd \"name\"", bidi ? "bd_" : "",
+             kind_short[k1], kind_short[k2]);
+    pair_setup_table(table, k1, k2);
+    n_create(&g_n1, g_table, odd_cols, N_ODD_COLS);
+    n_create(&g_n2, g_table, odd_cols, N_ODD_COLS);
+    insert_row(&g_n1, g_table, odd_cols, N_ODD_COLS, odd_rows[0]);
+    insert_row(&g_n1, g_table, odd_cols, N_ODD_COLS, odd_rows[1]);
+    write_job(mode, NULL);
+    h_proc_free(rs_ok("init"));
+    const vrow_t loaded[] = {odd_rows[0], odd_rows[1]};
+    assert_table_is("initial load", g_table, odd_cols, N_ODD_COLS, loaded, 2);
+
+    const node_t *w2 = bidi ? &g_n2 : &g_n1;
+    insert_row(&g_n1, g_table, odd_cols, N_ODD_COLS, odd_rows[2]);
+    update_row(&g_n1, g_table, odd_cols, N_ODD_COLS, odd_row1b);
+    insert_row(w2, g_table, odd_cols, N_ODD_COLS, odd_rows[3]);
+    insert_row(w2, g_table, odd_cols, N_ODD_COLS, odd_rows[4]);
+    n_exec(w2, "DELETE FROM %s WHERE id = 2", n_table(w2, g_table));
+    sync_moves(4, 1, 0);
+    const vrow_t synced[] = {odd_row1b, odd_rows[2], odd_rows[3], odd_rows[4]};
+    assert_table_is("sync", g_table, odd_cols, N_ODD_COLS, synced, 4);
+
+    update_row(w2, g_table, odd_cols, N_ODD_COLS, odd_rows[0]);
+    sync_moves(1, 0, 0);
+    const vrow_t back[] = {odd_rows[0], odd_rows[2], odd_rows[3], odd_rows[4]};
+    assert_table_is("row 1 written back", g_table, odd_cols, N_ODD_COLS, back,
+                    4);
+    sync_moves(0, 0, 0);
+}
+
+#define ODD(mode, name, a, b)                                                  \
+    START_TEST(test_quoting_##name##_##a##_##b)                                \
+    {                                                                          \
+        run_odd(mode, KIND_##a, KIND_##b);                                     \
+    }                                                                          \
+    END_TEST
+
+ODD("one-way", oneway, sqlite, pgsql)
+ODD("one-way", oneway, pgsql, mysql)
+ODD("one-way", oneway, mysql, sqlite)
+ODD("bidirectional", bidirectional, pgsql, mysql)
+ODD("bidirectional", bidirectional, sqlite, pgsql)
+ODD("bidirectional", bidirectional, mysql, sqlite)
 
 /* The values do not depend on the client environment of the rowsync
  * process: libpq's PGTZ, PGDATESTYLE, PGOPTIONS (float digits, bytea
@@ -1613,20 +1970,30 @@ END_TEST
 
 /* ---- crashes and concurrency, PostgreSQL -> MariaDB ---------------------- */
 
-/* Each key applied from node 1 is recorded exactly once in the MariaDB
- * target's history (rowsync_h_<table>, origin = the source node). */
+/* History rows on the server node n (rowsync."h_public_<table>" on
+ * PostgreSQL, rowsync_h_<table> on MariaDB) that came from `origin`,
+ * restricted by the SQL condition `where` when it is not NULL: all of them
+ * (distinct = 0) or distinct keys (distinct = 1). */
+static int64_t history_count(const node_t *n, const char *origin, int distinct,
+                             const char *where)
+{
+    char *h =
+        h_strf(n->kind == KIND_pgsql ? "h_public_%s" : "rowsync_h_%s", g_table);
+    int64_t v =
+        n_int(n, "SELECT count(%s) FROM %s%s WHERE origin = %s%s%s",
+              distinct ? "DISTINCT k1" : "*",
+              n->kind == KIND_pgsql ? "rowsync." : "", q_ident(n->kind, h),
+              q_str(n->kind, origin), where ? " AND " : "", where ? where : "");
+    free(h);
+    return v;
+}
+
+/* Each key applied from node 1 is recorded exactly once in the target's
+ * history: n rows from the source node, n distinct keys. */
 static void assert_applied_once(int64_t n)
 {
-    ck_assert_int_eq(n_int(&g_n2,
-                           "SELECT count(*) FROM `rowsync_h_%s`"
-                           " WHERE origin = '%s'",
-                           g_table, g_n1.name),
-                     n);
-    ck_assert_int_eq(n_int(&g_n2,
-                           "SELECT count(DISTINCT k1) FROM `rowsync_h_%s`"
-                           " WHERE origin = '%s'",
-                           g_table, g_n1.name),
-                     n);
+    ck_assert_int_eq(history_count(&g_n2, g_n1.name, 0, NULL), n);
+    ck_assert_int_eq(history_count(&g_n2, g_n1.name, 1, NULL), n);
 }
 
 /* Empty tables on both, capture installed, then n rows inserted on the
@@ -1767,21 +2134,6 @@ static void side_close(side_conn_t *sc)
     memset(sc, 0, sizeof *sc);
 }
 
-/* History rows on node n for keys 100 and 101 that came from `origin`:
- * all of them (distinct = 0) or distinct keys (distinct = 1). */
-static int64_t history_from(const node_t *n, const char *origin, int distinct)
-{
-    if (n->kind == KIND_pgsql)
-        return n_int(n,
-                     "SELECT count(%s) FROM rowsync.\"h_public_%s\" WHERE"
-                     " origin = '%s' AND k1 IN (100, 101)",
-                     distinct ? "DISTINCT k1" : "*", g_table, origin);
-    return n_int(n,
-                 "SELECT count(%s) FROM `rowsync_h_%s` WHERE origin = '%s'"
-                 " AND k1 IN (100, 101)",
-                 distinct ? "DISTINCT k1" : "*", g_table, origin);
-}
-
 static void run_commit_order(kind_t src, kind_t dst)
 {
     pair_setup("co", src, dst);
@@ -1815,8 +2167,8 @@ static void run_commit_order(kind_t src, kind_t dst)
     assert_item(&g_n2, 100, "late", 100);
     assert_item(&g_n2, 101, "early", 101);
     assert_same_items();
-    ck_assert_int_eq(history_from(&g_n2, g_n1.name, 0), 2);
-    ck_assert_int_eq(history_from(&g_n2, g_n1.name, 1), 2);
+    ck_assert_int_eq(history_count(&g_n2, g_n1.name, 0, "k1 IN (100, 101)"), 2);
+    ck_assert_int_eq(history_count(&g_n2, g_n1.name, 1, "k1 IN (100, 101)"), 2);
     sync_moves(0, 0, 0);
 }
 
@@ -1829,6 +2181,461 @@ END_TEST
 START_TEST(test_commit_order_mysql_to_pgsql)
 {
     run_commit_order(KIND_mysql, KIND_pgsql);
+}
+END_TEST
+
+/* ---- foreign keys ----------------------------------------------------------
+ *
+ * A parent and a child table with a real FOREIGN KEY (NOT DEFERRABLE, no
+ * ON DELETE action) on PostgreSQL and MariaDB (InnoDB). The job file lists
+ * the child BEFORE the parent, so only the engine's order, from the
+ * drivers' `references`, can make the apply work. Parent p has children
+ * 10p+1 and 10p+2. */
+
+static const col_t fk_parent_cols[] = {
+    {"id", T_INT, NULL, "integer PRIMARY KEY", "INT PRIMARY KEY"},
+    {"name", T_TEXT, NULL, "varchar(50)", "VARCHAR(50)"},
+};
+static const col_t fk_child_cols[] = {
+    {"id", T_INT, NULL, "integer PRIMARY KEY", "INT PRIMARY KEY"},
+    {"parent_id", T_INT, NULL, "integer", "INT"},
+    {"note", T_TEXT, NULL, "varchar(50)", "VARCHAR(50)"},
+};
+
+static char g_parent[64]; /* the parent table; g_table is the child */
+
+/* Creates the parent and the child table on node n (a server). */
+static void fk_create(const node_t *n)
+{
+    ck_assert_msg(n->kind != KIND_sqlite, "foreign key tests need servers");
+    n_create(n, g_parent, fk_parent_cols, 2);
+    if (n->kind == KIND_pgsql)
+        n_exec(n,
+               "CREATE TABLE %s (id integer PRIMARY KEY, parent_id integer"
+               " NOT NULL REFERENCES %s (id), note varchar(50))",
+               n_table(n, g_table), n_table(n, g_parent));
+    else
+        n_exec(n,
+               "CREATE TABLE %s (id INT PRIMARY KEY, parent_id INT NOT NULL,"
+               " note VARCHAR(50), FOREIGN KEY (parent_id) REFERENCES %s (id))"
+               " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+               n_table(n, g_table), n_table(n, g_parent));
+}
+
+/* Tables <prefix>c_<k1>_<k2> (child) and <prefix>p_<k1>_<k2> (parent) on
+ * both nodes, empty, and the job (child listed first). */
+static void fk_setup(const char *prefix, kind_t k1, kind_t k2, const char *mode)
+{
+    char child_prefix[32];
+    snprintf(child_prefix, sizeof child_prefix, "%sc", prefix);
+    pair_setup(child_prefix, k1, k2); /* drops the child first */
+    snprintf(g_parent, sizeof g_parent, "%sp_%s_%s", prefix, kind_driver(k1),
+             kind_driver(k2));
+    n_drop_table(&g_n1, g_parent);
+    n_drop_table(&g_n2, g_parent);
+    fk_create(&g_n1);
+    fk_create(&g_n2);
+    const char *tables[] = {g_table, g_parent};
+    write_job_tables(mode, NULL, tables, 2);
+}
+
+/* One transaction on node n: sql wrapped in BEGIN ... COMMIT. */
+static void n_transaction(const node_t *n, const char *sql)
+{
+    n_exec(n, "%s; %s; COMMIT",
+           n->kind == KIND_mysql ? "START TRANSACTION" : "BEGIN", sql);
+}
+
+/* Inserts parents first..last, each followed by its two children, in one
+ * transaction on node n. */
+static void fk_insert(const node_t *n, int first, int last)
+{
+    sbuf_t b = {0};
+    for (int p = first; p <= last; p++)
+        sb_printf(&b,
+                  "%sINSERT INTO %s (id, name) VALUES (%d, 'parent-%d');"
+                  " INSERT INTO %s (id, parent_id, note) VALUES"
+                  " (%d, %d, 'child-%d'), (%d, %d, 'child-%d')",
+                  p > first ? "; " : "", n_table(n, g_parent), p, p,
+                  n_table(n, g_table), 10 * p + 1, p, 10 * p + 1, 10 * p + 2, p,
+                  10 * p + 2);
+    n_transaction(n, b.s);
+    free(b.s);
+}
+
+/* Deletes the children of parents first..last and then those parents, in
+ * one transaction on node n. */
+static void fk_delete(const node_t *n, int first, int last)
+{
+    char *sql = h_strf("DELETE FROM %s WHERE parent_id BETWEEN %d AND %d;"
+                       " DELETE FROM %s WHERE id BETWEEN %d AND %d",
+                       n_table(n, g_table), first, last, n_table(n, g_parent),
+                       first, last);
+    n_transaction(n, sql);
+    free(sql);
+}
+
+/* Fails unless both nodes hold exactly the parents listed (ascending) and
+ * their two children each, as fk_insert wrote them. */
+static void fk_assert(const char *what, const int *parents, int n)
+{
+    sbuf_t p = {0}, c = {0};
+    for (int i = 0; i < n; i++) {
+        int id = parents[i];
+        sb_printf(&p, "%d|'parent-%d'\n", id, id);
+        for (int k = 1; k <= 2; k++)
+            sb_printf(&c, "%d|%d|'child-%d'\n", 10 * id + k, id, 10 * id + k);
+    }
+    char *want_p = sb_take(&p), *want_c = sb_take(&c);
+    const node_t *nodes[] = {&g_n1, &g_n2};
+    for (int i = 0; i < 2; i++) {
+        char *got_p = n_dump(nodes[i], g_parent, fk_parent_cols, 2);
+        char *got_c = n_dump(nodes[i], g_table, fk_child_cols, 3);
+        char label[128];
+        snprintf(label, sizeof label, "%s, parent table", what);
+        assert_same_dump(label, "expected", want_p, nodes[i]->name, got_p);
+        snprintf(label, sizeof label, "%s, child table", what);
+        assert_same_dump(label, "expected", want_c, nodes[i]->name, got_c);
+        free(got_p);
+        free(got_c);
+    }
+    free(want_p);
+    free(want_c);
+}
+
+/* One-way: parents and children inserted in one source transaction sync
+ * without a constraint error; so do children and their parents deleted
+ * in one source transaction. */
+static void run_fk_oneway(kind_t src, kind_t dst)
+{
+    fk_setup("fk", src, dst, "one-way");
+    h_proc_free(rs_ok("init"));
+
+    fk_insert(&g_n1, 1, 6);
+    h_proc_free(rs_ok("sync"));
+    const int all[] = {1, 2, 3, 4, 5, 6};
+    fk_assert("after the inserts", all, 6);
+
+    fk_delete(&g_n1, 2, 4);
+    h_proc_free(rs_ok("sync"));
+    const int left[] = {1, 5, 6};
+    fk_assert("after the deletes", left, 3);
+    sync_moves(0, 0, 0);
+}
+
+START_TEST(test_fk_oneway_pgsql_to_mysql)
+{
+    run_fk_oneway(KIND_pgsql, KIND_mysql);
+}
+END_TEST
+
+START_TEST(test_fk_oneway_mysql_to_pgsql)
+{
+    run_fk_oneway(KIND_mysql, KIND_pgsql);
+}
+END_TEST
+
+/* Bidirectional: parents and children inserted in one transaction on one
+ * node, then deleted (children and their parents, one transaction) on the
+ * other node; then the same the other way round. Every pass succeeds and
+ * both nodes hold the same rows. */
+static void run_fk_bidirectional(kind_t k1, kind_t k2)
+{
+    fk_setup("fkb", k1, k2, "bidirectional");
+    h_proc_free(rs_ok("init"));
+
+    fk_insert(&g_n1, 1, 6);
+    h_proc_free(rs_ok("sync"));
+    const int a[] = {1, 2, 3, 4, 5, 6};
+    fk_assert("inserts on node 1", a, 6);
+    fk_delete(&g_n2, 2, 4);
+    h_proc_free(rs_ok("sync"));
+    const int b[] = {1, 5, 6};
+    fk_assert("deletes on node 2", b, 3);
+
+    fk_insert(&g_n2, 7, 9);
+    h_proc_free(rs_ok("sync"));
+    const int c[] = {1, 5, 6, 7, 8, 9};
+    fk_assert("inserts on node 2", c, 6);
+    fk_delete(&g_n1, 5, 8);
+    h_proc_free(rs_ok("sync"));
+    const int d[] = {1, 9};
+    fk_assert("deletes on node 1", d, 2);
+    sync_moves(0, 0, 0);
+}
+
+START_TEST(test_fk_bidirectional_pgsql_mysql)
+{
+    run_fk_bidirectional(KIND_pgsql, KIND_mysql);
+}
+END_TEST
+
+START_TEST(test_fk_bidirectional_mysql_pgsql)
+{
+    run_fk_bidirectional(KIND_mysql, KIND_pgsql);
+}
+END_TEST
+
+/* Fails unless both nodes hold the same rows in the parent and the child
+ * table. */
+static void fk_assert_same(const char *what)
+{
+    const char *tables[] = {g_parent, g_table};
+    const col_t *cols[] = {fk_parent_cols, fk_child_cols};
+    int ncols[] = {2, 3};
+    for (int i = 0; i < 2; i++) {
+        char *a = n_dump(&g_n1, tables[i], cols[i], ncols[i]);
+        char *b = n_dump(&g_n2, tables[i], cols[i], ncols[i]);
+        char label[160];
+        snprintf(label, sizeof label, "%s, table %s", what, tables[i]);
+        assert_same_dump(label, g_n1.name, a, g_n2.name, b);
+        free(a);
+        free(b);
+    }
+}
+
+/* A child moves to a new parent and its old parent is deleted, in one
+ * transaction on node `on` (the source, one-way): inserts parent 7, points
+ * child 51 at it, deletes child 52 and parent 5. Applying the parent's
+ * delete before the child's update would violate the foreign key on the
+ * other node; the pass must succeed and the nodes end equal. */
+static void run_fk_reparent(const char *mode, kind_t k1, kind_t k2,
+                            const node_t *on)
+{
+    fk_setup("fkr", k1, k2, mode);
+    h_proc_free(rs_ok("init"));
+    fk_insert(&g_n1, 4, 6);
+    h_proc_free(rs_ok("sync"));
+    const int all[] = {4, 5, 6};
+    fk_assert("after the inserts", all, 3);
+
+    char *sql = h_strf("INSERT INTO %s (id, name) VALUES (7, 'parent-7');"
+                       " UPDATE %s SET parent_id = 7 WHERE id = 51;"
+                       " DELETE FROM %s WHERE id = 52;"
+                       " DELETE FROM %s WHERE id = 5",
+                       n_table(on, g_parent), n_table(on, g_table),
+                       n_table(on, g_table), n_table(on, g_parent));
+    n_transaction(on, sql);
+    free(sql);
+    h_proc_free(rs_ok("sync"));
+    fk_assert_same("after the move");
+    ck_assert_int_eq(n_int(&g_n2, "SELECT parent_id FROM %s WHERE id = 51",
+                           n_table(&g_n2, g_table)),
+                     7);
+    ck_assert_int_eq(
+        n_int(&g_n2, "SELECT count(*) FROM %s", n_table(&g_n2, g_parent)), 3);
+    sync_moves(0, 0, 0);
+}
+
+START_TEST(test_fk_reparent_oneway_pgsql_to_mysql)
+{
+    run_fk_reparent("one-way", KIND_pgsql, KIND_mysql, &g_n1);
+}
+END_TEST
+
+START_TEST(test_fk_reparent_bidirectional_pgsql_mysql)
+{
+    run_fk_reparent("bidirectional", KIND_pgsql, KIND_mysql, &g_n2);
+}
+END_TEST
+
+/* ---- a server stopped in the middle of a pass ------------------------------
+ *
+ * These tests never stop the shared servers (other suites use them at the
+ * same time): each starts a private server of its own with
+ * tests/servers/pg.sh or mariadb.sh in <test dir>/<kind>priv on a free
+ * port, stops it while a pass is applying, and resumes it. fx_teardown
+ * stops a private server that a failed test left running. */
+
+/* The private server's directory for kind k, malloc'd. */
+static char *priv_dir(kind_t k)
+{
+    return h_strf("%s/%spriv", g_dir, kind_short[k]);
+}
+
+/* $ROWSYNC_SRCDIR/tests/servers/<script> for kind k, malloc'd; NULL
+ * when ROWSYNC_SRCDIR is not set. */
+static char *priv_script(kind_t k)
+{
+    const char *src = getenv("ROWSYNC_SRCDIR");
+    if (src == NULL || *src == '\0')
+        return NULL;
+    return h_strf("%s/tests/servers/%s", src,
+                  k == KIND_pgsql ? "pg.sh" : "mariadb.sh");
+}
+
+/* Runs `<script> cmd dir` for the private server of kind k; fails the
+ * test unless it succeeds. */
+static void priv_run(kind_t k, const char *cmd)
+{
+    char *script = priv_script(k), *dir = priv_dir(k);
+    ck_assert_msg(script != NULL, "ROWSYNC_SRCDIR is not set (run through "
+                                  "make check): the server scripts are there");
+    h_proc_t *p = h_run_prog("/bin/sh", script, cmd, dir, NULL);
+    H_ASSERT_EXIT(p, 0);
+    h_proc_free(p);
+    free(script);
+    free(dir);
+}
+
+/* Stops the private servers a test may have left running (parent process,
+ * no Check assertions). */
+static void priv_stop_all(void)
+{
+    const kind_t kinds[] = {KIND_pgsql, KIND_mysql};
+    const char *marker[] = {"data/postmaster.pid", "mariadbd.bgpid"};
+    for (int i = 0; i < 2; i++) {
+        char *dir = h_strf("%s/%spriv", g_dir, kind_short[kinds[i]]);
+        char *mark = h_path(dir, marker[i]);
+        char *script = priv_script(kinds[i]);
+        if (script && h_exists(mark)) {
+            char *cmd =
+                h_strf("/bin/sh '%s' stop '%s' >/dev/null 2>&1", script, dir);
+            if (system(cmd) != 0)
+                fprintf(stderr, "check_matrix: cannot stop the server in %s\n",
+                        dir);
+            free(cmd);
+        }
+        free(script);
+        free(mark);
+        free(dir);
+    }
+}
+
+/* Reads KEY=value lines of the private server's DIR/env into e (the
+ * strings stay allocated for the rest of the test process). */
+static void priv_env(kind_t k, srv_env_t *e)
+{
+    char *dir = priv_dir(k), *path = h_path(dir, "env");
+    char *text = h_read_file(path, NULL);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
+    const char *p = k == KIND_pgsql ? "PG" : "MY";
+    const char **slot[] = {&e->host, &e->port, &e->user, &e->password};
+    const char *what[] = {"HOST", "PORT", "USER", "PASSWORD"};
+    for (int i = 0; i < 4; i++) {
+        char *key = h_strf("ROWSYNC_TEST_%s_%s=", p, what[i]);
+        const char *line = strstr(text, key);
+        ck_assert_msg(line != NULL, "%s has no %s", path, key);
+        line += strlen(key);
+        *slot[i] = strndup(line, strcspn(line, "\n"));
+        free(key);
+    }
+    free(text);
+    free(path);
+    free(dir);
+}
+
+/* Closes the test's cached connection to node n's database, so that the
+ * next query connects again (after a server restart). */
+static void n_forget(const node_t *n)
+{
+    for (int i = 0; i < 4; i++) {
+        if (n->kind == KIND_pgsql && pg_conns[i] &&
+            strcmp(pg_dbs[i], n->db) == 0) {
+            PQfinish(pg_conns[i]);
+            pg_conns[i] = NULL;
+        }
+        if (n->kind == KIND_mysql && my_conns[i] &&
+            strcmp(my_dbs[i], n->db) == 0) {
+            mysql_close(my_conns[i]);
+            my_conns[i] = NULL;
+        }
+    }
+}
+
+#define STOP_ROWS 40000
+
+/* SQLite -> a private server of kind k, one-way, STOP_ROWS rows in batches
+ * of 500. The server is stopped (fast shutdown) while the pass applies:
+ * the pass exits 1 naming the node, and the target holds whole batches.
+ * After the server is resumed, the next pass converges: the target equals
+ * the source and each key was applied exactly once (one history row per
+ * key, from the source). */
+static void run_server_stopped(kind_t k)
+{
+    /* postgres (initdb runs as that user as root) must reach its dir. */
+    ck_assert_int_eq(chmod(g_dir, 0711), 0);
+    char port[16];
+    snprintf(port, sizeof port, "%d", closed_port());
+    ck_assert_int_eq(
+        setenv(k == KIND_pgsql ? "ROWSYNC_PG_PORT" : "ROWSYNC_MY_PORT", port,
+               1),
+        0);
+    priv_run(k, "start");
+    srv_env_t *e = k == KIND_pgsql ? &g_pg : &g_my;
+    priv_env(k, e);
+    ck_assert_int_eq(setenv(k == KIND_pgsql ? "ROWSYNC_TEST_PG_PASSWORD"
+                                            : "ROWSYNC_TEST_MY_PASSWORD",
+                            e->password, 1),
+                     0);
+
+    pair_setup("stop", KIND_sqlite, k);
+    snprintf(g_n2.name, sizeof g_n2.name, "%spriv", kind_short[k]);
+    items_create(&g_n1, 0);
+    items_create(&g_n2, 0);
+    write_job("one-way", "batch_size = 500\n");
+    h_proc_free(rs_ok("init"));
+    h_sql(g_n1.path,
+          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+          " WHERE i < %d) INSERT INTO \"%s\" SELECT i, 'row-' || i, i FROM n",
+          STOP_ROWS, g_table);
+
+    h_proc_t *p = h_start("sync", g_job, NULL);
+    int64_t seen = 0, end = h_now_ms() + 60000;
+    int stopped = 0;
+    while (h_running(p) && h_now_ms() < end) {
+        int64_t n = 0;
+        if (n_try_int(&g_n2, &n, "SELECT count(*) FROM %s",
+                      n_table(&g_n2, g_table)) == 0) {
+            seen = n;
+            if (n > 0 && n < STOP_ROWS) {
+                priv_run(k, "stop");
+                stopped = 1;
+                break;
+            }
+        }
+        h_sleep_ms(1);
+    }
+    h_wait(p, 60000);
+    ck_assert_msg(stopped,
+                  "could not stop the server mid-pass (saw %lld rows): %s",
+                  (long long)seen, h_describe(p));
+    H_ASSERT_EXIT(p, 1);
+    ck_assert_msg(strstr(p->err, "rowsync: error:") != NULL &&
+                      strstr(p->err, g_n2.name) != NULL,
+                  "the error does not name node %s: %s", g_n2.name,
+                  h_describe(p));
+    h_proc_free(p);
+
+    priv_run(k, "resume");
+    n_forget(&g_n2);
+    int64_t after =
+        n_int(&g_n2, "SELECT count(*) FROM %s", n_table(&g_n2, g_table));
+    ck_assert_msg(after < STOP_ROWS && after % 500 == 0,
+                  "%lld rows on the target after the stop: expected whole "
+                  "batches of 500, fewer than %d",
+                  (long long)after, STOP_ROWS);
+
+    h_proc_free(rs_ok("sync"));
+    ck_assert_int_eq(
+        n_int(&g_n2, "SELECT count(*) FROM %s", n_table(&g_n2, g_table)),
+        STOP_ROWS);
+    assert_same_items();
+    assert_applied_once(STOP_ROWS);
+    sync_moves(0, 0, 0);
+    n_forget(&g_n2);
+    priv_run(k, "stop");
+}
+
+START_TEST(test_server_stopped_mid_pass_pgsql)
+{
+    run_server_stopped(KIND_pgsql);
+}
+END_TEST
+
+START_TEST(test_server_stopped_mid_pass_mysql)
+{
+    run_server_stopped(KIND_mysql);
 }
 END_TEST
 
@@ -1875,6 +2682,7 @@ static Suite *matrix_suite(void)
     if (!have_pg || !have_my)
         return s;
 
+    ADD(s, test_oneway_sqlite_to_sqlite);
     ADD(s, test_oneway_sqlite_to_pgsql);
     ADD(s, test_oneway_sqlite_to_mysql);
     ADD(s, test_oneway_pgsql_to_sqlite);
@@ -1883,21 +2691,51 @@ static Suite *matrix_suite(void)
     ADD(s, test_oneway_mysql_to_pgsql);
     ADD(s, test_oneway_pgsql_to_pgsql);
     ADD(s, test_oneway_mysql_to_mysql);
+    ADD(s, test_bidirectional_sqlite_sqlite);
     ADD(s, test_bidirectional_sqlite_pgsql);
     ADD(s, test_bidirectional_sqlite_mysql);
-    ADD(s, test_bidirectional_pgsql_mysql);
+    ADD(s, test_bidirectional_pgsql_sqlite);
     ADD(s, test_bidirectional_pgsql_pgsql);
+    ADD(s, test_bidirectional_pgsql_mysql);
+    ADD(s, test_bidirectional_mysql_sqlite);
+    ADD(s, test_bidirectional_mysql_pgsql);
     ADD(s, test_bidirectional_mysql_mysql);
-    ADD(s, test_types_pgsql_to_mysql);
-    ADD(s, test_types_mysql_to_pgsql);
-    ADD(s, test_types_pgsql_to_sqlite);
+    ADD(s, test_types_sqlite_to_sqlite);
     ADD(s, test_types_sqlite_to_pgsql);
-    ADD(s, test_types_mysql_to_sqlite);
     ADD(s, test_types_sqlite_to_mysql);
+    ADD(s, test_types_pgsql_to_sqlite);
+    ADD(s, test_types_pgsql_to_pgsql);
+    ADD(s, test_types_pgsql_to_mysql);
+    ADD(s, test_types_mysql_to_sqlite);
+    ADD(s, test_types_mysql_to_pgsql);
+    ADD(s, test_types_mysql_to_mysql);
+    ADD(s, test_types_bidirectional_sqlite_sqlite);
+    ADD(s, test_types_bidirectional_sqlite_pgsql);
+    ADD(s, test_types_bidirectional_sqlite_mysql);
+    ADD(s, test_types_bidirectional_pgsql_sqlite);
+    ADD(s, test_types_bidirectional_pgsql_pgsql);
+    ADD(s, test_types_bidirectional_pgsql_mysql);
+    ADD(s, test_types_bidirectional_mysql_sqlite);
+    ADD(s, test_types_bidirectional_mysql_pgsql);
+    ADD(s, test_types_bidirectional_mysql_mysql);
+    ADD(s, test_quoting_oneway_sqlite_pgsql);
+    ADD(s, test_quoting_oneway_pgsql_mysql);
+    ADD(s, test_quoting_oneway_mysql_sqlite);
+    ADD(s, test_quoting_bidirectional_pgsql_mysql);
+    ADD(s, test_quoting_bidirectional_sqlite_pgsql);
+    ADD(s, test_quoting_bidirectional_mysql_sqlite);
     ADD(s, test_types_ignore_client_environment);
+    ADD(s, test_fk_oneway_pgsql_to_mysql);
+    ADD(s, test_fk_oneway_mysql_to_pgsql);
+    ADD(s, test_fk_bidirectional_pgsql_mysql);
+    ADD(s, test_fk_bidirectional_mysql_pgsql);
+    ADD(s, test_fk_reparent_oneway_pgsql_to_mysql);
+    ADD(s, test_fk_reparent_bidirectional_pgsql_mysql);
     ADD(s, test_conn_refused_pgsql);
     ADD(s, test_conn_refused_mysql);
     ADD(s, test_kill_9_mid_sync_pgsql_to_mysql);
+    ADD(s, test_server_stopped_mid_pass_pgsql);
+    ADD(s, test_server_stopped_mid_pass_mysql);
     ADD(s, test_two_syncs_at_once_pgsql_to_mysql);
     ADD(s, test_commit_order_pgsql_to_mysql);
     ADD(s, test_commit_order_mysql_to_pgsql);

@@ -236,9 +236,11 @@ static int h_capture_fd(void)
     return fd;
 }
 
-h_proc_t *h_startv(const char *const *argv)
+/* Starts bin with argv (without the program name) in the background, its
+ * output captured; label names the program in the command text. */
+static h_proc_t *h_spawn(const char *bin, const char *label,
+                         const char *const *argv)
 {
-    const char *bin = h_rowsync_bin();
     size_t argc = 0;
     while (argv[argc])
         argc++;
@@ -250,7 +252,7 @@ h_proc_t *h_startv(const char *const *argv)
     p->err_fd = h_capture_fd();
 
     h_buf_t cmd = {0};
-    hb_addf(&cmd, "rowsync");
+    hb_addf(&cmd, "%s", label);
     for (size_t i = 0; i < argc; i++)
         hb_addf(&cmd, " %s", argv[i]);
     p->cmd = hb_take(&cmd);
@@ -282,6 +284,11 @@ h_proc_t *h_startv(const char *const *argv)
     free(full);
     p->pid = pid;
     return p;
+}
+
+h_proc_t *h_startv(const char *const *argv)
+{
+    return h_spawn(h_rowsync_bin(), "rowsync", argv);
 }
 
 h_proc_t *h_start(const char *arg, ...)
@@ -376,6 +383,24 @@ h_proc_t *h_run(const char *arg, ...)
     va_end(ap);
     argv[n] = NULL;
     h_proc_t *p = h_startv(argv);
+    h_wait(p, H_TIMEOUT_MS);
+    return p;
+}
+
+h_proc_t *h_run_prog(const char *prog, ...)
+{
+    const char *argv[64];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, prog);
+    for (const char *a = va_arg(ap, const char *); a != NULL;
+         a = va_arg(ap, const char *)) {
+        ck_assert_msg(n < 63, "too many arguments");
+        argv[n++] = a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    h_proc_t *p = h_spawn(prog, prog, argv);
     h_wait(p, H_TIMEOUT_MS);
     return p;
 }

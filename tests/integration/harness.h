@@ -65,6 +65,10 @@ int h_running(h_proc_t *p);
 void h_signal(h_proc_t *p, int sig);
 /* Runs rowsync to completion (limit H_TIMEOUT_MS). */
 h_proc_t *h_run(const char *arg, ...) __attribute__((sentinel));
+/* Runs another program (a path, e.g. a test server script) with the given
+ * arguments (NULL-terminated, without the program name) to completion
+ * (limit H_TIMEOUT_MS), its output captured like rowsync's. */
+h_proc_t *h_run_prog(const char *prog, ...) __attribute__((sentinel));
 void h_proc_free(h_proc_t *p);
 /* "cmd: exit N / signal N / timed out" plus stdout and stderr, for failure
  * messages. Static buffer, valid until the next call. */

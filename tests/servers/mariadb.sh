@@ -1,23 +1,23 @@
 #!/bin/sh
-# Throwaway MariaDB for the tests: `mariadb.sh start DIR` / `mariadb.sh stop DIR`.
+# Throwaway MariaDB for the tests: `mariadb.sh start DIR` / `mariadb.sh stop DIR`
+# / `mariadb.sh resume DIR`.
 # Listens on 127.0.0.1:$ROWSYNC_MY_PORT (default 56306) only, data in DIR.
 # Works as root. On start it creates user rowsync (password rowsync) with
-# databases rowsync_a, rowsync_b, rowsync_c, and writes DIR/env.
+# databases rowsync_a, rowsync_b, rowsync_c, and writes DIR/env and
+# DIR/port. `resume` starts a stopped instance again: same data, same port
+# (read from DIR/port).
 set -eu
-cmd=${1:?usage: mariadb.sh start|stop DIR}
-dir=${2:?usage: mariadb.sh start|stop DIR}
+cmd=${1:?usage: mariadb.sh start|stop|resume DIR}
+dir=${2:?usage: mariadb.sh start|stop|resume DIR}
 port=${ROWSYNC_MY_PORT:-56306}
 sock=$dir/mysqld.sock
 
-case $cmd in
-start)
+# Starts mariadbd on the data in $dir/data in the background and waits
+# until it answers.
+my_launch() {
     command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] ||
         { echo "mariadb.sh: mariadbd not found (apt-get install mariadb-server)" >&2; exit 1; }
     PATH=$PATH:/usr/sbin
-    mkdir -p "$dir/data"
-    mariadb-install-db --no-defaults --datadir="$dir/data" --user="$(id -un)" \
-        --skip-test-db --auth-root-authentication-method=socket >"$dir/install.log" 2>&1 ||
-        { cat "$dir/install.log" >&2; exit 1; }
     mariadbd --no-defaults --datadir="$dir/data" --user="$(id -un)" --socket="$sock" \
         --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
         --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" \
@@ -35,6 +35,19 @@ start)
         fi
         sleep 0.5
     done
+}
+
+case $cmd in
+start)
+    command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] ||
+        { echo "mariadb.sh: mariadbd not found (apt-get install mariadb-server)" >&2; exit 1; }
+    PATH=$PATH:/usr/sbin
+    mkdir -p "$dir/data"
+    mariadb-install-db --no-defaults --datadir="$dir/data" --user="$(id -un)" \
+        --skip-test-db --auth-root-authentication-method=socket >"$dir/install.log" 2>&1 ||
+        { cat "$dir/install.log" >&2; exit 1; }
+    my_launch
+    echo "$port" >"$dir/port"
     mariadb --no-defaults --socket="$sock" -uroot -e "
         CREATE DATABASE rowsync_a; CREATE DATABASE rowsync_b; CREATE DATABASE rowsync_c;
         CREATE USER 'rowsync'@'127.0.0.1' IDENTIFIED BY 'rowsync';
@@ -62,8 +75,18 @@ stop)
     done
     rm -f "$dir/mariadbd.bgpid"
     ;;
+resume)
+    [ -d "$dir/data/mysql" ] || { echo "mariadb.sh: no instance in $dir (run mariadb.sh start $dir)" >&2; exit 1; }
+    [ -f "$dir/port" ] && port=$(cat "$dir/port")
+    if [ -f "$dir/mariadbd.bgpid" ] && kill -0 "$(cat "$dir/mariadbd.bgpid")" 2>/dev/null; then
+        echo "mariadb.sh: MariaDB in $dir is running already"
+        exit 0
+    fi
+    my_launch
+    echo "mariadb.sh: MariaDB listening on 127.0.0.1:$port again (data in $dir)"
+    ;;
 *)
-    echo "usage: mariadb.sh start|stop DIR" >&2
+    echo "usage: mariadb.sh start|stop|resume DIR" >&2
     exit 2
     ;;
 esac

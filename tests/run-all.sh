@@ -143,6 +143,11 @@ ra_start_servers
 make -C "$build" -j2 check
 check_status=$?
 [ $check_status -eq 0 ] || status=1
+# Memory errors and leaks: the core's and the SQLite driver's tests again,
+# under valgrind (ROWSYNC_VALGRIND=no skips it).
+if [ "${ROWSYNC_VALGRIND:-yes}" != no ]; then
+    bash "$srcdir/tests/valgrind.sh" "$build" || status=1
+fi
 
 # Show what failed: the log of every test program the harness marked so.
 for trs in "$build"/tests/*/*.trs; do

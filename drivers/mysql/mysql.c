@@ -193,84 +193,32 @@ enum {
 
 /* ---- small helpers -------------------------------------------------- */
 
-/* A growing string for SQL text; oom latches so callers check once. */
-typedef struct my_sb {
-    char *p;
-    size_t len, cap;
-    int oom;
-} my_sb_t;
-
-static void my_sb_addn(my_sb_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void my_sb_add(my_sb_t *b, const char *s)
-{
-    my_sb_addn(b, s, strlen(s));
-}
-
-static void my_sb_addf(my_sb_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void my_sb_addf(my_sb_t *b, const char *fmt, ...)
-{
-    char tmp[160];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        b->oom = 1; /* only used for short numeric pieces */
-        return;
-    }
-    my_sb_addn(b, tmp, (size_t)n);
-}
-
 /* Appends ident as a backquoted identifier, backquotes doubled. */
-static void my_sb_ident(my_sb_t *b, const char *ident)
+static void my_sb_ident(rowsync_buf_t *b, const char *ident)
 {
     const char *q;
 
-    my_sb_addn(b, "`", 1);
+    rowsync_buf_add(b, "`", 1);
     while ((q = strchr(ident, '`')) != NULL) {
-        my_sb_addn(b, ident, (size_t)(q - ident) + 1);
-        my_sb_addn(b, "`", 1);
+        rowsync_buf_add(b, ident, (size_t)(q - ident) + 1);
+        rowsync_buf_add(b, "`", 1);
         ident = q + 1;
     }
-    my_sb_add(b, ident);
-    my_sb_addn(b, "`", 1);
+    rowsync_buf_puts(b, ident);
+    rowsync_buf_add(b, "`", 1);
 }
 
 /* `db`.`name` */
-static void my_sb_qname(my_sb_t *b, const char *db, const char *name)
+static void my_sb_qname(rowsync_buf_t *b, const char *db, const char *name)
 {
     my_sb_ident(b, db);
-    my_sb_addn(b, ".", 1);
+    rowsync_buf_add(b, ".", 1);
     my_sb_ident(b, name);
 }
 
 /* Appends s (n bytes) as a quoted string literal, escaped by the client
  * library for the session's character set and SQL mode. */
-static void my_sb_strn(my_sb_t *b, MYSQL *db, const char *s, size_t n)
+static void my_sb_strn(rowsync_buf_t *b, MYSQL *db, const char *s, size_t n)
 {
     char small[256], *tmp = small;
 
@@ -284,26 +232,19 @@ static void my_sb_strn(my_sb_t *b, MYSQL *db, const char *s, size_t n)
         }
     }
     n = mysql_real_escape_string(db, tmp, s, (unsigned long)n);
-    my_sb_addn(b, "'", 1);
-    my_sb_addn(b, tmp, n);
-    my_sb_addn(b, "'", 1);
+    rowsync_buf_add(b, "'", 1);
+    rowsync_buf_add(b, tmp, n);
+    rowsync_buf_add(b, "'", 1);
     if (tmp != small)
         free(tmp);
 }
 
-static void my_sb_str(my_sb_t *b, MYSQL *db, const char *s)
+static void my_sb_str(rowsync_buf_t *b, MYSQL *db, const char *s)
 {
     if (s == NULL)
-        my_sb_add(b, "NULL");
+        rowsync_buf_puts(b, "NULL");
     else
         my_sb_strn(b, db, s, strlen(s));
-}
-
-static void my_sb_free(my_sb_t *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
 }
 
 static char *my_strdup(const char *s)
@@ -514,7 +455,7 @@ static int my_exec(rowsync_conn_t *c, MYSQL *db, const char *sql,
 }
 
 /* Runs the SQL collected in b on the main session and empties b. */
-static int my_exec_sb(rowsync_conn_t *c, my_sb_t *b, rowsync_error_t *err,
+static int my_exec_sb(rowsync_conn_t *c, rowsync_buf_t *b, rowsync_error_t *err,
                       const char *what)
 {
     int rc;
@@ -839,28 +780,28 @@ static int my_cursor_write(int64_t s, const my_range_t *g, size_t n, char *buf,
 /* Appends a predicate "col is covered by fin but not by since" (the
  * window of an extraction). Seq numbers come from parsed cursors and are
  * written as integers. */
-static void my_sb_window(my_sb_t *b, const char *col, const my_cursor_t *since,
+static void my_sb_window(rowsync_buf_t *b, const char *col, const my_cursor_t *since,
                          const my_cursor_t *fin)
 {
     size_t i;
 
-    my_sb_add(b, "((");
-    my_sb_addf(b, "%s > %lld AND %s <= %lld", col, (long long)since->s, col,
+    rowsync_buf_puts(b, "((");
+    rowsync_buf_printf(b, "%s > %lld AND %s <= %lld", col, (long long)since->s, col,
                (long long)fin->s);
-    my_sb_add(b, ")");
+    rowsync_buf_puts(b, ")");
     for (i = 0; i < since->ng; i++) {
         if (since->g[i].a == since->g[i].b)
-            my_sb_addf(b, " OR %s = %lld", col, (long long)since->g[i].a);
+            rowsync_buf_printf(b, " OR %s = %lld", col, (long long)since->g[i].a);
         else
-            my_sb_addf(b, " OR %s BETWEEN %lld AND %lld", col,
+            rowsync_buf_printf(b, " OR %s BETWEEN %lld AND %lld", col,
                        (long long)since->g[i].a, (long long)since->g[i].b);
     }
-    my_sb_add(b, ")");
+    rowsync_buf_puts(b, ")");
     for (i = 0; i < fin->ng; i++) {
         if (fin->g[i].a == fin->g[i].b)
-            my_sb_addf(b, " AND %s <> %lld", col, (long long)fin->g[i].a);
+            rowsync_buf_printf(b, " AND %s <> %lld", col, (long long)fin->g[i].a);
         else
-            my_sb_addf(b, " AND %s NOT BETWEEN %lld AND %lld", col,
+            rowsync_buf_printf(b, " AND %s NOT BETWEEN %lld AND %lld", col,
                        (long long)fin->g[i].a, (long long)fin->g[i].b);
     }
 }
@@ -1083,7 +1024,7 @@ static int my_bind_value(MYSQL_BIND *b, const rowsync_value_t *v, MYSQL_TIME *t,
 /* Appends v as an SQL literal: strings escaped by the client library,
  * binary as a hex literal made by the client library, numbers and times
  * formatted from their binary form. Used for scan positions only. */
-static int my_sb_value(my_sb_t *b, MYSQL *db, const rowsync_value_t *v,
+static int my_sb_value(rowsync_buf_t *b, MYSQL *db, const rowsync_value_t *v,
                        rowsync_error_t *err)
 {
     char buf[96];
@@ -1091,19 +1032,19 @@ static int my_sb_value(my_sb_t *b, MYSQL *db, const rowsync_value_t *v,
 
     switch (v->type) {
     case ROWSYNC_TYPE_NULL:
-        my_sb_add(b, "NULL");
+        rowsync_buf_puts(b, "NULL");
         return 0;
     case ROWSYNC_TYPE_BOOL:
-        my_sb_add(b, v->u.b ? "1" : "0");
+        rowsync_buf_puts(b, v->u.b ? "1" : "0");
         return 0;
     case ROWSYNC_TYPE_INT:
-        my_sb_addf(b, "%lld", (long long)v->u.i);
+        rowsync_buf_printf(b, "%lld", (long long)v->u.i);
         return 0;
     case ROWSYNC_TYPE_DOUBLE:
         if (!isfinite(v->u.d))
             return rowsync_error_set(err, ROWSYNC_ECONVERT,
                                      "a key cannot be NaN or infinite");
-        my_sb_addf(b, "%.17g", v->u.d);
+        rowsync_buf_printf(b, "%.17g", v->u.d);
         return 0;
     case ROWSYNC_TYPE_BINARY: {
         char *hex = malloc(2 * v->u.bytes.len + 1);
@@ -1111,9 +1052,9 @@ static int my_sb_value(my_sb_t *b, MYSQL *db, const rowsync_value_t *v,
             return my_oom(err);
         n = mysql_hex_string(hex, v->u.bytes.ptr != NULL ? v->u.bytes.ptr : "",
                              (unsigned long)v->u.bytes.len);
-        my_sb_add(b, "X'");
-        my_sb_addn(b, hex, n);
-        my_sb_add(b, "'");
+        rowsync_buf_puts(b, "X'");
+        rowsync_buf_add(b, hex, n);
+        rowsync_buf_puts(b, "'");
         free(hex);
         return 0;
     }
@@ -1185,18 +1126,18 @@ static const char *my_option(const rowsync_node_config_t *cfg, const char *key)
  * job_dir). Malloc'd, NULL for NULL. */
 static char *my_path(const char *path, const char *job_dir)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
 
     if (path == NULL)
         return NULL;
     if (path[0] == '/' || job_dir == NULL || job_dir[0] == '\0')
         return my_strdup(path);
-    my_sb_add(&b, job_dir);
+    rowsync_buf_puts(&b, job_dir);
     if (b.len > 0 && b.p[b.len - 1] != '/')
-        my_sb_add(&b, "/");
-    my_sb_add(&b, path);
+        rowsync_buf_puts(&b, "/");
+    rowsync_buf_puts(&b, path);
     if (b.oom) {
-        my_sb_free(&b);
+        rowsync_buf_free(&b);
         return NULL;
     }
     return b.p;
@@ -1692,7 +1633,7 @@ static rowsync_type_t my_map_type(const char *dt, const char *ct,
 static int my_json_columns(rowsync_conn_t *c, const my_tref_t *t, char ***out,
                            rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     MYSQL_RES *res;
     MYSQL_ROW row;
     char **list = NULL;
@@ -1702,16 +1643,16 @@ static int my_json_columns(rowsync_conn_t *c, const my_tref_t *t, char ***out,
     *out = NULL;
     if (!c->mariadb)
         return 0;
-    my_sb_add(&b, "SELECT CHECK_CLAUSE FROM information_schema."
+    rowsync_buf_puts(&b, "SELECT CHECK_CLAUSE FROM information_schema."
                   "CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ");
     my_sb_str(&b, c->db, t->db);
-    my_sb_add(&b, " AND TABLE_NAME = ");
+    rowsync_buf_puts(&b, " AND TABLE_NAME = ");
     my_sb_str(&b, c->db, t->name);
-    my_sb_add(&b, " AND CHECK_CLAUSE LIKE 'json\\_valid(%'");
+    rowsync_buf_puts(&b, " AND CHECK_CLAUSE LIKE 'json\\_valid(%'");
     if (b.oom)
         return my_oom(err);
     rc = my_query(c, b.p, &res, err, "cannot read the check constraints");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0)
         return rc;
     while (res != NULL && (row = mysql_fetch_row(res)) != NULL) {
@@ -1767,22 +1708,22 @@ static void my_free_list(char **list)
 static int my_columns_query(rowsync_conn_t *c, const my_tref_t *t,
                             MYSQL_RES **res, rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     int rc;
 
     /* constant schema and table names: the server opens only that table */
-    my_sb_add(&b, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE,"
+    rowsync_buf_puts(&b, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE,"
                   " COLUMN_COMMENT, NULL, CHARACTER_SET_NAME,"
                   " COLLATION_NAME, DATETIME_PRECISION, TABLE_NAME"
                   " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ");
     my_sb_str(&b, c->db, t->db);
-    my_sb_add(&b, " AND TABLE_NAME = ");
+    rowsync_buf_puts(&b, " AND TABLE_NAME = ");
     my_sb_str(&b, c->db, t->name);
-    my_sb_add(&b, " ORDER BY ORDINAL_POSITION");
+    rowsync_buf_puts(&b, " ORDER BY ORDINAL_POSITION");
     if (b.oom)
         return my_oom(err);
     rc = my_query(c, b.p, res, err, "cannot read the table's columns");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0)
         return rc;
     if (*res == NULL)
@@ -1808,22 +1749,22 @@ static int my_primary_key(rowsync_conn_t *c, const my_tref_t *t,
                           rowsync_column_t *cols, size_t n,
                           rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     MYSQL_RES *res;
     MYSQL_ROW row;
     size_t i;
     int rc;
 
-    my_sb_add(&b, "SELECT COLUMN_NAME, SEQ_IN_INDEX, TABLE_NAME FROM"
+    rowsync_buf_puts(&b, "SELECT COLUMN_NAME, SEQ_IN_INDEX, TABLE_NAME FROM"
                   " information_schema.STATISTICS WHERE INDEX_NAME ="
                   " 'PRIMARY' AND TABLE_SCHEMA = ");
     my_sb_str(&b, c->db, t->db);
-    my_sb_add(&b, " AND TABLE_NAME = ");
+    rowsync_buf_puts(&b, " AND TABLE_NAME = ");
     my_sb_str(&b, c->db, t->name);
     if (b.oom)
         return my_oom(err);
     rc = my_query(c, b.p, &res, err, "cannot read the primary key");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0)
         return rc;
     while (res != NULL && (row = mysql_fetch_row(res)) != NULL) {
@@ -1977,7 +1918,7 @@ static void my_names(const my_tref_t *t, my_names_t *n)
  * commits, so never inside the apply transaction). */
 static int my_state_tables(rowsync_conn_t *c, rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     int64_t n = 0;
     size_t i;
     int rc;
@@ -1985,16 +1926,16 @@ static int my_state_tables(rowsync_conn_t *c, rowsync_error_t *err)
     if (c->state_ok)
         return 0;
     /* look first: CREATE needs a privilege even when the tables exist */
-    my_sb_add(&b, "SELECT COUNT(*) FROM information_schema.TABLES WHERE"
+    rowsync_buf_puts(&b, "SELECT COUNT(*) FROM information_schema.TABLES WHERE"
                   " TABLE_SCHEMA = ");
     my_sb_str(&b, c->db, c->database);
-    my_sb_add(&b, " AND TABLE_NAME IN ('rowsync_state',"
+    rowsync_buf_puts(&b, " AND TABLE_NAME IN ('rowsync_state',"
                   " 'rowsync_conflicts')");
     if (b.oom)
         return my_oom(err);
     rc = my_query_int(c, b.p, &n, NULL, err,
                       "cannot look for the rowsync state tables");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0)
         return rc;
     if (n == 2) {
@@ -2079,26 +2020,26 @@ static int my_key_defs(rowsync_conn_t *c, const my_tref_t *t,
 }
 
 /* "k1, k2, ..." with an optional prefix ("h.") */
-static void my_sb_hkeys(my_sb_t *b, const char *prefix, size_t nkeys)
+static void my_sb_hkeys(rowsync_buf_t *b, const char *prefix, size_t nkeys)
 {
     size_t i;
 
     for (i = 0; i < nkeys; i++)
-        my_sb_addf(b, "%s%sk%zu", i ? ", " : "", prefix, i + 1);
+        rowsync_buf_printf(b, "%s%sk%zu", i ? ", " : "", prefix, i + 1);
 }
 
 /* "<rel>.`c1`, <rel>.`c2`" for spec columns [from, to). */
-static void my_sb_cols(my_sb_t *b, const char *rel,
+static void my_sb_cols(rowsync_buf_t *b, const char *rel,
                        const rowsync_table_spec_t *spec, size_t from, size_t to)
 {
     size_t i;
 
     for (i = from; i < to; i++) {
         if (i > from)
-            my_sb_add(b, ", ");
+            rowsync_buf_puts(b, ", ");
         if (rel != NULL) {
-            my_sb_add(b, rel);
-            my_sb_add(b, ".");
+            rowsync_buf_puts(b, rel);
+            rowsync_buf_puts(b, ".");
         }
         my_sb_ident(b, spec->columns[i]);
     }
@@ -2113,65 +2054,65 @@ static void my_sb_cols(my_sb_t *b, const char *rel,
 static char *my_trigger_body(const my_tref_t *t, const my_names_t *nm,
                              const rowsync_table_spec_t *spec, int kind)
 {
-    my_sb_t b = {NULL, 0, 0, 0}, head = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0}, head = {NULL, 0, 0, 0};
     size_t i;
 
-    my_sb_add(&head, "INSERT INTO ");
+    rowsync_buf_puts(&head, "INSERT INTO ");
     my_sb_qname(&head, t->db, nm->hist);
-    my_sb_add(&head, " (op, time_us, origin, ");
+    rowsync_buf_puts(&head, " (op, time_us, origin, ");
     my_sb_hkeys(&head, "", spec->nkeys);
-    my_sb_add(&head, ") VALUES ");
+    rowsync_buf_puts(&head, ") VALUES ");
     if (head.oom) {
-        my_sb_free(&head);
+        rowsync_buf_free(&head);
         return NULL;
     }
-    my_sb_add(&b, "BEGIN IF @rowsync_applying IS NULL THEN ");
+    rowsync_buf_puts(&b, "BEGIN IF @rowsync_applying IS NULL THEN ");
     if (kind == 1) {
-        my_sb_add(&b, "IF NOT (");
+        rowsync_buf_puts(&b, "IF NOT (");
         for (i = 0; i < spec->nkeys; i++) {
             if (i > 0)
-                my_sb_add(&b, " AND ");
-            my_sb_add(&b, "OLD.");
+                rowsync_buf_puts(&b, " AND ");
+            rowsync_buf_puts(&b, "OLD.");
             my_sb_ident(&b, spec->columns[i]);
-            my_sb_add(&b, " <=> NEW.");
+            rowsync_buf_puts(&b, " <=> NEW.");
             my_sb_ident(&b, spec->columns[i]);
         }
-        my_sb_add(&b, ") THEN ");
-        my_sb_add(&b, head.p);
-        my_sb_add(&b, "(3, " MY_NOW ", NULL, ");
+        rowsync_buf_puts(&b, ") THEN ");
+        rowsync_buf_puts(&b, head.p);
+        rowsync_buf_puts(&b, "(3, " MY_NOW ", NULL, ");
         my_sb_cols(&b, "OLD", spec, 0, spec->nkeys);
-        my_sb_add(&b, "), (1, " MY_NOW ", NULL, ");
+        rowsync_buf_puts(&b, "), (1, " MY_NOW ", NULL, ");
         my_sb_cols(&b, "NEW", spec, 0, spec->nkeys);
-        my_sb_add(&b, "); ");
+        rowsync_buf_puts(&b, "); ");
         if (spec->ncolumns > spec->nkeys) {
-            my_sb_add(&b, "ELSEIF NOT (");
+            rowsync_buf_puts(&b, "ELSEIF NOT (");
             for (i = spec->nkeys; i < spec->ncolumns; i++) {
                 if (i > spec->nkeys)
-                    my_sb_add(&b, " AND ");
-                my_sb_add(&b, "CAST(OLD.");
+                    rowsync_buf_puts(&b, " AND ");
+                rowsync_buf_puts(&b, "CAST(OLD.");
                 my_sb_ident(&b, spec->columns[i]);
-                my_sb_add(&b, " AS BINARY) <=> CAST(NEW.");
+                rowsync_buf_puts(&b, " AS BINARY) <=> CAST(NEW.");
                 my_sb_ident(&b, spec->columns[i]);
-                my_sb_add(&b, " AS BINARY)");
+                rowsync_buf_puts(&b, " AS BINARY)");
             }
-            my_sb_add(&b, ") THEN ");
-            my_sb_add(&b, head.p);
-            my_sb_add(&b, "(2, " MY_NOW ", NULL, ");
+            rowsync_buf_puts(&b, ") THEN ");
+            rowsync_buf_puts(&b, head.p);
+            rowsync_buf_puts(&b, "(2, " MY_NOW ", NULL, ");
             my_sb_cols(&b, "NEW", spec, 0, spec->nkeys);
-            my_sb_add(&b, "); ");
+            rowsync_buf_puts(&b, "); ");
         }
-        my_sb_add(&b, "END IF; ");
+        rowsync_buf_puts(&b, "END IF; ");
     } else {
-        my_sb_add(&b, head.p);
-        my_sb_add(&b, kind == 0 ? "(1, " MY_NOW ", NULL, "
+        rowsync_buf_puts(&b, head.p);
+        rowsync_buf_puts(&b, kind == 0 ? "(1, " MY_NOW ", NULL, "
                                 : "(3, " MY_NOW ", NULL, ");
         my_sb_cols(&b, kind == 0 ? "NEW" : "OLD", spec, 0, spec->nkeys);
-        my_sb_add(&b, "); ");
+        rowsync_buf_puts(&b, "); ");
     }
-    my_sb_add(&b, "END IF; END");
-    my_sb_free(&head);
+    rowsync_buf_puts(&b, "END IF; END");
+    rowsync_buf_free(&head);
     if (b.oom) {
-        my_sb_free(&b);
+        rowsync_buf_free(&b);
         return NULL;
     }
     return b.p;
@@ -2182,24 +2123,24 @@ static int my_triggers_stored(rowsync_conn_t *c, const my_tref_t *t,
                               const my_names_t *nm, char *have[3],
                               rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     MYSQL_RES *res;
     MYSQL_ROW row;
     int k, rc;
 
-    my_sb_add(&b, "SELECT TRIGGER_NAME, ACTION_STATEMENT, EVENT_OBJECT_TABLE"
+    rowsync_buf_puts(&b, "SELECT TRIGGER_NAME, ACTION_STATEMENT, EVENT_OBJECT_TABLE"
                   " FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ");
     my_sb_str(&b, c->db, t->db);
-    my_sb_add(&b, " AND TRIGGER_NAME IN (");
+    rowsync_buf_puts(&b, " AND TRIGGER_NAME IN (");
     for (k = 0; k < 3; k++) {
-        my_sb_add(&b, k ? ", " : "");
+        rowsync_buf_puts(&b, k ? ", " : "");
         my_sb_str(&b, c->db, nm->trig[k]);
     }
-    my_sb_add(&b, ")");
+    rowsync_buf_puts(&b, ")");
     if (b.oom)
         return my_oom(err);
     rc = my_query(c, b.p, &res, err, "cannot read the triggers");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0)
         return rc;
     while (res != NULL && (row = mysql_fetch_row(res)) != NULL)
@@ -2253,21 +2194,21 @@ static int my_hist_keys(rowsync_conn_t *c, const my_tref_t *t, const char *hist,
 static int my_table_exists(rowsync_conn_t *c, const char *db, const char *name,
                            int *exists, rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     MYSQL_RES *res;
     MYSQL_ROW row;
     int rc;
 
     *exists = 0;
-    my_sb_add(&b, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE"
+    rowsync_buf_puts(&b, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE"
                   " TABLE_SCHEMA = ");
     my_sb_str(&b, c->db, db);
-    my_sb_add(&b, " AND TABLE_NAME = ");
+    rowsync_buf_puts(&b, " AND TABLE_NAME = ");
     my_sb_str(&b, c->db, name);
     if (b.oom)
         return my_oom(err);
     rc = my_query(c, b.p, &res, err, "cannot read the schema");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0)
         return rc;
     while (res != NULL && (row = mysql_fetch_row(res)) != NULL)
@@ -2291,7 +2232,7 @@ static int my_capture_install(rowsync_conn_t *c,
     my_keydef_t *keys = NULL;
     char(*have_defs)[MY_DEF_MAX] = NULL;
     char *want[3] = {NULL, NULL, NULL}, *have[3] = {NULL, NULL, NULL};
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     my_names_t nm;
     my_tref_t t;
     size_t hk = 0, i;
@@ -2321,26 +2262,26 @@ static int my_capture_install(rowsync_conn_t *c,
         rc = my_hist_keys(c, &t, nm.hist, have_defs, spec->nkeys, &hk, err);
     if (rc == 0 && exists && hk != spec->nkeys) {
         /* Rows keyed by another key list cannot be joined any more. */
-        my_sb_add(&b, "DROP TABLE ");
+        rowsync_buf_puts(&b, "DROP TABLE ");
         my_sb_qname(&b, t.db, nm.hist);
         rc = my_exec_sb(c, &b, err, what);
         exists = 0;
     }
     if (rc == 0 && !exists) {
-        my_sb_add(&b, "CREATE TABLE ");
+        rowsync_buf_puts(&b, "CREATE TABLE ");
         my_sb_qname(&b, t.db, nm.hist);
-        my_sb_add(&b, " (seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+        rowsync_buf_puts(&b, " (seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
                       " op TINYINT NOT NULL, time_us BIGINT NOT NULL,"
                       " origin VARCHAR(255) NULL");
         for (i = 0; i < spec->nkeys; i++) {
-            my_sb_addf(&b, ", k%zu ", i + 1);
-            my_sb_add(&b, keys[i].def);
-            my_sb_add(&b, " NULL");
+            rowsync_buf_printf(&b, ", k%zu ", i + 1);
+            rowsync_buf_puts(&b, keys[i].def);
+            rowsync_buf_puts(&b, " NULL");
         }
-        my_sb_add(&b, ", KEY rowsync_k (");
+        rowsync_buf_puts(&b, ", KEY rowsync_k (");
         for (i = 0; i < spec->nkeys; i++)
-            my_sb_addf(&b, "k%zu%s, ", i + 1, keys[i].prefix ? "(191)" : "");
-        my_sb_add(&b, "seq)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+            rowsync_buf_printf(&b, "k%zu%s, ", i + 1, keys[i].prefix ? "(191)" : "");
+        rowsync_buf_puts(&b, "seq)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
                       " COLLATE=utf8mb4_bin COMMENT='rowsync change history'");
         rc = my_exec_sb(c, &b, err, what);
     } else if (rc == 0) {
@@ -2348,11 +2289,11 @@ static int my_capture_install(rowsync_conn_t *c,
         for (i = 0; i < spec->nkeys && rc == 0; i++) {
             if (strcasecmp(have_defs[i], keys[i].def) == 0)
                 continue;
-            my_sb_add(&b, "ALTER TABLE ");
+            rowsync_buf_puts(&b, "ALTER TABLE ");
             my_sb_qname(&b, t.db, nm.hist);
-            my_sb_addf(&b, " MODIFY k%zu ", i + 1);
-            my_sb_add(&b, keys[i].def);
-            my_sb_add(&b, " NULL");
+            rowsync_buf_printf(&b, " MODIFY k%zu ", i + 1);
+            rowsync_buf_puts(&b, keys[i].def);
+            rowsync_buf_puts(&b, " NULL");
             rc = my_exec_sb(c, &b, err, what);
         }
     }
@@ -2365,21 +2306,21 @@ static int my_capture_install(rowsync_conn_t *c,
         if (have[k] != NULL && strcmp(have[k], want[k]) == 0)
             continue;
         if (!c->mariadb && have[k] != NULL) {
-            my_sb_add(&b, "DROP TRIGGER IF EXISTS ");
+            rowsync_buf_puts(&b, "DROP TRIGGER IF EXISTS ");
             my_sb_qname(&b, t.db, nm.trig[k]);
             rc = my_exec_sb(c, &b, err, what);
             if (rc < 0)
                 break;
         }
-        my_sb_add(&b, c->mariadb ? "CREATE OR REPLACE TRIGGER "
+        rowsync_buf_puts(&b, c->mariadb ? "CREATE OR REPLACE TRIGGER "
                                  : "CREATE TRIGGER ");
         my_sb_qname(&b, t.db, nm.trig[k]);
-        my_sb_add(&b, " AFTER ");
-        my_sb_add(&b, event[k]);
-        my_sb_add(&b, " ON ");
+        rowsync_buf_puts(&b, " AFTER ");
+        rowsync_buf_puts(&b, event[k]);
+        rowsync_buf_puts(&b, " ON ");
         my_sb_qname(&b, t.db, t.name);
-        my_sb_add(&b, " FOR EACH ROW ");
-        my_sb_add(&b, want[k]);
+        rowsync_buf_puts(&b, " FOR EACH ROW ");
+        rowsync_buf_puts(&b, want[k]);
         rc = my_exec_sb(c, &b, err, what);
     }
     if (rc < 0)
@@ -2392,7 +2333,7 @@ out:
     }
     free(keys);
     free(have_defs);
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     return rc;
 }
 
@@ -2433,7 +2374,7 @@ static int my_capture_remove(rowsync_conn_t *c,
                              const rowsync_table_spec_t *spec,
                              rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     my_names_t nm;
     my_tref_t t;
     int rc, k;
@@ -2450,19 +2391,19 @@ static int my_capture_remove(rowsync_conn_t *c,
         return rc;
     my_names(&t, &nm);
     for (k = 0; k < 3 && rc == 0; k++) {
-        my_sb_add(&b, "DROP TRIGGER IF EXISTS ");
+        rowsync_buf_puts(&b, "DROP TRIGGER IF EXISTS ");
         my_sb_qname(&b, t.db, nm.trig[k]);
         rc = my_exec_sb(c, &b, err, "cannot remove change capture");
     }
     if (rc == 0) {
-        my_sb_add(&b, "DROP TABLE IF EXISTS ");
+        rowsync_buf_puts(&b, "DROP TABLE IF EXISTS ");
         my_sb_qname(&b, t.db, nm.hist);
         rc = my_exec_sb(c, &b, err, "cannot remove change capture");
     }
     if (rc < 0)
         rowsync_error_prefix(err, "table '%s'", spec->table);
     my_drop_cache(c);
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     return rc;
 }
 
@@ -2486,7 +2427,7 @@ static int my_history_error(rowsync_conn_t *c, const char *table,
 static int my_history_clear(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                             rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     my_names_t nm;
     my_tref_t t;
     int rc;
@@ -2499,17 +2440,17 @@ static int my_history_clear(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     my_names(&t, &nm);
     /* DELETE, not TRUNCATE: the AUTO_INCREMENT counter must not restart
      * below the cursors already handed out. */
-    my_sb_add(&b, "DELETE FROM ");
+    rowsync_buf_puts(&b, "DELETE FROM ");
     my_sb_qname(&b, t.db, nm.hist);
     rc = my_exec_sb(c, &b, err, "cannot clear the history");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     return my_history_error(c, spec->table, nm.hist, rc, err);
 }
 
 static int my_history_count(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                             int64_t *rows, rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     my_names_t nm;
     my_tref_t t;
     int rc;
@@ -2520,12 +2461,12 @@ static int my_history_count(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if (rc < 0)
         return rc;
     my_names(&t, &nm);
-    my_sb_add(&b, "SELECT COUNT(*) FROM ");
+    rowsync_buf_puts(&b, "SELECT COUNT(*) FROM ");
     my_sb_qname(&b, t.db, nm.hist);
     if (b.oom)
         return my_oom(err);
     rc = my_query_int(c, b.p, rows, NULL, err, "cannot count the history");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     return my_history_error(c, spec->table, nm.hist, rc, err);
 }
 
@@ -2550,13 +2491,13 @@ static int my_state_remove(rowsync_conn_t *c, rowsync_error_t *err)
  * database ("db/name"), so jobs syncing other databases of the same server
  * do not block each other; names past the server's 64-character limit
  * become "rowsync:" and their SHA1 (computed by the server). */
-static void my_sb_lockname(my_sb_t *b, rowsync_conn_t *c, const char *name)
+static void my_sb_lockname(rowsync_buf_t *b, rowsync_conn_t *c, const char *name)
 {
-    my_sb_t full = {NULL, 0, 0, 0};
+    rowsync_buf_t full = {NULL, 0, 0, 0};
 
-    my_sb_add(&full, c->database);
-    my_sb_add(&full, "/");
-    my_sb_add(&full, name);
+    rowsync_buf_puts(&full, c->database);
+    rowsync_buf_puts(&full, "/");
+    rowsync_buf_puts(&full, name);
     if (full.oom) {
         b->oom = 1;
         return;
@@ -2564,11 +2505,11 @@ static void my_sb_lockname(my_sb_t *b, rowsync_conn_t *c, const char *name)
     if (my_chars(full.p) <= MY_IDENT_MAX) {
         my_sb_str(b, c->db, full.p);
     } else {
-        my_sb_add(b, "CONCAT('rowsync:', SHA1(");
+        rowsync_buf_puts(b, "CONCAT('rowsync:', SHA1(");
         my_sb_str(b, c->db, full.p);
-        my_sb_add(b, "))");
+        rowsync_buf_puts(b, "))");
     }
-    my_sb_free(&full);
+    rowsync_buf_free(&full);
 }
 
 /* Takes the named lock with GET_LOCK, held by the main session until
@@ -2577,7 +2518,7 @@ static void my_sb_lockname(my_sb_t *b, rowsync_conn_t *c, const char *name)
 static int my_lock(rowsync_conn_t *c, const char *name, int timeout_ms,
                    rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     int64_t got = 0, holder = 0, t0;
     int isnull = 0, rc;
 
@@ -2585,17 +2526,17 @@ static int my_lock(rowsync_conn_t *c, const char *name, int timeout_ms,
         return rowsync_error_set(err, ROWSYNC_EINVAL, "empty lock name");
     if (timeout_ms < 0)
         timeout_ms = 0;
-    my_sb_add(&b, "SELECT GET_LOCK(");
+    rowsync_buf_puts(&b, "SELECT GET_LOCK(");
     my_sb_lockname(&b, c, name);
     if (c->mariadb || timeout_ms % 1000 == 0)
-        my_sb_addf(&b, ", %d.%03d)", timeout_ms / 1000, timeout_ms % 1000);
+        rowsync_buf_printf(&b, ", %d.%03d)", timeout_ms / 1000, timeout_ms % 1000);
     else
-        my_sb_addf(&b, ", %d)", (timeout_ms + 999) / 1000);
+        rowsync_buf_printf(&b, ", %d)", (timeout_ms + 999) / 1000);
     if (b.oom)
         return my_oom(err);
     t0 = my_mono_ms();
     rc = my_query_int(c, b.p, &got, &isnull, err, "cannot take a lock");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0) {
         rowsync_error_prefix(err, "lock '%s'", name);
         return rc;
@@ -2604,12 +2545,12 @@ static int my_lock(rowsync_conn_t *c, const char *name, int timeout_ms,
         c->locked = 1;
         return 0;
     }
-    my_sb_add(&b, "SELECT IS_USED_LOCK(");
+    rowsync_buf_puts(&b, "SELECT IS_USED_LOCK(");
     my_sb_lockname(&b, c, name);
-    my_sb_add(&b, ")");
+    rowsync_buf_puts(&b, ")");
     if (!b.oom)
         my_query_int(c, b.p, &holder, NULL, NULL, "");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     rc = rowsync_error_set(
         err, ROWSYNC_ELOCKED,
         "lock '%s' on node '%s' (%s) is held by another session (MySQL "
@@ -2622,19 +2563,19 @@ static int my_lock(rowsync_conn_t *c, const char *name, int timeout_ms,
 
 static int my_unlock(rowsync_conn_t *c, const char *name, rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     int64_t got = 0;
     int rc;
 
     if (name == NULL || name[0] == '\0')
         return rowsync_error_set(err, ROWSYNC_EINVAL, "empty lock name");
-    my_sb_add(&b, "SELECT RELEASE_LOCK(");
+    rowsync_buf_puts(&b, "SELECT RELEASE_LOCK(");
     my_sb_lockname(&b, c, name);
-    my_sb_add(&b, ")");
+    rowsync_buf_puts(&b, ")");
     if (b.oom)
         return my_oom(err);
     rc = my_query_int(c, b.p, &got, NULL, err, "cannot release a lock");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0)
         rowsync_error_prefix(err, "lock '%s'", name);
     return rc;
@@ -2646,7 +2587,7 @@ static int my_unlock(rowsync_conn_t *c, const char *name, rowsync_error_t *err)
 static int my_state_get(rowsync_conn_t *c, const char *key, char *buf,
                         size_t len, int64_t *updated_us, rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     MYSQL_RES *res = NULL;
     MYSQL_ROW row;
     unsigned long *lens;
@@ -2658,18 +2599,18 @@ static int my_state_get(rowsync_conn_t *c, const char *key, char *buf,
         buf[0] = '\0';
     if (key == NULL)
         return rowsync_error_set(err, ROWSYNC_EINVAL, "state needs a key");
-    my_sb_add(&b, "SELECT value, updated_us FROM rowsync_state WHERE"
+    rowsync_buf_puts(&b, "SELECT value, updated_us FROM rowsync_state WHERE"
                   " name = ");
     my_sb_str(&b, c->db, key);
     if (b.oom)
         return my_oom(err);
     if (mysql_real_query(c->db, b.p, (unsigned long)b.len) != 0) {
-        my_sb_free(&b);
+        rowsync_buf_free(&b);
         if (mysql_errno(c->db) == 1146)
             return 0;
         return my_fail(c, c->db, err, "cannot read state '%s'", key);
     }
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     res = mysql_store_result(c->db);
     if (res == NULL)
         return my_fail(c, c->db, err, "cannot read state '%s'", key);
@@ -2696,7 +2637,7 @@ static int my_state_get(rowsync_conn_t *c, const char *key, char *buf,
 static int my_state_set(rowsync_conn_t *c, const char *key, const char *value,
                         rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     int rc;
 
     if (key == NULL || value == NULL)
@@ -2708,15 +2649,15 @@ static int my_state_set(rowsync_conn_t *c, const char *key, const char *value,
         if (rc < 0)
             return rc;
     }
-    my_sb_add(&b, "INSERT INTO rowsync_state (name, value, updated_us)"
+    rowsync_buf_puts(&b, "INSERT INTO rowsync_state (name, value, updated_us)"
                   " VALUES (");
     my_sb_str(&b, c->db, key);
-    my_sb_add(&b, ", ");
+    rowsync_buf_puts(&b, ", ");
     my_sb_str(&b, c->db, value);
-    my_sb_add(&b, ", " MY_NOW ") ON DUPLICATE KEY UPDATE value ="
+    rowsync_buf_puts(&b, ", " MY_NOW ") ON DUPLICATE KEY UPDATE value ="
                   " VALUES(value), updated_us = VALUES(updated_us)");
     rc = my_exec_sb(c, &b, err, "cannot write rowsync_state");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0)
         rowsync_error_prefix(err, "state '%s'", key);
     return rc;
@@ -2725,7 +2666,7 @@ static int my_state_set(rowsync_conn_t *c, const char *key, const char *value,
 static int my_conflict_log(rowsync_conn_t *c, const rowsync_conflict_t *k,
                            rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     int rc;
 
     if (!c->in_tx) {
@@ -2733,26 +2674,26 @@ static int my_conflict_log(rowsync_conn_t *c, const rowsync_conflict_t *k,
         if (rc < 0)
             return rc;
     }
-    my_sb_addf(&b,
+    rowsync_buf_printf(&b,
                "INSERT INTO rowsync_conflicts (decided_us, tbl,"
                " key_text, rule, winner, loser, winner_time_us,"
                " loser_time_us, note) VALUES (%lld, ",
                (long long)k->decided_us);
     my_sb_str(&b, c->db, k->table);
-    my_sb_add(&b, ", ");
+    rowsync_buf_puts(&b, ", ");
     my_sb_str(&b, c->db, k->key);
-    my_sb_add(&b, ", ");
+    rowsync_buf_puts(&b, ", ");
     my_sb_str(&b, c->db, k->rule);
-    my_sb_add(&b, ", ");
+    rowsync_buf_puts(&b, ", ");
     my_sb_str(&b, c->db, k->winner);
-    my_sb_add(&b, ", ");
+    rowsync_buf_puts(&b, ", ");
     my_sb_str(&b, c->db, k->loser);
-    my_sb_addf(&b, ", %lld, %lld, ", (long long)k->winner_time_us,
+    rowsync_buf_printf(&b, ", %lld, %lld, ", (long long)k->winner_time_us,
                (long long)k->loser_time_us);
     my_sb_str(&b, c->db, k->note);
-    my_sb_add(&b, ")");
+    rowsync_buf_puts(&b, ")");
     rc = my_exec_sb(c, &b, err, "cannot journal a conflict");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0)
         rowsync_error_prefix(err, "table '%s'",
                              k->table != NULL ? k->table : "?");
@@ -3039,7 +2980,7 @@ static int my_prepass(rowsync_conn_t *c, struct rowsync_stream *s,
                       const my_tref_t *t, const char *hist,
                       rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     my_range_t *w = NULL;
     size_t nw, i = 0, k;
     int64_t pos, hi, now_us = 0;
@@ -3072,19 +3013,19 @@ static int my_prepass(rowsync_conn_t *c, struct rowsync_stream *s,
     w[nw - 1].b = INT64_MAX;
     w[nw - 1].t = wk.now;
 
-    my_sb_add(&b, "SELECT seq FROM ");
+    rowsync_buf_puts(&b, "SELECT seq FROM ");
     my_sb_qname(&b, t->db, hist);
-    my_sb_addf(&b, " WHERE seq > %lld", (long long)s->since.s);
+    rowsync_buf_printf(&b, " WHERE seq > %lld", (long long)s->since.s);
     for (k = 0; k < s->since.ng; k++)
-        my_sb_addf(&b, " OR seq BETWEEN %lld AND %lld",
+        rowsync_buf_printf(&b, " OR seq BETWEEN %lld AND %lld",
                    (long long)s->since.g[k].a, (long long)s->since.g[k].b);
-    my_sb_add(&b, " ORDER BY seq");
+    rowsync_buf_puts(&b, " ORDER BY seq");
     if (b.oom) {
         free(w);
         return my_oom(err);
     }
     rc = mysql_real_query(s->db, b.p, (unsigned long)b.len);
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc != 0 || (res = mysql_use_result(s->db)) == NULL) {
         free(w);
         return my_fail(c, s->db, err,
@@ -3138,16 +3079,16 @@ static int my_prepass(rowsync_conn_t *c, struct rowsync_stream *s,
 
 /* The key join of the live table t to history row h:
  * "t.`a` = h.k1 AND t.`b` = h.k2". */
-static void my_sb_key_join(my_sb_t *b, const rowsync_table_spec_t *spec)
+static void my_sb_key_join(rowsync_buf_t *b, const rowsync_table_spec_t *spec)
 {
     size_t i;
 
     for (i = 0; i < spec->nkeys; i++) {
         if (i > 0)
-            my_sb_add(b, " AND ");
-        my_sb_add(b, "t.");
+            rowsync_buf_puts(b, " AND ");
+        rowsync_buf_puts(b, "t.");
         my_sb_ident(b, spec->columns[i]);
-        my_sb_addf(b, " = h.k%zu", i + 1);
+        rowsync_buf_printf(b, " = h.k%zu", i + 1);
     }
 }
 
@@ -3162,7 +3103,7 @@ static int my_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                            rowsync_error_t *err)
 {
     struct rowsync_stream *s;
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     my_names_t nm;
     my_tref_t t;
     int rc;
@@ -3196,33 +3137,33 @@ static int my_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if (rc < 0)
         goto fail;
 
-    my_sb_add(&b, "SELECT h.seq, h.op, h.time_us, h.origin, ");
+    rowsync_buf_puts(&b, "SELECT h.seq, h.op, h.time_us, h.origin, ");
     my_sb_hkeys(&b, "h.", spec->nkeys);
-    my_sb_add(&b, ", ");
+    rowsync_buf_puts(&b, ", ");
     my_sb_cols(&b, "t", spec, 0, spec->ncolumns);
-    my_sb_add(&b, ", t.");
+    rowsync_buf_puts(&b, ", t.");
     my_sb_ident(&b, spec->columns[0]);
     /* The newest row per key: MAX(seq) grouped by key over the window
      * (one pass, the server sorts the keys' rows by seq), not a
      * correlated NOT EXISTS, which is quadratic in a key's changes. */
-    my_sb_add(&b, " IS NOT NULL FROM (SELECT MAX(seq) AS seq FROM ");
+    rowsync_buf_puts(&b, " IS NOT NULL FROM (SELECT MAX(seq) AS seq FROM ");
     my_sb_qname(&b, t.db, nm.hist);
-    my_sb_add(&b, " WHERE ");
+    rowsync_buf_puts(&b, " WHERE ");
     my_sb_window(&b, "seq", &s->since, &s->fin);
-    my_sb_add(&b, " GROUP BY ");
+    rowsync_buf_puts(&b, " GROUP BY ");
     my_sb_hkeys(&b, "", spec->nkeys);
-    my_sb_add(&b, ") x JOIN ");
+    rowsync_buf_puts(&b, ") x JOIN ");
     my_sb_qname(&b, t.db, nm.hist);
-    my_sb_add(&b, " h ON h.seq = x.seq LEFT JOIN ");
+    rowsync_buf_puts(&b, " h ON h.seq = x.seq LEFT JOIN ");
     my_sb_qname(&b, t.db, t.name);
-    my_sb_add(&b, " t ON ");
+    rowsync_buf_puts(&b, " t ON ");
     my_sb_key_join(&b, spec);
     if (skip_origin != NULL) {
-        my_sb_add(&b, " WHERE NOT (h.origin <=> ");
+        rowsync_buf_puts(&b, " WHERE NOT (h.origin <=> ");
         my_sb_str(&b, s->db, skip_origin);
-        my_sb_add(&b, ")");
+        rowsync_buf_puts(&b, ")");
     }
-    my_sb_add(&b, " ORDER BY h.seq");
+    rowsync_buf_puts(&b, " ORDER BY h.seq");
     if (b.oom) {
         rc = my_oom(err);
         goto fail;
@@ -3234,12 +3175,12 @@ static int my_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         goto fail;
     }
     s->fields = mysql_fetch_fields(s->res);
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     *out = s;
     return 0;
 
 fail:
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     rc = my_history_error(c, spec->table, nm.hist, rc, err);
     if (s->db != NULL && s->res == NULL)
         mysql_query(s->db, "ROLLBACK");
@@ -3255,7 +3196,7 @@ static int my_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                         rowsync_stream_t **out, rowsync_error_t *err)
 {
     struct rowsync_stream *s;
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     my_tref_t t;
     size_t i, j;
     int rc;
@@ -3272,27 +3213,27 @@ static int my_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         my_stream_close(s);
         return rc;
     }
-    my_sb_add(&b, "SELECT ");
+    rowsync_buf_puts(&b, "SELECT ");
     my_sb_cols(&b, NULL, spec, 0, spec->ncolumns);
-    my_sb_add(&b, " FROM ");
+    rowsync_buf_puts(&b, " FROM ");
     my_sb_qname(&b, t.db, t.name);
     if (after_key != NULL) {
         /* (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ...: a form the range
          * optimizer of both servers uses */
-        my_sb_add(&b, " WHERE ");
+        rowsync_buf_puts(&b, " WHERE ");
         for (i = 0; i < spec->nkeys && rc == 0; i++) {
-            my_sb_add(&b, i ? " OR (" : "(");
+            rowsync_buf_puts(&b, i ? " OR (" : "(");
             for (j = 0; j <= i && rc == 0; j++) {
                 if (j > 0)
-                    my_sb_add(&b, " AND ");
+                    rowsync_buf_puts(&b, " AND ");
                 my_sb_ident(&b, spec->columns[j]);
-                my_sb_add(&b, j < i ? " = " : " > ");
+                rowsync_buf_puts(&b, j < i ? " = " : " > ");
                 rc = my_sb_value(&b, c->db, &after_key[j], err);
             }
-            my_sb_add(&b, ")");
+            rowsync_buf_puts(&b, ")");
         }
     }
-    my_sb_add(&b, " ORDER BY ");
+    rowsync_buf_puts(&b, " ORDER BY ");
     my_sb_cols(&b, NULL, spec, 0, spec->nkeys);
     if (rc == 0 && b.oom)
         rc = my_oom(err);
@@ -3300,7 +3241,7 @@ static int my_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         rc = my_reader_start(c, s, b.p, err);
     if (rc == 0 && (s->res = mysql_use_result(s->db)) == NULL)
         rc = my_fail(c, s->db, err, "cannot scan table '%s'", spec->table);
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0) {
         if (rc != ROWSYNC_ECONVERT && err != NULL &&
             strstr(err->message, spec->table) == NULL)
@@ -3470,17 +3411,17 @@ static int my_begin(rowsync_conn_t *c, rowsync_error_t *err)
  * count. Malloc'd. */
 static char *my_spec_sig(const rowsync_table_spec_t *spec)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     size_t i;
 
-    my_sb_add(&b, spec->table);
+    rowsync_buf_puts(&b, spec->table);
     for (i = 0; i < spec->ncolumns; i++) {
-        my_sb_add(&b, "\x1f");
-        my_sb_add(&b, spec->columns[i]);
+        rowsync_buf_puts(&b, "\x1f");
+        rowsync_buf_puts(&b, spec->columns[i]);
     }
-    my_sb_addf(&b, "\x1f%zu", spec->nkeys);
+    rowsync_buf_printf(&b, "\x1f%zu", spec->nkeys);
     if (b.oom) {
-        my_sb_free(&b);
+        rowsync_buf_free(&b);
         return NULL;
     }
     return b.p;
@@ -3494,7 +3435,7 @@ static int my_apply_meta(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                          rowsync_error_t *err)
 {
     struct my_apply *a, **pp;
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     MYSQL_RES *res = NULL;
     MYSQL_ROW row;
     char *sig, *prev = NULL;
@@ -3546,13 +3487,13 @@ static int my_apply_meta(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         rc = my_not_found(c, spec->table, err);
 
     if (rc == 0) {
-        my_sb_add(&b, "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART, TABLE_NAME"
+        rowsync_buf_puts(&b, "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART, TABLE_NAME"
                       " FROM information_schema.STATISTICS WHERE"
                       " NON_UNIQUE = 0 AND TABLE_SCHEMA = ");
         my_sb_str(&b, c->db, t->db);
-        my_sb_add(&b, " AND TABLE_NAME = ");
+        rowsync_buf_puts(&b, " AND TABLE_NAME = ");
         my_sb_str(&b, c->db, t->name);
-        my_sb_add(&b, " ORDER BY INDEX_NAME, SEQ_IN_INDEX");
+        rowsync_buf_puts(&b, " ORDER BY INDEX_NAME, SEQ_IN_INDEX");
         if (b.oom)
             rc = my_oom(err);
         else
@@ -3589,7 +3530,7 @@ static int my_apply_meta(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     }
     free(prev);
     mysql_free_result(res);
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0) {
         my_apply_free(a);
         return rc;
@@ -3603,18 +3544,18 @@ static int my_apply_meta(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
 }
 
 /* "(?, ?, ?)" */
-static void my_sb_params(my_sb_t *b, size_t n)
+static void my_sb_params(rowsync_buf_t *b, size_t n)
 {
     size_t i;
 
-    my_sb_add(b, "(");
+    rowsync_buf_puts(b, "(");
     for (i = 0; i < n; i++)
-        my_sb_add(b, i ? ", ?" : "?");
-    my_sb_add(b, ")");
+        rowsync_buf_puts(b, i ? ", ?" : "?");
+    rowsync_buf_puts(b, ")");
 }
 
 /* The SQL of statement kind for `rows` rows of spec. */
-static void my_stmt_sql(my_sb_t *b, const struct my_apply *a,
+static void my_stmt_sql(rowsync_buf_t *b, const struct my_apply *a,
                         const rowsync_table_spec_t *spec, int kind, size_t rows)
 {
     size_t r, i;
@@ -3625,102 +3566,102 @@ static void my_stmt_sql(my_sb_t *b, const struct my_apply *a,
          * found on the key, and makes it NULL (an error: keys are NOT
          * NULL) when the incoming row collided with another row on some
          * other unique index, which must not be overwritten. */
-        my_sb_add(b, "INSERT INTO ");
+        rowsync_buf_puts(b, "INSERT INTO ");
         my_sb_qname(b, a->t.db, a->t.name);
-        my_sb_add(b, " (");
+        rowsync_buf_puts(b, " (");
         my_sb_cols(b, NULL, spec, 0, spec->ncolumns);
-        my_sb_add(b, ") VALUES ");
+        rowsync_buf_puts(b, ") VALUES ");
         for (r = 0; r < rows; r++) {
             if (r > 0)
-                my_sb_add(b, ", ");
+                rowsync_buf_puts(b, ", ");
             my_sb_params(b, spec->ncolumns);
         }
-        my_sb_add(b, " ON DUPLICATE KEY UPDATE ");
+        rowsync_buf_puts(b, " ON DUPLICATE KEY UPDATE ");
         my_sb_ident(b, spec->columns[0]);
-        my_sb_add(b, " = IF(");
+        rowsync_buf_puts(b, " = IF(");
         for (i = 0; i < spec->nkeys; i++) {
             if (i > 0)
-                my_sb_add(b, " AND ");
+                rowsync_buf_puts(b, " AND ");
             my_sb_ident(b, spec->columns[i]);
-            my_sb_add(b, " <=> VALUES(");
+            rowsync_buf_puts(b, " <=> VALUES(");
             my_sb_ident(b, spec->columns[i]);
-            my_sb_add(b, ")");
+            rowsync_buf_puts(b, ")");
         }
-        my_sb_add(b, ", ");
+        rowsync_buf_puts(b, ", ");
         my_sb_ident(b, spec->columns[0]);
-        my_sb_add(b, ", NULL)");
+        rowsync_buf_puts(b, ", NULL)");
         for (i = spec->nkeys; i < spec->ncolumns; i++) {
-            my_sb_add(b, ", ");
+            rowsync_buf_puts(b, ", ");
             my_sb_ident(b, spec->columns[i]);
-            my_sb_add(b, " = VALUES(");
+            rowsync_buf_puts(b, " = VALUES(");
             my_sb_ident(b, spec->columns[i]);
-            my_sb_add(b, ")");
+            rowsync_buf_puts(b, ")");
         }
         break;
     case MY_K_DELETE:
-        my_sb_add(b, "DELETE FROM ");
+        rowsync_buf_puts(b, "DELETE FROM ");
         my_sb_qname(b, a->t.db, a->t.name);
-        my_sb_add(b, " WHERE ");
+        rowsync_buf_puts(b, " WHERE ");
         if (spec->nkeys == 1) {
             my_sb_ident(b, spec->columns[0]);
-            my_sb_add(b, " IN ");
+            rowsync_buf_puts(b, " IN ");
             my_sb_params(b, rows);
             break;
         }
         for (r = 0; r < rows; r++) {
-            my_sb_add(b, r ? " OR (" : "(");
+            rowsync_buf_puts(b, r ? " OR (" : "(");
             for (i = 0; i < spec->nkeys; i++) {
                 if (i > 0)
-                    my_sb_add(b, " AND ");
+                    rowsync_buf_puts(b, " AND ");
                 my_sb_ident(b, spec->columns[i]);
-                my_sb_add(b, " = ?");
+                rowsync_buf_puts(b, " = ?");
             }
-            my_sb_add(b, ")");
+            rowsync_buf_puts(b, ")");
         }
         break;
     case MY_K_HIST:
-        my_sb_add(b, "INSERT INTO ");
+        rowsync_buf_puts(b, "INSERT INTO ");
         my_sb_qname(b, a->t.db, a->hist);
-        my_sb_add(b, " (op, time_us, origin, ");
+        rowsync_buf_puts(b, " (op, time_us, origin, ");
         my_sb_hkeys(b, "", spec->nkeys);
-        my_sb_add(b, ") VALUES ");
+        rowsync_buf_puts(b, ") VALUES ");
         for (r = 0; r < rows; r++) {
             if (r > 0)
-                my_sb_add(b, ", ");
+                rowsync_buf_puts(b, ", ");
             my_sb_params(b, 3 + spec->nkeys);
         }
         break;
     case MY_K_UPDATE1:
         /* non-key columns first, then the key; a key-only table "updates"
          * its first key column to itself to count the matching rows */
-        my_sb_add(b, "UPDATE ");
+        rowsync_buf_puts(b, "UPDATE ");
         my_sb_qname(b, a->t.db, a->t.name);
-        my_sb_add(b, " SET ");
+        rowsync_buf_puts(b, " SET ");
         if (spec->ncolumns == spec->nkeys) {
             my_sb_ident(b, spec->columns[0]);
-            my_sb_add(b, " = ");
+            rowsync_buf_puts(b, " = ");
             my_sb_ident(b, spec->columns[0]);
         }
         for (i = spec->nkeys; i < spec->ncolumns; i++) {
             if (i > spec->nkeys)
-                my_sb_add(b, ", ");
+                rowsync_buf_puts(b, ", ");
             my_sb_ident(b, spec->columns[i]);
-            my_sb_add(b, " = ?");
+            rowsync_buf_puts(b, " = ?");
         }
-        my_sb_add(b, " WHERE ");
+        rowsync_buf_puts(b, " WHERE ");
         for (i = 0; i < spec->nkeys; i++) {
             if (i > 0)
-                my_sb_add(b, " AND ");
+                rowsync_buf_puts(b, " AND ");
             my_sb_ident(b, spec->columns[i]);
-            my_sb_add(b, " = ?");
+            rowsync_buf_puts(b, " = ?");
         }
         break;
     default: /* MY_K_INSERT1 */
-        my_sb_add(b, "INSERT INTO ");
+        rowsync_buf_puts(b, "INSERT INTO ");
         my_sb_qname(b, a->t.db, a->t.name);
-        my_sb_add(b, " (");
+        rowsync_buf_puts(b, " (");
         my_sb_cols(b, NULL, spec, 0, spec->ncolumns);
-        my_sb_add(b, ") VALUES ");
+        rowsync_buf_puts(b, ") VALUES ");
         my_sb_params(b, spec->ncolumns);
         break;
     }
@@ -3733,7 +3674,7 @@ static int my_stmt_get(rowsync_conn_t *c, struct my_apply *a,
                        MYSQL_STMT **out, rowsync_error_t *err)
 {
     struct my_stmt *s, **pp;
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     size_t n = 0;
     int rc;
 
@@ -3752,7 +3693,7 @@ static int my_stmt_get(rowsync_conn_t *c, struct my_apply *a,
     s = calloc(1, sizeof *s);
     if (s == NULL || (s->st = mysql_stmt_init(c->db)) == NULL) {
         free(s);
-        my_sb_free(&b);
+        rowsync_buf_free(&b);
         return my_oom(err);
     }
     if (mysql_stmt_prepare(s->st, b.p, (unsigned long)b.len) != 0) {
@@ -3762,10 +3703,10 @@ static int my_stmt_get(rowsync_conn_t *c, struct my_apply *a,
                           spec->table);
         mysql_stmt_close(s->st);
         free(s);
-        my_sb_free(&b);
+        rowsync_buf_free(&b);
         return rc;
     }
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     s->kind = kind;
     s->rows = rows;
     s->next = a->stmts;
@@ -4110,7 +4051,7 @@ static int my_references(rowsync_conn_t *c, const char *table,
                          int (*cb)(void *ctx, const char *referenced),
                          void *ctx, rowsync_error_t *err)
 {
-    my_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     MYSQL_RES *res;
     MYSQL_ROW row;
     my_tref_t t;
@@ -4119,17 +4060,17 @@ static int my_references(rowsync_conn_t *c, const char *table,
     rc = my_tref(c, table, &t, err);
     if (rc < 0)
         return rc;
-    my_sb_add(&b, "SELECT DISTINCT REFERENCED_TABLE_SCHEMA,"
+    rowsync_buf_puts(&b, "SELECT DISTINCT REFERENCED_TABLE_SCHEMA,"
                   " REFERENCED_TABLE_NAME, TABLE_NAME FROM"
                   " information_schema.KEY_COLUMN_USAGE WHERE"
                   " REFERENCED_TABLE_NAME IS NOT NULL AND TABLE_SCHEMA = ");
     my_sb_str(&b, c->db, t.db);
-    my_sb_add(&b, " AND TABLE_NAME = ");
+    rowsync_buf_puts(&b, " AND TABLE_NAME = ");
     my_sb_str(&b, c->db, t.name);
     if (b.oom)
         return my_oom(err);
     rc = my_query(c, b.p, &res, err, "cannot read the foreign keys");
-    my_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0) {
         rowsync_error_prefix(err, "table '%s'", table);
         return rc;

@@ -47,81 +47,21 @@
 
 /* ---- growable text buffer -------------------------------------------- */
 
-void pg_buf_add(pg_buf_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        if (!(p = realloc(b->p, cap))) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void pg_buf_puts(pg_buf_t *b, const char *s)
-{
-    pg_buf_add(b, s, strlen(s));
-}
-
-void pg_buf_printf(pg_buf_t *b, const char *fmt, ...)
-{
-    char small[256];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof small) {
-        pg_buf_add(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->oom = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    pg_buf_add(b, big, (size_t)n);
-    free(big);
-}
-
 /* Appends ident as a double-quoted identifier. */
-void pg_buf_ident(pg_buf_t *b, const char *ident)
+void pg_buf_ident(rowsync_buf_t *b, const char *ident)
 {
-    pg_buf_add(b, "\"", 1);
+    rowsync_buf_add(b, "\"", 1);
     for (const char *p = ident; *p; p++) {
         const char *q = strchr(p, '"');
         if (!q) {
-            pg_buf_puts(b, p);
+            rowsync_buf_puts(b, p);
             break;
         }
-        pg_buf_add(b, p, (size_t)(q - p));
-        pg_buf_add(b, "\"\"", 2);
+        rowsync_buf_add(b, p, (size_t)(q - p));
+        rowsync_buf_add(b, "\"\"", 2);
         p = q;
     }
-    pg_buf_add(b, "\"", 1);
-}
-
-void pg_buf_free(pg_buf_t *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
+    rowsync_buf_add(b, "\"", 1);
 }
 
 /* Quotes ident into buf like snprintf; ROWSYNC_EINVAL for a name
@@ -478,7 +418,7 @@ static int pg_connect(rowsync_conn_t **out, const rowsync_node_config_t *cfg,
         return pg_oom(err);
     c->node = pg_strdup(node);
     c->schema = pg_strdup(schema);
-    pg_buf_t q = {0};
+    rowsync_buf_t q = {0};
     pg_buf_ident(&q, schema);
     c->qschema = q.p;
     sslfiles[0] = pg_path(pg_option(cfg, "sslrootcert"), cfg->job_dir);
@@ -572,20 +512,20 @@ static int pg_connect(rowsync_conn_t **out, const rowsync_node_config_t *cfg,
         goto done;
     }
     {
-        pg_buf_t s = {0};
-        pg_buf_puts(&s, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
+        rowsync_buf_t s = {0};
+        rowsync_buf_puts(&s, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
                         " SET IntervalStyle = 'postgres';"
                         " SET extra_float_digits = 3;"
                         " SET bytea_output = 'hex';"
                         " SET client_min_messages = 'warning'");
         if (lock_timeout)
-            pg_buf_printf(&s, "; SET lock_timeout = %ld",
+            rowsync_buf_printf(&s, "; SET lock_timeout = %ld",
                           strtol(lock_timeout, NULL, 10));
         if (s.oom)
             rc = pg_oom(err);
         else
             rc = pg_exec(c, s.p, err, "setting up the session");
-        pg_buf_free(&s);
+        rowsync_buf_free(&s);
         if (rc < 0) {
             rowsync_error_prefix(err, "node '%s'", node);
             goto done;

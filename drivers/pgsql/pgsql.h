@@ -50,11 +50,6 @@ enum {
     PG_JSONBOID = 3802
 };
 
-typedef struct pg_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} pg_buf_t;
 
 typedef struct pg_step {
     size_t n;                   /* breakpoints */
@@ -137,12 +132,7 @@ typedef struct pg_rel {
 
 /* ---- pgsql.c: text buffers, errors, queries ------------------------------ */
 
-PG_HIDDEN void pg_buf_add(pg_buf_t *b, const char *s, size_t n);
-PG_HIDDEN void pg_buf_puts(pg_buf_t *b, const char *s);
-PG_HIDDEN void pg_buf_printf(pg_buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-PG_HIDDEN void pg_buf_ident(pg_buf_t *b, const char *ident);
-PG_HIDDEN void pg_buf_free(pg_buf_t *b);
+PG_HIDDEN void pg_buf_ident(rowsync_buf_t *b, const char *ident);
 PG_HIDDEN int pg_oom(rowsync_error_t *err);
 PG_HIDDEN char *pg_strdup(const char *s);
 PG_HIDDEN int pg_fail(rowsync_conn_t *c, const PGresult *res,

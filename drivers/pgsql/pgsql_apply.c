@@ -20,7 +20,7 @@
 int pg_state_get(rowsync_conn_t *c, const char *key, char *buf, size_t len,
                  int64_t *updated_us, rowsync_error_t *err)
 {
-    pg_buf_t s = {0};
+    rowsync_buf_t s = {0};
     int rc, exists = 0;
 
     if (!key || !buf || len == 0)
@@ -30,25 +30,25 @@ int pg_state_get(rowsync_conn_t *c, const char *key, char *buf, size_t len,
     buf[0] = '\0';
     if (updated_us)
         *updated_us = 0;
-    pg_buf_printf(&s, "%s.state", c->qschema);
+    rowsync_buf_printf(&s, "%s.state", c->qschema);
     if (s.oom)
         return pg_oom(err);
     if (c->state_ok || (c->in_txn && c->state_txn == c->txn_no))
         exists = 1;
     else if ((rc = pg_rel_exists(c, s.p, &exists, err)) < 0) {
-        pg_buf_free(&s);
+        rowsync_buf_free(&s);
         return rc;
     }
-    pg_buf_free(&s);
+    rowsync_buf_free(&s);
     if (!exists)
         return 0;
-    pg_buf_printf(&s, "SELECT value, updated_us FROM %s.state WHERE name = $1",
+    rowsync_buf_printf(&s, "SELECT value, updated_us FROM %s.state WHERE name = $1",
                   c->qschema);
     if (s.oom)
         return pg_oom(err);
     const char *params[1] = {key};
     PGresult *res = pg_query(c, s.p, 1, params, err, "reading state");
-    pg_buf_free(&s);
+    rowsync_buf_free(&s);
     if (!res) {
         rowsync_error_prefix(err, "node '%s' key '%s'", c->node, key);
         return err ? err->code : ROWSYNC_ERROR;
@@ -74,7 +74,7 @@ int pg_state_get(rowsync_conn_t *c, const char *key, char *buf, size_t len,
 int pg_state_set(rowsync_conn_t *c, const char *key, const char *value,
                  rowsync_error_t *err)
 {
-    pg_buf_t s = {0};
+    rowsync_buf_t s = {0};
     int rc;
 
     if (!key || !value)
@@ -87,7 +87,7 @@ int pg_state_set(rowsync_conn_t *c, const char *key, const char *value,
             c->node);
     if ((rc = pg_ensure_state(c, 1, err)) < 0)
         return rc;
-    pg_buf_printf(&s,
+    rowsync_buf_printf(&s,
                   "INSERT INTO %s.state (name, value, updated_us) VALUES ($1,"
                   " $2, " PG_NOW_US ") ON CONFLICT (name) DO UPDATE SET value"
                   " = EXCLUDED.value, updated_us = EXCLUDED.updated_us",
@@ -96,7 +96,7 @@ int pg_state_set(rowsync_conn_t *c, const char *key, const char *value,
         return pg_oom(err);
     const char *params[2] = {key, value};
     PGresult *res = pg_query(c, s.p, 2, params, err, "writing state");
-    pg_buf_free(&s);
+    rowsync_buf_free(&s);
     if (!res) {
         rowsync_error_prefix(err, "node '%s' key '%s'", c->node, key);
         return err ? err->code : ROWSYNC_ERROR;
@@ -108,7 +108,7 @@ int pg_state_set(rowsync_conn_t *c, const char *key, const char *value,
 int pg_conflict_log(rowsync_conn_t *c, const rowsync_conflict_t *k,
                     rowsync_error_t *err)
 {
-    pg_buf_t s = {0};
+    rowsync_buf_t s = {0};
     char t[3][24];
     int rc;
 
@@ -134,7 +134,7 @@ int pg_conflict_log(rowsync_conn_t *c, const rowsync_conflict_t *k,
                              t[1],
                              t[2],
                              k->note};
-    pg_buf_printf(&s,
+    rowsync_buf_printf(&s,
                   "INSERT INTO %s.conflicts (decided_us, table_name, key,"
                   " rule, winner, loser, winner_time_us, loser_time_us, note)"
                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -142,7 +142,7 @@ int pg_conflict_log(rowsync_conn_t *c, const rowsync_conflict_t *k,
     if (s.oom)
         return pg_oom(err);
     PGresult *res = pg_query(c, s.p, 9, params, err, "journaling a conflict");
-    pg_buf_free(&s);
+    rowsync_buf_free(&s);
     if (!res) {
         rowsync_error_prefix(err, "node '%s'", c->node);
         return err ? err->code : ROWSYNC_ERROR;
@@ -154,20 +154,20 @@ int pg_conflict_log(rowsync_conn_t *c, const rowsync_conflict_t *k,
 int pg_conflicts_read(rowsync_conn_t *c, size_t limit, rowsync_conflict_cb cb,
                       void *ctx, rowsync_error_t *err)
 {
-    pg_buf_t s = {0};
+    rowsync_buf_t s = {0};
     char lim[24];
     int rc, exists = 0;
 
     if (!cb)
         return rowsync_error_set(err, ROWSYNC_EINVAL, "no callback");
-    pg_buf_printf(&s, "%s.conflicts", c->qschema);
+    rowsync_buf_printf(&s, "%s.conflicts", c->qschema);
     if (s.oom)
         return pg_oom(err);
     rc = pg_rel_exists(c, s.p, &exists, err);
-    pg_buf_free(&s);
+    rowsync_buf_free(&s);
     if (rc < 0 || !exists)
         return rc;
-    pg_buf_printf(&s,
+    rowsync_buf_printf(&s,
                   "SELECT decided_us, table_name, key, rule, winner, loser,"
                   " winner_time_us, loser_time_us, note FROM %s.conflicts"
                   " ORDER BY id DESC LIMIT $1::int8",
@@ -177,7 +177,7 @@ int pg_conflicts_read(rowsync_conn_t *c, size_t limit, rowsync_conflict_cb cb,
     snprintf(lim, sizeof lim, "%zu", limit);
     const char *params[1] = {limit ? lim : NULL};
     PGresult *res = pg_query(c, s.p, 1, params, err, "reading conflicts");
-    pg_buf_free(&s);
+    rowsync_buf_free(&s);
     if (!res) {
         rowsync_error_prefix(err, "node '%s'", c->node);
         return err ? err->code : ROWSYNC_ERROR;
@@ -248,12 +248,12 @@ int pg_begin(rowsync_conn_t *c, rowsync_error_t *err)
 /* The cache key of an apply target: table and columns. */
 static char *pg_target_sig(const rowsync_table_spec_t *spec)
 {
-    pg_buf_t b = {0};
-    pg_buf_puts(&b, spec->table);
-    pg_buf_printf(&b, "\n%zu", spec->nkeys);
+    rowsync_buf_t b = {0};
+    rowsync_buf_puts(&b, spec->table);
+    rowsync_buf_printf(&b, "\n%zu", spec->nkeys);
     for (size_t i = 0; i < spec->ncolumns; i++) {
-        pg_buf_puts(&b, "\n");
-        pg_buf_puts(&b, spec->columns[i]);
+        rowsync_buf_puts(&b, "\n");
+        rowsync_buf_puts(&b, spec->columns[i]);
     }
     return b.oom ? NULL : b.p;
 }
@@ -281,18 +281,18 @@ static int pg_target_get(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         return rc;
     }
     /* a unique, immediate, non-partial index on exactly the key columns */
-    pg_buf_t arr = {0};
-    pg_buf_puts(&arr, "{");
+    rowsync_buf_t arr = {0};
+    rowsync_buf_puts(&arr, "{");
     for (size_t k = 0; k < spec->nkeys; k++) {
-        pg_buf_puts(&arr, k ? ",\"" : "\"");
+        rowsync_buf_puts(&arr, k ? ",\"" : "\"");
         for (const char *p = spec->columns[k]; *p; p++) {
             if (*p == '"' || *p == '\\')
-                pg_buf_add(&arr, "\\", 1);
-            pg_buf_add(&arr, p, 1);
+                rowsync_buf_add(&arr, "\\", 1);
+            rowsync_buf_add(&arr, p, 1);
         }
-        pg_buf_puts(&arr, "\"");
+        rowsync_buf_puts(&arr, "\"");
     }
-    pg_buf_puts(&arr, "}");
+    rowsync_buf_puts(&arr, "}");
     char oid[16], nk[16], buf[8];
     snprintf(oid, sizeof oid, "%u", rel.oid);
     snprintf(nk, sizeof nk, "%zu", spec->nkeys);
@@ -311,7 +311,7 @@ static int pg_target_get(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                        " i.indnkeyatts AND a.attname <> ALL ($2::text[])))",
                        3, params, buf, sizeof buf, NULL, err,
                        "looking up the key's unique index");
-    pg_buf_free(&arr);
+    rowsync_buf_free(&arr);
     if (rc < 0) {
         free(sig);
         return rc;
@@ -332,24 +332,24 @@ static int pg_target_get(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     char stage[64];
     snprintf(stage, sizeof stage, "pg_temp.rowsync_stage_%u", t->stage_no);
 
-    pg_buf_t del = {0}, ups = {0}, his = {0}, cols = {0}, scols = {0};
+    rowsync_buf_t del = {0}, ups = {0}, his = {0}, cols = {0}, scols = {0};
     for (size_t i = 0; i < spec->ncolumns; i++) {
         if (i)
-            pg_buf_puts(&cols, ", ");
+            rowsync_buf_puts(&cols, ", ");
         pg_buf_ident(&cols, spec->columns[i]);
-        pg_buf_printf(&scols, "%ss.c%zu", i ? ", " : "", i + 1);
+        rowsync_buf_printf(&scols, "%ss.c%zu", i ? ", " : "", i + 1);
     }
     /* delete by key */
-    pg_buf_printf(&del, "DELETE FROM %s t USING %s s WHERE s.rs_op = 3",
+    rowsync_buf_printf(&del, "DELETE FROM %s t USING %s s WHERE s.rs_op = 3",
                   rel.qname, stage);
     for (size_t k = 0; k < spec->nkeys; k++) {
-        pg_buf_puts(&del, " AND t.");
+        rowsync_buf_puts(&del, " AND t.");
         pg_buf_ident(&del, spec->columns[k]);
-        pg_buf_printf(&del, " = s.c%zu", k + 1);
+        rowsync_buf_printf(&del, " = s.c%zu", k + 1);
     }
     /* upsert */
     if (arbiter) {
-        pg_buf_printf(&ups,
+        rowsync_buf_printf(&ups,
                       "INSERT INTO %s AS t (%s) OVERRIDING SYSTEM VALUE"
                       " SELECT %s FROM %s s WHERE s.rs_op <> 3 ORDER BY"
                       " s.rs_n ON CONFLICT (",
@@ -357,65 +357,65 @@ static int pg_target_get(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                       stage);
         for (size_t k = 0; k < spec->nkeys; k++) {
             if (k)
-                pg_buf_puts(&ups, ", ");
+                rowsync_buf_puts(&ups, ", ");
             pg_buf_ident(&ups, spec->columns[k]);
         }
         if (spec->ncolumns == spec->nkeys) {
-            pg_buf_puts(&ups, ") DO NOTHING");
+            rowsync_buf_puts(&ups, ") DO NOTHING");
         } else {
-            pg_buf_puts(&ups, ") DO UPDATE SET ");
+            rowsync_buf_puts(&ups, ") DO UPDATE SET ");
             for (size_t i = spec->nkeys; i < spec->ncolumns; i++) {
                 if (i > spec->nkeys)
-                    pg_buf_puts(&ups, ", ");
+                    rowsync_buf_puts(&ups, ", ");
                 pg_buf_ident(&ups, spec->columns[i]);
-                pg_buf_puts(&ups, " = EXCLUDED.");
+                rowsync_buf_puts(&ups, " = EXCLUDED.");
                 pg_buf_ident(&ups, spec->columns[i]);
             }
         }
     } else {
         if (spec->ncolumns > spec->nkeys) {
-            pg_buf_printf(&ups, "UPDATE %s t SET ", rel.qname);
+            rowsync_buf_printf(&ups, "UPDATE %s t SET ", rel.qname);
             for (size_t i = spec->nkeys; i < spec->ncolumns; i++) {
                 if (i > spec->nkeys)
-                    pg_buf_puts(&ups, ", ");
+                    rowsync_buf_puts(&ups, ", ");
                 pg_buf_ident(&ups, spec->columns[i]);
-                pg_buf_printf(&ups, " = s.c%zu", i + 1);
+                rowsync_buf_printf(&ups, " = s.c%zu", i + 1);
             }
-            pg_buf_printf(&ups, " FROM %s s WHERE s.rs_op <> 3", stage);
+            rowsync_buf_printf(&ups, " FROM %s s WHERE s.rs_op <> 3", stage);
             for (size_t k = 0; k < spec->nkeys; k++) {
-                pg_buf_puts(&ups, " AND t.");
+                rowsync_buf_puts(&ups, " AND t.");
                 pg_buf_ident(&ups, spec->columns[k]);
-                pg_buf_printf(&ups, " = s.c%zu", k + 1);
+                rowsync_buf_printf(&ups, " = s.c%zu", k + 1);
             }
-            pg_buf_puts(&ups, "; ");
+            rowsync_buf_puts(&ups, "; ");
         }
-        pg_buf_printf(&ups,
+        rowsync_buf_printf(&ups,
                       "INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s"
                       " FROM %s s WHERE s.rs_op <> 3 AND NOT EXISTS (SELECT 1"
                       " FROM %s t WHERE ",
                       rel.qname, cols.p ? cols.p : "", scols.p ? scols.p : "",
                       stage, rel.qname);
         for (size_t k = 0; k < spec->nkeys; k++) {
-            pg_buf_puts(&ups, k ? " AND t." : "t.");
+            rowsync_buf_puts(&ups, k ? " AND t." : "t.");
             pg_buf_ident(&ups, spec->columns[k]);
-            pg_buf_printf(&ups, " = s.c%zu", k + 1);
+            rowsync_buf_printf(&ups, " = s.c%zu", k + 1);
         }
-        pg_buf_puts(&ups, ") ORDER BY s.rs_n");
+        rowsync_buf_puts(&ups, ") ORDER BY s.rs_n");
     }
     /* the history of what was applied, with each change's origin and time */
-    pg_buf_printf(&his, "INSERT INTO %s (op, time_us, origin", rel.qhist);
+    rowsync_buf_printf(&his, "INSERT INTO %s (op, time_us, origin", rel.qhist);
     for (size_t k = 0; k < spec->nkeys; k++)
-        pg_buf_printf(&his, ", k%zu", k + 1);
-    pg_buf_puts(&his, ") SELECT s.rs_op, s.rs_time, s.rs_origin");
+        rowsync_buf_printf(&his, ", k%zu", k + 1);
+    rowsync_buf_puts(&his, ") SELECT s.rs_op, s.rs_time, s.rs_origin");
     for (size_t k = 0; k < spec->nkeys; k++)
-        pg_buf_printf(&his, ", s.c%zu", k + 1);
-    pg_buf_printf(&his, " FROM %s s ORDER BY s.rs_n", stage);
+        rowsync_buf_printf(&his, ", s.c%zu", k + 1);
+    rowsync_buf_printf(&his, " FROM %s s ORDER BY s.rs_n", stage);
     int oom = del.oom || ups.oom || his.oom || cols.oom || scols.oom;
     t->sql_delete = del.p;
     t->sql_upsert = ups.p;
     t->sql_history = his.p;
-    pg_buf_free(&cols);
-    pg_buf_free(&scols);
+    rowsync_buf_free(&cols);
+    rowsync_buf_free(&scols);
     if (oom || !t->qtable || !t->qhist || !t->table || !t->sql_delete ||
         !t->sql_upsert || !t->sql_history) {
         pg_target_free(t);
@@ -434,29 +434,29 @@ static int pg_stage_prepare(rowsync_conn_t *c, pg_target_t *t,
                             const rowsync_table_spec_t *spec,
                             rowsync_error_t *err)
 {
-    pg_buf_t s = {0};
+    rowsync_buf_t s = {0};
     int rc = 0;
 
     if (!t->stage_ok && t->stage_txn != c->txn_no) {
-        pg_buf_printf(&s,
+        rowsync_buf_printf(&s,
                       "CREATE TEMP TABLE IF NOT EXISTS rowsync_stage_%u ON"
                       " COMMIT DELETE ROWS AS SELECT NULL::int4 AS rs_n,"
                       " NULL::int2 AS rs_op, NULL::int8 AS rs_time,"
                       " NULL::text AS rs_origin",
                       t->stage_no);
         for (size_t i = 0; i < spec->ncolumns; i++) {
-            pg_buf_puts(&s, ", t.");
+            rowsync_buf_puts(&s, ", t.");
             pg_buf_ident(&s, spec->columns[i]);
-            pg_buf_printf(&s, " AS c%zu", i + 1);
+            rowsync_buf_printf(&s, " AS c%zu", i + 1);
         }
-        pg_buf_printf(&s, " FROM %s t WITH NO DATA", t->qtable);
+        rowsync_buf_printf(&s, " FROM %s t WITH NO DATA", t->qtable);
         t->stage_txn = c->txn_no;
     } else if (t->used_txn == c->txn_no) {
-        pg_buf_printf(&s, "TRUNCATE pg_temp.rowsync_stage_%u", t->stage_no);
+        rowsync_buf_printf(&s, "TRUNCATE pg_temp.rowsync_stage_%u", t->stage_no);
     }
     if (s.len)
         rc = s.oom ? pg_oom(err) : pg_exec(c, s.p, err, "preparing staging");
-    pg_buf_free(&s);
+    rowsync_buf_free(&s);
     if (rc < 0)
         return rc;
     if (t->hist_txn != c->txn_no) {
@@ -470,7 +470,7 @@ static int pg_stage_prepare(rowsync_conn_t *c, pg_target_t *t,
 
 /* Appends bytes to a COPY text line, escaping backslash, tab, newline and
  * carriage return. -1 for a NUL byte (text cannot hold it). */
-static int pg_copy_escape(pg_buf_t *b, const char *p, size_t n)
+static int pg_copy_escape(rowsync_buf_t *b, const char *p, size_t n)
 {
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
@@ -493,37 +493,37 @@ static int pg_copy_escape(pg_buf_t *b, const char *p, size_t n)
         default:
             continue;
         }
-        pg_buf_add(b, p + start, i - start);
-        pg_buf_add(b, esc, 2);
+        rowsync_buf_add(b, p + start, i - start);
+        rowsync_buf_add(b, esc, 2);
         start = i + 1;
     }
-    pg_buf_add(b, p + start, n - start);
+    rowsync_buf_add(b, p + start, n - start);
     return 0;
 }
 
 /* Appends one value in COPY text format: \N for NULL, t/f, numbers and
  * times in their canonical text (which PostgreSQL reads back exactly),
  * bytea as \\x hex, text escaped. -1 for a value text cannot carry. */
-static int pg_copy_value(pg_buf_t *b, const rowsync_value_t *v)
+static int pg_copy_value(rowsync_buf_t *b, const rowsync_value_t *v)
 {
     char fixed[80];
     static const char hex[] = "0123456789abcdef";
 
     switch (v->type) {
     case ROWSYNC_TYPE_NULL:
-        pg_buf_add(b, "\\N", 2);
+        rowsync_buf_add(b, "\\N", 2);
         return 0;
     case ROWSYNC_TYPE_BOOL:
-        pg_buf_add(b, v->u.b ? "t" : "f", 1);
+        rowsync_buf_add(b, v->u.b ? "t" : "f", 1);
         return 0;
     case ROWSYNC_TYPE_BINARY: {
-        pg_buf_add(b, "\\\\x", 3);
+        rowsync_buf_add(b, "\\\\x", 3);
         char pair[2];
         for (size_t i = 0; i < v->u.bytes.len; i++) {
             unsigned char byte = (unsigned char)v->u.bytes.ptr[i];
             pair[0] = hex[byte >> 4];
             pair[1] = hex[byte & 15];
-            pg_buf_add(b, pair, 2);
+            rowsync_buf_add(b, pair, 2);
         }
         return 0;
     }
@@ -537,14 +537,14 @@ static int pg_copy_value(pg_buf_t *b, const rowsync_value_t *v)
         size_t n = rowsync_value_format(v, fixed, sizeof fixed);
         if (n >= sizeof fixed)
             return -1;
-        pg_buf_add(b, fixed, n);
+        rowsync_buf_add(b, fixed, n);
         return 0;
     }
     }
 }
 
 /* Sends what the buffer holds as COPY data and empties it. */
-static int pg_copy_flush(rowsync_conn_t *c, pg_buf_t *b, rowsync_error_t *err)
+static int pg_copy_flush(rowsync_conn_t *c, rowsync_buf_t *b, rowsync_error_t *err)
 {
     if (b->len == 0)
         return 0;
@@ -562,7 +562,7 @@ int pg_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
              const rowsync_change_t *changes, size_t n, rowsync_error_t *err)
 {
     pg_target_t *t = NULL;
-    pg_buf_t b = {0};
+    rowsync_buf_t b = {0};
     size_t ndel = 0, nups = 0;
     int rc;
 
@@ -596,7 +596,7 @@ int pg_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         (rc = pg_stage_prepare(c, t, spec, err)) < 0)
         goto fail;
 
-    pg_buf_printf(&b, "COPY pg_temp.rowsync_stage_%u FROM STDIN", t->stage_no);
+    rowsync_buf_printf(&b, "COPY pg_temp.rowsync_stage_%u FROM STDIN", t->stage_no);
     if (b.oom) {
         rc = pg_oom(err);
         goto fail;
@@ -613,25 +613,25 @@ int pg_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     size_t bad_row = 0, bad_col = 0;
     for (size_t i = 0; i < n && !bad; i++) {
         const rowsync_change_t *ch = &changes[i];
-        pg_buf_printf(&b, "%zu\t%d\t%" PRId64 "\t", i + 1, (int)ch->op,
+        rowsync_buf_printf(&b, "%zu\t%d\t%" PRId64 "\t", i + 1, (int)ch->op,
                       ch->time_us);
         if (ch->origin) {
             if (pg_copy_escape(&b, ch->origin, strlen(ch->origin)) < 0)
                 bad = "origin";
         } else {
-            pg_buf_add(&b, "\\N", 2);
+            rowsync_buf_add(&b, "\\N", 2);
         }
         for (size_t k = 0; k < spec->ncolumns && !bad; k++) {
-            pg_buf_add(&b, "\t", 1);
+            rowsync_buf_add(&b, "\t", 1);
             if (ch->op == ROWSYNC_OP_DELETE && k >= spec->nkeys) {
-                pg_buf_add(&b, "\\N", 2);
+                rowsync_buf_add(&b, "\\N", 2);
             } else if (pg_copy_value(&b, &ch->values[k]) < 0) {
                 bad = "value";
                 bad_row = i + 1;
                 bad_col = k;
             }
         }
-        pg_buf_add(&b, "\n", 1);
+        rowsync_buf_add(&b, "\n", 1);
         if (b.oom)
             break;
         if (b.len >= PG_COPY_CHUNK && pg_copy_flush(c, &b, err) < 0) {
@@ -669,22 +669,22 @@ int pg_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         goto fail;
 
     b.len = 0;
-    pg_buf_printf(&b, "SELECT set_config('rowsync.applying', '%u', true); ",
+    rowsync_buf_printf(&b, "SELECT set_config('rowsync.applying', '%u', true); ",
                   t->oid);
     if (ndel)
-        pg_buf_printf(&b, "%s; ", t->sql_delete);
+        rowsync_buf_printf(&b, "%s; ", t->sql_delete);
     if (nups)
-        pg_buf_printf(&b, "%s; ", t->sql_upsert);
+        rowsync_buf_printf(&b, "%s; ", t->sql_upsert);
     if (t->has_hist)
-        pg_buf_printf(&b, "%s; ", t->sql_history);
-    pg_buf_puts(&b, "SELECT set_config('rowsync.applying', '', true)");
+        rowsync_buf_printf(&b, "%s; ", t->sql_history);
+    rowsync_buf_puts(&b, "SELECT set_config('rowsync.applying', '', true)");
     if (b.oom) {
         rc = pg_oom(err);
         goto fail;
     }
     rc = pg_exec(c, b.p, err, "applying the batch");
 fail:
-    pg_buf_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0 && err) {
         char named[PG_QNAME_MAX];
         snprintf(named, sizeof named, "table '%s'", spec->table);

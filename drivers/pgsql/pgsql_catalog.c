@@ -98,12 +98,12 @@ static void pg_object_name(char *out, const char *prefix, const char *schema,
 
 static void pg_qualify(char *out, const char *qschema, const char *name)
 {
-    pg_buf_t b = {0};
-    pg_buf_puts(&b, qschema);
-    pg_buf_puts(&b, ".");
+    rowsync_buf_t b = {0};
+    rowsync_buf_puts(&b, qschema);
+    rowsync_buf_puts(&b, ".");
     pg_buf_ident(&b, name);
     snprintf(out, PG_QNAME_MAX, "%s", b.oom ? "" : b.p);
-    pg_buf_free(&b);
+    rowsync_buf_free(&b);
 }
 
 /* Finds a table: the name as written (case-sensitive), then folded to
@@ -139,10 +139,10 @@ int pg_resolve(rowsync_conn_t *c, const char *table, pg_rel_t *rel,
             if (!changed)
                 break;
         }
-        pg_buf_t q = {0};
+        rowsync_buf_t q = {0};
         for (int k = 0; k < nparts; k++) {
             if (k)
-                pg_buf_puts(&q, ".");
+                rowsync_buf_puts(&q, ".");
             pg_buf_ident(&q, try_parts[k]);
         }
         if (q.oom)
@@ -155,7 +155,7 @@ int pg_resolve(rowsync_conn_t *c, const char *table, pg_rel_t *rel,
             " ON n.oid = c.relnamespace"
             " WHERE c.oid = pg_catalog.to_regclass($1)",
             1, params, err, "looking up a table");
-        pg_buf_free(&q);
+        rowsync_buf_free(&q);
         if (!res) {
             rowsync_error_prefix(err, "table '%s' on node '%s'", table,
                                  c->node);
@@ -187,14 +187,14 @@ int pg_resolve(rowsync_conn_t *c, const char *table, pg_rel_t *rel,
         }
     }
     {
-        pg_buf_t q = {0};
+        rowsync_buf_t q = {0};
         pg_buf_ident(&q, rel->schema);
-        pg_buf_puts(&q, ".");
+        rowsync_buf_puts(&q, ".");
         pg_buf_ident(&q, rel->name);
         if (q.oom)
             return pg_oom(err);
         snprintf(rel->qname, sizeof rel->qname, "%s", q.p);
-        pg_buf_free(&q);
+        rowsync_buf_free(&q);
     }
     pg_object_name(rel->hist, "h_", rel->schema, rel->name);
     pg_object_name(rel->func, "f_", rel->schema, rel->name);
@@ -380,15 +380,15 @@ int pg_ensure_state(rowsync_conn_t *c, int inside, rowsync_error_t *err)
 
     if (c->state_ok || (c->in_txn && c->state_txn == c->txn_no))
         return 0;
-    pg_buf_t q = {0};
-    pg_buf_puts(&q, c->qschema);
-    pg_buf_puts(&q, ".state");
-    pg_buf_t q2 = {0};
-    pg_buf_puts(&q2, c->qschema);
-    pg_buf_puts(&q2, ".conflicts");
+    rowsync_buf_t q = {0};
+    rowsync_buf_puts(&q, c->qschema);
+    rowsync_buf_puts(&q, ".state");
+    rowsync_buf_t q2 = {0};
+    rowsync_buf_puts(&q2, c->qschema);
+    rowsync_buf_puts(&q2, ".conflicts");
     if (q.oom || q2.oom) {
-        pg_buf_free(&q);
-        pg_buf_free(&q2);
+        rowsync_buf_free(&q);
+        rowsync_buf_free(&q2);
         return pg_oom(err);
     }
     const char *params[3] = {q.p, q2.p, c->qschema};
@@ -399,8 +399,8 @@ int pg_ensure_state(rowsync_conn_t *c, int inside, rowsync_error_t *err)
                         " THEN 's' ELSE 't' END",
                         3, params, buf, sizeof buf, NULL, err,
                         "looking up the rowsync state tables");
-    pg_buf_free(&q);
-    pg_buf_free(&q2);
+    rowsync_buf_free(&q);
+    rowsync_buf_free(&q2);
     if (rc < 0)
         return rc;
     if (buf[0] == 'y') {
@@ -408,16 +408,16 @@ int pg_ensure_state(rowsync_conn_t *c, int inside, rowsync_error_t *err)
             c->state_ok = 1;
         return 0;
     }
-    pg_buf_t s = {0};
+    rowsync_buf_t s = {0};
     if (!inside)
-        pg_buf_puts(&s, "BEGIN; ");
+        rowsync_buf_puts(&s, "BEGIN; ");
     if (buf[0] == 's') {
-        pg_buf_printf(&s,
+        rowsync_buf_printf(&s,
                       "CREATE SCHEMA %s; COMMENT ON SCHEMA %s IS "
                       "'rowsync: sync state and change capture';",
                       c->qschema, c->qschema);
     }
-    pg_buf_printf(&s,
+    rowsync_buf_printf(&s,
                   " CREATE TABLE IF NOT EXISTS %s.state (name text PRIMARY"
                   " KEY, value text NOT NULL, updated_us int8 NOT NULL);"
                   " CREATE TABLE IF NOT EXISTS %s.conflicts (id int8"
@@ -428,13 +428,13 @@ int pg_ensure_state(rowsync_conn_t *c, int inside, rowsync_error_t *err)
                   " NOT NULL, note text)",
                   c->qschema, c->qschema);
     if (!inside)
-        pg_buf_puts(&s, "; COMMIT");
+        rowsync_buf_puts(&s, "; COMMIT");
     if (s.oom) {
-        pg_buf_free(&s);
+        rowsync_buf_free(&s);
         return pg_oom(err);
     }
     rc = pg_exec(c, s.p, err, "creating the rowsync state tables");
-    pg_buf_free(&s);
+    rowsync_buf_free(&s);
     if (rc < 0) {
         if (!inside)
             pg_exec(c, "ROLLBACK", NULL, "");
@@ -455,28 +455,28 @@ int pg_ensure_state(rowsync_conn_t *c, int inside, rowsync_error_t *err)
  * statement from the transition tables. An UPDATE records a delete for
  * each old key no new row has, and for each new row an update (or an
  * insert when its key is new). */
-static void pg_trigger_body(pg_buf_t *b, const rowsync_table_spec_t *spec,
+static void pg_trigger_body(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
                             const char *qhist)
 {
     size_t k, nk = spec->nkeys;
-    pg_buf_t cols = {0}, sel_n = {0}, sel_o = {0}, join = {0};
+    rowsync_buf_t cols = {0}, sel_n = {0}, sel_o = {0}, join = {0};
 
     for (k = 0; k < nk; k++) {
-        pg_buf_printf(&cols, ", k%zu", k + 1);
-        pg_buf_puts(&sel_n, ", n.");
+        rowsync_buf_printf(&cols, ", k%zu", k + 1);
+        rowsync_buf_puts(&sel_n, ", n.");
         pg_buf_ident(&sel_n, spec->columns[k]);
-        pg_buf_puts(&sel_o, ", o.");
+        rowsync_buf_puts(&sel_o, ", o.");
         pg_buf_ident(&sel_o, spec->columns[k]);
-        pg_buf_puts(&join, k ? " AND n." : "n.");
+        rowsync_buf_puts(&join, k ? " AND n." : "n.");
         pg_buf_ident(&join, spec->columns[k]);
-        pg_buf_puts(&join, " = o.");
+        rowsync_buf_puts(&join, " = o.");
         pg_buf_ident(&join, spec->columns[k]);
     }
     if (cols.oom || sel_n.oom || sel_o.oom || join.oom) {
         b->oom = 1;
         goto done;
     }
-    pg_buf_printf(
+    rowsync_buf_printf(
         b,
         "#variable_conflict use_variable\n"
         "DECLARE\n"
@@ -507,10 +507,10 @@ static void pg_trigger_body(pg_buf_t *b, const rowsync_table_spec_t *spec,
         qhist, cols.p, sel_n.p, qhist, cols.p, sel_o.p, join.p, qhist, cols.p,
         sel_n.p, sel_o.p, join.p, qhist, cols.p, sel_o.p);
 done:
-    pg_buf_free(&cols);
-    pg_buf_free(&sel_n);
-    pg_buf_free(&sel_o);
-    pg_buf_free(&join);
+    rowsync_buf_free(&cols);
+    rowsync_buf_free(&sel_n);
+    rowsync_buf_free(&sel_o);
+    rowsync_buf_free(&join);
 }
 
 /* Installs capture for the spec's table in one transaction: schema and
@@ -521,7 +521,7 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                        rowsync_error_t *err)
 {
     pg_rel_t rel;
-    pg_buf_t s = {0}, ktypes = {0}, comment = {0};
+    rowsync_buf_t s = {0}, ktypes = {0}, comment = {0};
     char **types = NULL;
     PGresult *res = NULL;
     int rc;
@@ -577,7 +577,7 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         goto fail_txn;
 
     /* the history table: reuse when the key types match */
-    pg_buf_printf(&comment, "rowsync history of %s", rel.qname);
+    rowsync_buf_printf(&comment, "rowsync history of %s", rel.qname);
     {
         const char *params[2] = {c->schema, rel.hist};
         res = pg_query(
@@ -600,8 +600,8 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         const char *t = types[k];
         const char *coll = strstr(t, " COLLATE ");
         if (k)
-            pg_buf_puts(&ktypes, ",");
-        pg_buf_add(&ktypes, t, coll ? (size_t)(coll - t) : strlen(t));
+            rowsync_buf_puts(&ktypes, ",");
+        rowsync_buf_add(&ktypes, t, coll ? (size_t)(coll - t) : strlen(t));
     }
     if (ktypes.oom || comment.oom) {
         rc = pg_oom(err);
@@ -619,11 +619,11 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if (have_hist && strcmp(PQgetvalue(res, 0, 2), ktypes.p) != 0) {
         /* the key changed: only an empty history can be rebuilt */
         char cnt[32];
-        pg_buf_printf(&s, "SELECT count(*) FROM %s", rel.qhist);
+        rowsync_buf_printf(&s, "SELECT count(*) FROM %s", rel.qhist);
         rc = s.oom ? pg_oom(err)
                    : pg_query_value(c, s.p, 0, NULL, cnt, sizeof cnt, NULL, err,
                                     "counting the history");
-        pg_buf_free(&s);
+        rowsync_buf_free(&s);
         if (rc < 0)
             goto fail_txn;
         if (strcmp(cnt, "0") != 0) {
@@ -635,7 +635,7 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                 spec->table, c->node, PQgetvalue(res, 0, 2), ktypes.p, cnt);
             goto fail_txn;
         }
-        pg_buf_printf(&s, "DROP TABLE %s CASCADE; ", rel.qhist);
+        rowsync_buf_printf(&s, "DROP TABLE %s CASCADE; ", rel.qhist);
         have_hist = 0;
     }
     PQclear(res);
@@ -646,15 +646,15 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
             rc = pg_fail(c, NULL, err, "escaping a comment");
             goto fail_txn;
         }
-        pg_buf_printf(&s,
+        rowsync_buf_printf(&s,
                       "CREATE TABLE %s (seq int8 GENERATED ALWAYS AS IDENTITY,"
                       " op int2 NOT NULL, time_us int8 NOT NULL, origin text,"
                       " xid int8 NOT NULL DEFAULT"
                       " pg_current_xact_id()::text::int8",
                       rel.qhist);
         for (size_t k = 0; k < spec->nkeys; k++)
-            pg_buf_printf(&s, ", k%zu %s", k + 1, types[k]);
-        pg_buf_printf(&s,
+            rowsync_buf_printf(&s, ", k%zu %s", k + 1, types[k]);
+        rowsync_buf_printf(&s,
                       "); CREATE INDEX ON %s USING brin (xid) WITH"
                       " (autosummarize = on); COMMENT ON TABLE %s IS %s; ",
                       rel.qhist, rel.qhist, lit);
@@ -662,22 +662,22 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     }
     /* the trigger function and the triggers */
     {
-        pg_buf_t body = {0};
+        rowsync_buf_t body = {0};
         pg_trigger_body(&body, spec, rel.qhist);
         char *lit = body.oom ? NULL : PQescapeLiteral(c->pg, body.p, body.len);
-        pg_buf_free(&body);
+        rowsync_buf_free(&body);
         if (!lit) {
             rc = pg_oom(err);
             goto fail_txn;
         }
-        pg_buf_printf(&s,
+        rowsync_buf_printf(&s,
                       "CREATE OR REPLACE FUNCTION %s() RETURNS trigger"
                       " LANGUAGE plpgsql SECURITY DEFINER"
                       " SET search_path = pg_catalog, pg_temp AS %s; ",
                       rel.qfunc, lit);
         PQfreemem(lit);
     }
-    pg_buf_printf(&s,
+    rowsync_buf_printf(&s,
                   "DROP TRIGGER IF EXISTS rowsync_capture_ins ON %s;"
                   " DROP TRIGGER IF EXISTS rowsync_capture_upd ON %s;"
                   " DROP TRIGGER IF EXISTS rowsync_capture_del ON %s;"
@@ -716,9 +716,9 @@ done:
     for (size_t k = 0; types && k < spec->nkeys; k++)
         free(types[k]);
     free(types);
-    pg_buf_free(&s);
-    pg_buf_free(&ktypes);
-    pg_buf_free(&comment);
+    rowsync_buf_free(&s);
+    rowsync_buf_free(&ktypes);
+    rowsync_buf_free(&comment);
     return rc;
 }
 
@@ -759,7 +759,7 @@ int pg_capture_remove(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                       rowsync_error_t *err)
 {
     pg_rel_t rel;
-    pg_buf_t s = {0};
+    rowsync_buf_t s = {0};
     int rc;
 
     if (!spec || !spec->table)
@@ -767,23 +767,23 @@ int pg_capture_remove(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if ((rc = pg_need_idle(c, err, "removing capture")) < 0 ||
         (rc = pg_resolve(c, spec->table, &rel, err)) < 0)
         return rc;
-    pg_buf_puts(&s, "BEGIN; ");
+    rowsync_buf_puts(&s, "BEGIN; ");
     if (rel.exists)
-        pg_buf_printf(&s,
+        rowsync_buf_printf(&s,
                       "DROP TRIGGER IF EXISTS rowsync_capture_ins ON %s;"
                       " DROP TRIGGER IF EXISTS rowsync_capture_upd ON %s;"
                       " DROP TRIGGER IF EXISTS rowsync_capture_del ON %s; ",
                       rel.qname, rel.qname, rel.qname);
-    pg_buf_printf(&s,
+    rowsync_buf_printf(&s,
                   "DROP TABLE IF EXISTS %s; DROP FUNCTION IF EXISTS %s();"
                   " COMMIT",
                   rel.qhist, rel.qfunc);
     if (s.oom) {
-        pg_buf_free(&s);
+        rowsync_buf_free(&s);
         return pg_oom(err);
     }
     rc = pg_exec(c, s.p, err, "removing change capture");
-    pg_buf_free(&s);
+    rowsync_buf_free(&s);
     if (rc < 0) {
         pg_exec(c, "ROLLBACK", NULL, "");
         rowsync_error_prefix(err, "table '%s' on node '%s'", spec->table,
@@ -818,15 +818,15 @@ int pg_history_clear(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                      rowsync_error_t *err)
 {
     pg_rel_t rel;
-    pg_buf_t s = {0};
+    rowsync_buf_t s = {0};
     int rc;
 
     if ((rc = pg_need_idle(c, err, "clearing history")) < 0 ||
         (rc = pg_need_history(c, spec ? spec->table : NULL, &rel, err)) < 0)
         return rc;
-    pg_buf_printf(&s, "TRUNCATE %s", rel.qhist);
+    rowsync_buf_printf(&s, "TRUNCATE %s", rel.qhist);
     rc = s.oom ? pg_oom(err) : pg_exec(c, s.p, err, "clearing the history");
-    pg_buf_free(&s);
+    rowsync_buf_free(&s);
     if (rc < 0)
         rowsync_error_prefix(err, "table '%s' on node '%s'", spec->table,
                              c->node);
@@ -837,17 +837,17 @@ int pg_history_count(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                      int64_t *rows, rowsync_error_t *err)
 {
     pg_rel_t rel;
-    pg_buf_t s = {0};
+    rowsync_buf_t s = {0};
     char buf[32];
     int rc;
 
     if ((rc = pg_need_history(c, spec ? spec->table : NULL, &rel, err)) < 0)
         return rc;
-    pg_buf_printf(&s, "SELECT count(*) FROM %s", rel.qhist);
+    rowsync_buf_printf(&s, "SELECT count(*) FROM %s", rel.qhist);
     rc = s.oom ? pg_oom(err)
                : pg_query_value(c, s.p, 0, NULL, buf, sizeof buf, NULL, err,
                                 "counting the history");
-    pg_buf_free(&s);
+    rowsync_buf_free(&s);
     if (rc < 0) {
         rowsync_error_prefix(err, "table '%s' on node '%s'", spec->table,
                              c->node);
@@ -862,19 +862,19 @@ int pg_history_count(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
  * other captured tables keep it). */
 int pg_state_remove(rowsync_conn_t *c, rowsync_error_t *err)
 {
-    pg_buf_t s = {0};
+    rowsync_buf_t s = {0};
     char buf[8];
     int rc;
 
     if ((rc = pg_need_idle(c, err, "removing state")) < 0)
         return rc;
-    pg_buf_printf(&s,
+    rowsync_buf_printf(&s,
                   "BEGIN; DROP TABLE IF EXISTS %s.state;"
                   " DROP TABLE IF EXISTS %s.conflicts; COMMIT",
                   c->qschema, c->qschema);
     rc = s.oom ? pg_oom(err)
                : pg_exec(c, s.p, err, "removing the rowsync state tables");
-    pg_buf_free(&s);
+    rowsync_buf_free(&s);
     c->state_ok = 0;
     pg_forget_targets(c);
     if (rc < 0) {
@@ -896,10 +896,10 @@ int pg_state_remove(rowsync_conn_t *c, rowsync_error_t *err)
     if (rc < 0)
         return rc;
     if (buf[0] == 't') {
-        pg_buf_printf(&s, "DROP SCHEMA IF EXISTS %s RESTRICT", c->qschema);
+        rowsync_buf_printf(&s, "DROP SCHEMA IF EXISTS %s RESTRICT", c->qschema);
         rc = s.oom ? pg_oom(err)
                    : pg_exec(c, s.p, err, "dropping the rowsync schema");
-        pg_buf_free(&s);
+        rowsync_buf_free(&s);
         if (rc < 0)
             rowsync_error_prefix(err, "node '%s'", c->node);
     }

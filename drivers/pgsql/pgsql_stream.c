@@ -192,28 +192,28 @@ static int pg_step_format(const pg_step_t *in, char *buf, size_t len)
 
 /* Appends a SQL boolean: "row h is consumed by f", with the numbers as
  * parameters $np+1... (their texts are added to params). */
-static void pg_step_sql(pg_buf_t *b, const pg_step_t *f, char (*params)[24],
+static void pg_step_sql(rowsync_buf_t *b, const pg_step_t *f, char (*params)[24],
                         int *np)
 {
-    pg_buf_puts(b, "CASE");
+    rowsync_buf_puts(b, "CASE");
     for (size_t i = 0; i <= f->n; i++) {
         int64_t v = f->v[i];
         if (i < f->n) {
             snprintf(params[*np], 24, "%" PRIu64, f->p[i]);
-            pg_buf_printf(b, " WHEN h.xid < $%d::int8 THEN ", ++*np);
+            rowsync_buf_printf(b, " WHEN h.xid < $%d::int8 THEN ", ++*np);
         } else {
-            pg_buf_puts(b, " ELSE ");
+            rowsync_buf_puts(b, " ELSE ");
         }
         if (v == PG_INF) {
-            pg_buf_puts(b, "true");
+            rowsync_buf_puts(b, "true");
         } else if (v == 0) {
-            pg_buf_puts(b, "false");
+            rowsync_buf_puts(b, "false");
         } else {
             snprintf(params[*np], 24, "%" PRId64, v);
-            pg_buf_printf(b, "h.seq <= $%d::int8", ++*np);
+            rowsync_buf_printf(b, "h.seq <= $%d::int8", ++*np);
         }
     }
-    pg_buf_puts(b, " END");
+    rowsync_buf_puts(b, " END");
 }
 
 /* ---- streams ---------------------------------------------------------- */
@@ -269,16 +269,16 @@ static int pg_stream_begin(rowsync_conn_t *c, rowsync_stream_t *s,
                            const char *sql, int nparams,
                            const char *const *params, rowsync_error_t *err)
 {
-    pg_buf_t d = {0};
+    rowsync_buf_t d = {0};
 
     snprintf(s->cursor_name, sizeof s->cursor_name, "rowsync_stream_%u",
              ++c->stream_no);
-    pg_buf_printf(&d, "DECLARE %s NO SCROLL CURSOR FOR %s", s->cursor_name,
+    rowsync_buf_printf(&d, "DECLARE %s NO SCROLL CURSOR FOR %s", s->cursor_name,
                   sql);
     if (d.oom)
         return pg_oom(err);
     PGresult *res = pg_query(c, d.p, nparams, params, err, "opening a stream");
-    pg_buf_free(&d);
+    rowsync_buf_free(&d);
     if (!res)
         return err ? err->code : ROWSYNC_ERROR;
     PQclear(res);
@@ -307,13 +307,13 @@ static void pg_stream_txn_end(rowsync_conn_t *c)
         pg_exec(c, "ROLLBACK", NULL, "");
 }
 
-static void pg_key_join(pg_buf_t *b, const rowsync_table_spec_t *spec,
+static void pg_key_join(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
                         const char *left)
 {
     for (size_t k = 0; k < spec->nkeys; k++) {
-        pg_buf_puts(b, k ? " AND t." : "t.");
+        rowsync_buf_puts(b, k ? " AND t." : "t.");
         pg_buf_ident(b, spec->columns[k]);
-        pg_buf_printf(b, " = %s.k%zu", left, k + 1);
+        rowsync_buf_printf(b, " = %s.k%zu", left, k + 1);
     }
 }
 
@@ -326,7 +326,7 @@ static void pg_key_join(pg_buf_t *b, const rowsync_table_spec_t *spec,
 static void pg_settle(rowsync_conn_t *c, const char *qhist, uint64_t lo)
 {
     struct timespec now, pause = {0, 10 * 1000000L};
-    pg_buf_t q = {0};
+    rowsync_buf_t q = {0};
     char from[24], buf[8];
     int64_t deadline;
 
@@ -334,7 +334,7 @@ static void pg_settle(rowsync_conn_t *c, const char *qhist, uint64_t lo)
     deadline =
         (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + PG_SETTLE_MS;
     snprintf(from, sizeof from, "%" PRIu64, lo);
-    pg_buf_printf(&q,
+    rowsync_buf_printf(&q,
                   "SELECT coalesce((SELECT max(xid) FROM %s WHERE xid >="
                   " $1::int8) >= pg_snapshot_xmin(pg_current_snapshot())"
                   "::text::int8, false)",
@@ -349,7 +349,7 @@ static void pg_settle(rowsync_conn_t *c, const char *qhist, uint64_t lo)
             break;
         nanosleep(&pause, NULL);
     }
-    pg_buf_free(&q);
+    rowsync_buf_free(&q);
 }
 
 /* Opens a stream of net changes (see "cursors" above for the window). */
@@ -360,7 +360,7 @@ int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
 {
     pg_rel_t rel;
     pg_step_t f_since, f_upto, f_bound;
-    pg_buf_t q = {0};
+    rowsync_buf_t q = {0};
     rowsync_stream_t *s = NULL;
     char horizon[32], maxxid[32];
     char nums[2 + 4 * PG_STEP_MAX + 4][24];
@@ -413,7 +413,7 @@ int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                         "reading the commit horizon");
     if (rc < 0)
         goto fail;
-    pg_buf_printf(&q,
+    rowsync_buf_printf(&q,
                   "SELECT max(xid)::text FROM %s WHERE xid >= $1::int8 AND"
                   " xid < $2::int8",
                   rel.qhist);
@@ -426,7 +426,7 @@ int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     params[1] = horizon;
     rc = pg_query_value(c, q.p, 2, params, maxxid, sizeof maxxid, &null_max,
                         err, "reading the history");
-    pg_buf_free(&q);
+    rowsync_buf_free(&q);
     if (rc < 0)
         goto fail;
     pg_step_below(&f_bound, null_max ? lo : strtoull(maxxid, NULL, 10) + 1);
@@ -451,52 +451,52 @@ int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     np++;
     snprintf(nums[np], sizeof nums[np], "%" PRIu64, hi);
     np++;
-    pg_buf_puts(&q, "SELECT w.seq, w.op, w.time_us, w.origin, t.");
+    rowsync_buf_puts(&q, "SELECT w.seq, w.op, w.time_us, w.origin, t.");
     pg_buf_ident(&q, spec->columns[0]);
-    pg_buf_puts(&q, " IS NOT NULL");
+    rowsync_buf_puts(&q, " IS NOT NULL");
     for (size_t k = 0; k < spec->nkeys; k++)
-        pg_buf_printf(&q, ", w.k%zu", k + 1);
+        rowsync_buf_printf(&q, ", w.k%zu", k + 1);
     for (size_t i = 0; i < spec->ncolumns; i++) {
-        pg_buf_puts(&q, ", t.");
+        rowsync_buf_puts(&q, ", t.");
         pg_buf_ident(&q, spec->columns[i]);
     }
-    pg_buf_puts(&q, " FROM (SELECT DISTINCT ON (");
+    rowsync_buf_puts(&q, " FROM (SELECT DISTINCT ON (");
     for (size_t k = 0; k < spec->nkeys; k++)
-        pg_buf_printf(&q, "%sh.k%zu", k ? ", " : "", k + 1);
-    pg_buf_puts(&q, ") h.seq, h.op, h.time_us, h.origin");
+        rowsync_buf_printf(&q, "%sh.k%zu", k ? ", " : "", k + 1);
+    rowsync_buf_puts(&q, ") h.seq, h.op, h.time_us, h.origin");
     for (size_t k = 0; k < spec->nkeys; k++)
-        pg_buf_printf(&q, ", h.k%zu", k + 1);
-    pg_buf_printf(&q,
+        rowsync_buf_printf(&q, ", h.k%zu", k + 1);
+    rowsync_buf_printf(&q,
                   " FROM %s h WHERE h.xid >= $1::int8 AND h.xid <"
                   " $2::int8 AND NOT (",
                   rel.qhist);
     pg_step_sql(&q, &f_since, nums, &np);
-    pg_buf_puts(&q, ") AND (");
+    rowsync_buf_puts(&q, ") AND (");
     pg_step_sql(&q, &f_bound, nums, &np);
-    pg_buf_puts(&q, ") ORDER BY ");
+    rowsync_buf_puts(&q, ") ORDER BY ");
     for (size_t k = 0; k < spec->nkeys; k++)
-        pg_buf_printf(&q, "h.k%zu, ", k + 1);
-    pg_buf_printf(&q, "h.seq DESC) w LEFT JOIN %s t ON ", rel.qname);
+        rowsync_buf_printf(&q, "h.k%zu, ", k + 1);
+    rowsync_buf_printf(&q, "h.seq DESC) w LEFT JOIN %s t ON ", rel.qname);
     pg_key_join(&q, spec, "w");
     for (int i = 0; i < np; i++)
         params[i] = nums[i];
     if (skip_origin) {
         params[np] = skip_origin;
-        pg_buf_printf(&q, " WHERE w.origin IS DISTINCT FROM $%d", ++np);
+        rowsync_buf_printf(&q, " WHERE w.origin IS DISTINCT FROM $%d", ++np);
     }
-    pg_buf_puts(&q, " ORDER BY w.seq");
+    rowsync_buf_puts(&q, " ORDER BY w.seq");
     if (q.oom) {
         rc = pg_oom(err);
         goto fail;
     }
     rc = pg_stream_begin(c, s, q.p, np, params, err);
-    pg_buf_free(&q);
+    rowsync_buf_free(&q);
     if (rc < 0)
         goto fail;
     *out = s;
     return 0;
 fail:
-    pg_buf_free(&q);
+    rowsync_buf_free(&q);
     if (rc < 0 && err && !strstr(err->message, spec->table))
         rowsync_error_prefix(err, "table '%s' on node '%s'", spec->table,
                              c->node);
@@ -512,7 +512,7 @@ int pg_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                  rowsync_error_t *err)
 {
     pg_rel_t rel;
-    pg_buf_t q = {0};
+    rowsync_buf_t q = {0};
     rowsync_stream_t *s = NULL;
     char **keys = NULL;
     char now[32];
@@ -535,19 +535,19 @@ int pg_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if (rc < 0)
         goto fail;
     s->scan_time = strtoll(now, NULL, 10);
-    pg_buf_puts(&q, "SELECT ");
+    rowsync_buf_puts(&q, "SELECT ");
     for (size_t i = 0; i < spec->ncolumns; i++) {
-        pg_buf_puts(&q, i ? ", t." : "t.");
+        rowsync_buf_puts(&q, i ? ", t." : "t.");
         pg_buf_ident(&q, spec->columns[i]);
     }
-    pg_buf_printf(&q, " FROM %s t", rel.qname);
+    rowsync_buf_printf(&q, " FROM %s t", rel.qname);
     if (after_key) {
-        pg_buf_puts(&q, " WHERE (");
+        rowsync_buf_puts(&q, " WHERE (");
         for (size_t k = 0; k < spec->nkeys; k++) {
-            pg_buf_puts(&q, k ? ", t." : "t.");
+            rowsync_buf_puts(&q, k ? ", t." : "t.");
             pg_buf_ident(&q, spec->columns[k]);
         }
-        pg_buf_puts(&q, ") > (");
+        rowsync_buf_puts(&q, ") > (");
         for (size_t k = 0; k < spec->nkeys; k++) {
             const rowsync_value_t *v = &after_key[k];
             size_t need = rowsync_value_format(v, NULL, 0);
@@ -560,13 +560,13 @@ int pg_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                 free(keys[k]);
                 keys[k] = NULL;
             }
-            pg_buf_printf(&q, "%s$%zu", k ? ", " : "", k + 1);
+            rowsync_buf_printf(&q, "%s$%zu", k ? ", " : "", k + 1);
         }
-        pg_buf_puts(&q, ")");
+        rowsync_buf_puts(&q, ")");
     }
-    pg_buf_puts(&q, " ORDER BY ");
+    rowsync_buf_puts(&q, " ORDER BY ");
     for (size_t k = 0; k < spec->nkeys; k++) {
-        pg_buf_puts(&q, k ? ", t." : "t.");
+        rowsync_buf_puts(&q, k ? ", t." : "t.");
         pg_buf_ident(&q, spec->columns[k]);
     }
     if (q.oom) {
@@ -580,14 +580,14 @@ int pg_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     for (size_t k = 0; k < spec->nkeys; k++)
         free(keys[k]);
     free(keys);
-    pg_buf_free(&q);
+    rowsync_buf_free(&q);
     *out = s;
     return 0;
 fail:
     for (size_t k = 0; keys && k < spec->nkeys; k++)
         free(keys[k]);
     free(keys);
-    pg_buf_free(&q);
+    rowsync_buf_free(&q);
     if (rc < 0 && err && !strstr(err->message, spec->table))
         rowsync_error_prefix(err, "scanning table '%s' on node '%s'",
                              spec->table, c->node);

@@ -132,94 +132,35 @@ struct rowsync_stream {
 
 /* ---- small helpers -------------------------------------------------- */
 
-/* A growing string for SQL text; oom latches so callers check once. */
-typedef struct lite_sb {
-    char *p;
-    size_t len, cap;
-    int oom;
-} lite_sb_t;
-
-static void lite_sb_addn(lite_sb_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void lite_sb_add(lite_sb_t *b, const char *s)
-{
-    lite_sb_addn(b, s, strlen(s));
-}
-
-static void lite_sb_addf(lite_sb_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void lite_sb_addf(lite_sb_t *b, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        b->oom = 1; /* only used for short numeric pieces */
-        return;
-    }
-    lite_sb_addn(b, tmp, (size_t)n);
-}
-
 /* Appends ident as a double-quoted identifier, quotes doubled. */
-static void lite_sb_ident(lite_sb_t *b, const char *ident)
+static void lite_sb_ident(rowsync_buf_t *b, const char *ident)
 {
     const char *q;
 
-    lite_sb_addn(b, "\"", 1);
+    rowsync_buf_add(b, "\"", 1);
     while ((q = strchr(ident, '"')) != NULL) {
-        lite_sb_addn(b, ident, (size_t)(q - ident) + 1);
-        lite_sb_addn(b, "\"", 1);
+        rowsync_buf_add(b, ident, (size_t)(q - ident) + 1);
+        rowsync_buf_add(b, "\"", 1);
         ident = q + 1;
     }
-    lite_sb_add(b, ident);
-    lite_sb_addn(b, "\"", 1);
+    rowsync_buf_puts(b, ident);
+    rowsync_buf_add(b, "\"", 1);
 }
 
 /* Appends the quoted identifier prefix + name + suffix. */
-static void lite_sb_ident3(lite_sb_t *b, const char *prefix, const char *name,
+static void lite_sb_ident3(rowsync_buf_t *b, const char *prefix, const char *name,
                            const char *suffix)
 {
-    lite_sb_t tmp = {NULL, 0, 0, 0};
+    rowsync_buf_t tmp = {NULL, 0, 0, 0};
 
-    lite_sb_add(&tmp, prefix);
-    lite_sb_add(&tmp, name);
-    lite_sb_add(&tmp, suffix);
+    rowsync_buf_puts(&tmp, prefix);
+    rowsync_buf_puts(&tmp, name);
+    rowsync_buf_puts(&tmp, suffix);
     if (tmp.oom)
         b->oom = 1;
     else
         lite_sb_ident(b, tmp.p);
     free(tmp.p);
-}
-
-static void lite_sb_free(lite_sb_t *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
 }
 
 static char *lite_strdup(const char *s)
@@ -796,7 +737,7 @@ static const char *lite_option(const rowsync_node_config_t *cfg,
  * the working directory when there is none. Malloc'd. */
 static char *lite_abs_path(const char *path, const char *job_dir)
 {
-    lite_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     char cwd[4096];
 
     if (path[0] == '/')
@@ -805,20 +746,20 @@ static char *lite_abs_path(const char *path, const char *job_dir)
         if (job_dir[0] != '/') {
             if (getcwd(cwd, sizeof cwd) == NULL)
                 return NULL;
-            lite_sb_add(&b, cwd);
-            lite_sb_add(&b, "/");
+            rowsync_buf_puts(&b, cwd);
+            rowsync_buf_puts(&b, "/");
         }
-        lite_sb_add(&b, job_dir);
+        rowsync_buf_puts(&b, job_dir);
     } else {
         if (getcwd(cwd, sizeof cwd) == NULL)
             return NULL;
-        lite_sb_add(&b, cwd);
+        rowsync_buf_puts(&b, cwd);
     }
     if (b.len > 0 && b.p[b.len - 1] != '/')
-        lite_sb_add(&b, "/");
-    lite_sb_add(&b, path);
+        rowsync_buf_puts(&b, "/");
+    rowsync_buf_puts(&b, path);
     if (b.oom) {
-        lite_sb_free(&b);
+        rowsync_buf_free(&b);
         return NULL;
     }
     return b.p;
@@ -1221,16 +1162,16 @@ oom:
 /* ---- capture -------------------------------------------------------- */
 
 /* Appends "<prefix>k1, <prefix>k2, ..." (history key columns). */
-static void lite_sb_hkeys(lite_sb_t *b, const char *prefix, size_t nkeys)
+static void lite_sb_hkeys(rowsync_buf_t *b, const char *prefix, size_t nkeys)
 {
     size_t i;
 
     for (i = 0; i < nkeys; i++)
-        lite_sb_addf(b, "%s%sk%zu", i ? ", " : "", prefix, i + 1);
+        rowsync_buf_printf(b, "%s%sk%zu", i ? ", " : "", prefix, i + 1);
 }
 
 /* Appends "<rel>."c1", <rel>."c2"" for the first n spec columns. */
-static void lite_sb_cols(lite_sb_t *b, const char *rel,
+static void lite_sb_cols(rowsync_buf_t *b, const char *rel,
                          const rowsync_table_spec_t *spec, size_t from,
                          size_t to)
 {
@@ -1238,26 +1179,26 @@ static void lite_sb_cols(lite_sb_t *b, const char *rel,
 
     for (i = from; i < to; i++) {
         if (i > from)
-            lite_sb_add(b, ", ");
+            rowsync_buf_puts(b, ", ");
         if (rel != NULL) {
-            lite_sb_add(b, rel);
-            lite_sb_add(b, ".");
+            rowsync_buf_puts(b, rel);
+            rowsync_buf_puts(b, ".");
         }
         lite_sb_ident(b, spec->columns[i]);
     }
 }
 
 /* "OLD."a" IS NOT NEW."a" OR ..." over the key columns. */
-static void lite_sb_key_changed(lite_sb_t *b, const rowsync_table_spec_t *spec)
+static void lite_sb_key_changed(rowsync_buf_t *b, const rowsync_table_spec_t *spec)
 {
     size_t i;
 
     for (i = 0; i < spec->nkeys; i++) {
         if (i > 0)
-            lite_sb_add(b, " OR ");
-        lite_sb_add(b, "OLD.");
+            rowsync_buf_puts(b, " OR ");
+        rowsync_buf_puts(b, "OLD.");
         lite_sb_ident(b, spec->columns[i]);
-        lite_sb_add(b, " IS NOT NEW.");
+        rowsync_buf_puts(b, " IS NOT NEW.");
         lite_sb_ident(b, spec->columns[i]);
     }
 }
@@ -1269,49 +1210,49 @@ static char *lite_trigger_sql(const rowsync_table_spec_t *spec, int kind)
 {
     static const char *const suffix[] = {"_ins", "_upd", "_del"};
     static const char *const event[] = {"INSERT", "UPDATE OF ", "DELETE"};
-    lite_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
 
-    lite_sb_add(&b, "CREATE TRIGGER ");
+    rowsync_buf_puts(&b, "CREATE TRIGGER ");
     lite_sb_ident3(&b, "rowsync_", spec->table, suffix[kind]);
-    lite_sb_add(&b, " AFTER ");
-    lite_sb_add(&b, event[kind]);
+    rowsync_buf_puts(&b, " AFTER ");
+    rowsync_buf_puts(&b, event[kind]);
     if (kind == 1)
         lite_sb_cols(&b, NULL, spec, 0, spec->ncolumns);
-    lite_sb_add(&b, " ON ");
+    rowsync_buf_puts(&b, " ON ");
     lite_sb_ident(&b, spec->table);
-    lite_sb_add(&b, " FOR EACH ROW BEGIN ");
+    rowsync_buf_puts(&b, " FOR EACH ROW BEGIN ");
     if (kind == 1) {
         /* A changed key: a DELETE of the old key first. */
-        lite_sb_add(&b, "INSERT INTO ");
+        rowsync_buf_puts(&b, "INSERT INTO ");
         lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
-        lite_sb_add(&b, " (op, time_us, origin, ");
+        rowsync_buf_puts(&b, " (op, time_us, origin, ");
         lite_sb_hkeys(&b, "", spec->nkeys);
-        lite_sb_add(&b,
+        rowsync_buf_puts(&b,
                     ") SELECT 3, " LITE_TRIG_TIME ", " LITE_TRIG_ORIGIN ", ");
         lite_sb_cols(&b, "OLD", spec, 0, spec->nkeys);
-        lite_sb_add(&b, " WHERE ");
+        rowsync_buf_puts(&b, " WHERE ");
         lite_sb_key_changed(&b, spec);
-        lite_sb_add(&b, "; ");
+        rowsync_buf_puts(&b, "; ");
     }
-    lite_sb_add(&b, "INSERT INTO ");
+    rowsync_buf_puts(&b, "INSERT INTO ");
     lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
-    lite_sb_add(&b, " (op, time_us, origin, ");
+    rowsync_buf_puts(&b, " (op, time_us, origin, ");
     lite_sb_hkeys(&b, "", spec->nkeys);
-    lite_sb_add(&b, ") VALUES (");
+    rowsync_buf_puts(&b, ") VALUES (");
     if (kind == 0) {
-        lite_sb_add(&b, "1");
+        rowsync_buf_puts(&b, "1");
     } else if (kind == 1) {
-        lite_sb_add(&b, "CASE WHEN ");
+        rowsync_buf_puts(&b, "CASE WHEN ");
         lite_sb_key_changed(&b, spec);
-        lite_sb_add(&b, " THEN 1 ELSE 2 END");
+        rowsync_buf_puts(&b, " THEN 1 ELSE 2 END");
     } else {
-        lite_sb_add(&b, "3");
+        rowsync_buf_puts(&b, "3");
     }
-    lite_sb_add(&b, ", " LITE_TRIG_TIME ", " LITE_TRIG_ORIGIN ", ");
+    rowsync_buf_puts(&b, ", " LITE_TRIG_TIME ", " LITE_TRIG_ORIGIN ", ");
     lite_sb_cols(&b, kind == 2 ? "OLD" : "NEW", spec, 0, spec->nkeys);
-    lite_sb_add(&b, "); END");
+    rowsync_buf_puts(&b, "); END");
     if (b.oom) {
-        lite_sb_free(&b);
+        rowsync_buf_free(&b);
         return NULL;
     }
     return b.p;
@@ -1412,7 +1353,7 @@ static int lite_check_columns(rowsync_conn_t *c,
 }
 
 /* Runs the SQL collected in b and empties b for the next statement. */
-static int lite_exec_sb(rowsync_conn_t *c, lite_sb_t *b, rowsync_error_t *err,
+static int lite_exec_sb(rowsync_conn_t *c, rowsync_buf_t *b, rowsync_error_t *err,
                         const char *what)
 {
     int rc;
@@ -1435,7 +1376,7 @@ static int lite_capture_install(rowsync_conn_t *c,
     static const char *const suffix[] = {"_ins", "_upd", "_del"};
     static const char *const what = "cannot install change capture";
     char *want[3] = {NULL, NULL, NULL}, *have = NULL, *hist = NULL;
-    lite_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     int rc, exists, uptodate = 1, k;
     size_t hk = 0;
 
@@ -1473,31 +1414,31 @@ static int lite_capture_install(rowsync_conn_t *c,
         rc = lite_hist_nkeys(c, hist, &hk, err);
         if (rc == 0 && hk != spec->nkeys) {
             /* Rows keyed by another key list cannot be joined any more. */
-            lite_sb_add(&b, "DROP TABLE ");
+            rowsync_buf_puts(&b, "DROP TABLE ");
             lite_sb_ident(&b, hist);
             rc = lite_exec_sb(c, &b, err, what);
             exists = 0;
         }
     }
     if (rc == 0 && !exists) {
-        lite_sb_add(&b, "CREATE TABLE ");
+        rowsync_buf_puts(&b, "CREATE TABLE ");
         lite_sb_ident(&b, hist);
-        lite_sb_add(&b, " (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        rowsync_buf_puts(&b, " (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
                         " op INTEGER NOT NULL, time_us INTEGER NOT NULL,"
                         " origin TEXT, ");
         lite_sb_hkeys(&b, "", spec->nkeys);
-        lite_sb_add(&b, ")");
+        rowsync_buf_puts(&b, ")");
         rc = lite_exec_sb(c, &b, err, what);
         uptodate = 0;
     }
     if (rc == 0) {
-        lite_sb_add(&b, "CREATE INDEX IF NOT EXISTS ");
+        rowsync_buf_puts(&b, "CREATE INDEX IF NOT EXISTS ");
         lite_sb_ident3(&b, "rowsync_hk_", spec->table, "");
-        lite_sb_add(&b, " ON ");
+        rowsync_buf_puts(&b, " ON ");
         lite_sb_ident(&b, hist);
-        lite_sb_add(&b, " (");
+        rowsync_buf_puts(&b, " (");
         lite_sb_hkeys(&b, "", spec->nkeys);
-        lite_sb_add(&b, ", seq)");
+        rowsync_buf_puts(&b, ", seq)");
         rc = lite_exec_sb(c, &b, err, what);
     }
     for (k = 0; k < 3 && rc == 0 && uptodate; k++) {
@@ -1514,7 +1455,7 @@ static int lite_capture_install(rowsync_conn_t *c,
         have = NULL;
     }
     for (k = 0; k < 3 && rc == 0 && !uptodate; k++) {
-        lite_sb_add(&b, "DROP TRIGGER IF EXISTS ");
+        rowsync_buf_puts(&b, "DROP TRIGGER IF EXISTS ");
         lite_sb_ident3(&b, "rowsync_", spec->table, suffix[k]);
         rc = lite_exec_sb(c, &b, err, what);
         if (rc == 0)
@@ -1531,7 +1472,7 @@ out:
     for (k = 0; k < 3; k++)
         free(want[k]);
     free(hist);
-    lite_sb_free(&b);
+    rowsync_buf_free(&b);
     return rc;
 }
 
@@ -1568,21 +1509,21 @@ static int lite_capture_remove(rowsync_conn_t *c,
                                rowsync_error_t *err)
 {
     static const char *const suffix[] = {"_ins", "_upd", "_del"};
-    lite_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     int rc, k;
 
     rc = lite_check_table(c, spec != NULL ? spec->table : NULL, err);
     if (rc < 0)
         return rc;
     for (k = 0; k < 3; k++) {
-        lite_sb_add(&b, "DROP TRIGGER IF EXISTS ");
+        rowsync_buf_puts(&b, "DROP TRIGGER IF EXISTS ");
         lite_sb_ident3(&b, "rowsync_", spec->table, suffix[k]);
-        lite_sb_add(&b, "; ");
+        rowsync_buf_puts(&b, "; ");
     }
-    lite_sb_add(&b, "DROP TABLE IF EXISTS ");
+    rowsync_buf_puts(&b, "DROP TABLE IF EXISTS ");
     lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
     if (b.oom) {
-        lite_sb_free(&b);
+        rowsync_buf_free(&b);
         return lite_oom(err);
     }
     rc = lite_ddl_begin(c, err);
@@ -1596,7 +1537,7 @@ static int lite_capture_remove(rowsync_conn_t *c,
         }
     }
     lite_drop_cache(c);
-    lite_sb_free(&b);
+    rowsync_buf_free(&b);
     return rc;
 }
 
@@ -1631,22 +1572,22 @@ static int lite_history_clear(rowsync_conn_t *c,
                               const rowsync_table_spec_t *spec,
                               rowsync_error_t *err)
 {
-    lite_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     int rc;
 
     rc = lite_need_history(c, spec != NULL ? spec->table : NULL, err);
     if (rc < 0)
         return rc;
-    lite_sb_add(&b, "DELETE FROM ");
+    rowsync_buf_puts(&b, "DELETE FROM ");
     lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
     if (b.oom) {
-        lite_sb_free(&b);
+        rowsync_buf_free(&b);
         return lite_oom(err);
     }
     rc = lite_exec(c, b.p, err, "cannot clear the history");
     if (rc < 0)
         rowsync_error_prefix(err, "table '%s'", spec->table);
-    lite_sb_free(&b);
+    rowsync_buf_free(&b);
     return rc;
 }
 
@@ -1655,21 +1596,21 @@ static int lite_history_count(rowsync_conn_t *c,
                               const rowsync_table_spec_t *spec, int64_t *rows,
                               rowsync_error_t *err)
 {
-    lite_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     sqlite3_stmt *st;
     int rc;
 
     rc = lite_need_history(c, spec != NULL ? spec->table : NULL, err);
     if (rc < 0)
         return rc;
-    lite_sb_add(&b, "SELECT count(*) FROM ");
+    rowsync_buf_puts(&b, "SELECT count(*) FROM ");
     lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
     if (b.oom) {
-        lite_sb_free(&b);
+        rowsync_buf_free(&b);
         return lite_oom(err);
     }
     rc = lite_prepare(c, b.p, &st, err, "cannot count the history");
-    lite_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc < 0)
         return rc;
     rc = sqlite3_step(st);
@@ -2085,21 +2026,21 @@ static struct rowsync_stream *lite_stream_new(rowsync_conn_t *c,
 }
 
 /* The key join "t."a" = h.k1 AND ..." or for the history self-join. */
-static void lite_sb_key_join(lite_sb_t *b, const rowsync_table_spec_t *spec,
+static void lite_sb_key_join(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
                              const char *left, int left_live, const char *right)
 {
     size_t i;
 
     for (i = 0; i < spec->nkeys; i++) {
         if (i > 0)
-            lite_sb_add(b, " AND ");
-        lite_sb_add(b, left);
-        lite_sb_add(b, ".");
+            rowsync_buf_puts(b, " AND ");
+        rowsync_buf_puts(b, left);
+        rowsync_buf_puts(b, ".");
         if (left_live)
             lite_sb_ident(b, spec->columns[i]);
         else
-            lite_sb_addf(b, "k%zu", i + 1);
-        lite_sb_addf(b, " = %s.k%zu", right, i + 1);
+            rowsync_buf_printf(b, "k%zu", i + 1);
+        rowsync_buf_printf(b, " = %s.k%zu", right, i + 1);
     }
 }
 
@@ -2114,7 +2055,7 @@ static int lite_extract_open(rowsync_conn_t *c,
                              rowsync_error_t *err)
 {
     struct rowsync_stream *s;
-    lite_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     int64_t from = 0, horizon = 0;
     sqlite3_stmt *st;
     int rc;
@@ -2133,14 +2074,14 @@ static int lite_extract_open(rowsync_conn_t *c,
         if (rc < 0)
             return rc;
     } else {
-        lite_sb_add(&b, "SELECT COALESCE(MAX(seq), 0) FROM ");
+        rowsync_buf_puts(&b, "SELECT COALESCE(MAX(seq), 0) FROM ");
         lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
         if (b.oom) {
-            lite_sb_free(&b);
+            rowsync_buf_free(&b);
             return lite_oom(err);
         }
         rc = lite_prepare(c, b.p, &st, err, "cannot read the history");
-        lite_sb_free(&b);
+        rowsync_buf_free(&b);
         if (rc < 0)
             return rc;
         rc = sqlite3_step(st);
@@ -2154,32 +2095,32 @@ static int lite_extract_open(rowsync_conn_t *c,
         sqlite3_finalize(st);
     }
 
-    lite_sb_add(&b, "SELECT h.seq, h.op, h.time_us, h.origin, ");
+    rowsync_buf_puts(&b, "SELECT h.seq, h.op, h.time_us, h.origin, ");
     lite_sb_hkeys(&b, "h.", spec->nkeys);
-    lite_sb_add(&b, ", ");
+    rowsync_buf_puts(&b, ", ");
     lite_sb_cols(&b, "t", spec, 0, spec->ncolumns);
-    lite_sb_add(&b, ", t.");
+    rowsync_buf_puts(&b, ", t.");
     lite_sb_ident(&b, spec->columns[0]);
-    lite_sb_add(&b, " IS NOT NULL FROM ");
+    rowsync_buf_puts(&b, " IS NOT NULL FROM ");
     lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
-    lite_sb_add(&b, " AS h LEFT JOIN ");
+    rowsync_buf_puts(&b, " AS h LEFT JOIN ");
     lite_sb_ident(&b, spec->table);
-    lite_sb_add(&b, " AS t ON ");
+    rowsync_buf_puts(&b, " AS t ON ");
     lite_sb_key_join(&b, spec, "t", 1, "h");
-    lite_sb_add(&b, " WHERE h.seq > ?1 AND h.seq <= ?2 AND NOT EXISTS"
+    rowsync_buf_puts(&b, " WHERE h.seq > ?1 AND h.seq <= ?2 AND NOT EXISTS"
                     " (SELECT 1 FROM ");
     lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
-    lite_sb_add(&b, " AS n WHERE ");
+    rowsync_buf_puts(&b, " AS n WHERE ");
     lite_sb_key_join(&b, spec, "n", 0, "h");
-    lite_sb_add(&b, " AND n.seq > h.seq AND n.seq <= ?2)"
+    rowsync_buf_puts(&b, " AND n.seq > h.seq AND n.seq <= ?2)"
                     " AND (?3 IS NULL OR h.origin IS NOT ?3)"
                     " ORDER BY h.seq");
     if (b.oom) {
-        lite_sb_free(&b);
+        rowsync_buf_free(&b);
         return lite_oom(err);
     }
     rc = sqlite3_prepare_v2(c->db, b.p, -1, &st, NULL);
-    lite_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc != SQLITE_OK)
         return lite_fail(c, err, rc, "cannot read the changes of table '%s'",
                          spec->table);
@@ -2207,7 +2148,7 @@ static int lite_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                           rowsync_stream_t **out, rowsync_error_t *err)
 {
     struct rowsync_stream *s;
-    lite_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     sqlite3_stmt *st;
     int64_t now;
     size_t i;
@@ -2219,27 +2160,27 @@ static int lite_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     rc = lite_clock(c, &now, err);
     if (rc < 0)
         return rc;
-    lite_sb_add(&b, "SELECT ");
+    rowsync_buf_puts(&b, "SELECT ");
     lite_sb_cols(&b, NULL, spec, 0, spec->ncolumns);
-    lite_sb_add(&b, " FROM ");
+    rowsync_buf_puts(&b, " FROM ");
     lite_sb_ident(&b, spec->table);
     if (after_key != NULL) {
-        lite_sb_add(&b, spec->nkeys > 1 ? " WHERE (" : " WHERE ");
+        rowsync_buf_puts(&b, spec->nkeys > 1 ? " WHERE (" : " WHERE ");
         lite_sb_cols(&b, NULL, spec, 0, spec->nkeys);
-        lite_sb_add(&b, spec->nkeys > 1 ? ") > (" : " > ");
+        rowsync_buf_puts(&b, spec->nkeys > 1 ? ") > (" : " > ");
         for (i = 0; i < spec->nkeys; i++)
-            lite_sb_addf(&b, "%s?%zu", i ? ", " : "", i + 1);
+            rowsync_buf_printf(&b, "%s?%zu", i ? ", " : "", i + 1);
         if (spec->nkeys > 1)
-            lite_sb_add(&b, ")");
+            rowsync_buf_puts(&b, ")");
     }
-    lite_sb_add(&b, " ORDER BY ");
+    rowsync_buf_puts(&b, " ORDER BY ");
     lite_sb_cols(&b, NULL, spec, 0, spec->nkeys);
     if (b.oom) {
-        lite_sb_free(&b);
+        rowsync_buf_free(&b);
         return lite_oom(err);
     }
     rc = sqlite3_prepare_v2(c->db, b.p, -1, &st, NULL);
-    lite_sb_free(&b);
+    rowsync_buf_free(&b);
     if (rc != SQLITE_OK)
         return lite_fail(c, err, rc, "cannot scan table '%s'", spec->table);
     for (i = 0; after_key != NULL && i < spec->nkeys; i++) {
@@ -2400,31 +2341,31 @@ static int lite_begin(rowsync_conn_t *c, rowsync_error_t *err)
  * count. Malloc'd. */
 static char *lite_spec_sig(const rowsync_table_spec_t *spec)
 {
-    lite_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     size_t i;
 
     for (i = 0; i < spec->ncolumns; i++) {
-        lite_sb_add(&b, spec->columns[i]);
-        lite_sb_add(&b, "\x1f");
+        rowsync_buf_puts(&b, spec->columns[i]);
+        rowsync_buf_puts(&b, "\x1f");
     }
-    lite_sb_addf(&b, "%zu", spec->nkeys);
+    rowsync_buf_printf(&b, "%zu", spec->nkeys);
     if (b.oom) {
-        lite_sb_free(&b);
+        rowsync_buf_free(&b);
         return NULL;
     }
     return b.p;
 }
 
 /* "k1" = ?1 AND "k2" = ?2 */
-static void lite_sb_key_where(lite_sb_t *b, const rowsync_table_spec_t *spec)
+static void lite_sb_key_where(rowsync_buf_t *b, const rowsync_table_spec_t *spec)
 {
     size_t i;
 
     for (i = 0; i < spec->nkeys; i++) {
         if (i > 0)
-            lite_sb_add(b, " AND ");
+            rowsync_buf_puts(b, " AND ");
         lite_sb_ident(b, spec->columns[i]);
-        lite_sb_addf(b, " = ?%zu", i + 1);
+        rowsync_buf_printf(b, " = ?%zu", i + 1);
     }
 }
 
@@ -2434,7 +2375,7 @@ static int lite_apply_stmts(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                             struct lite_apply **out, rowsync_error_t *err)
 {
     struct lite_apply *a, **pp;
-    lite_sb_t b = {NULL, 0, 0, 0};
+    rowsync_buf_t b = {NULL, 0, 0, 0};
     char *sig;
     size_t i;
     int rc;
@@ -2469,16 +2410,16 @@ static int lite_apply_stmts(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     a->sig = sig;
 
     if (spec->ncolumns > spec->nkeys) {
-        lite_sb_add(&b, "UPDATE ");
+        rowsync_buf_puts(&b, "UPDATE ");
         lite_sb_ident(&b, spec->table);
-        lite_sb_add(&b, " SET ");
+        rowsync_buf_puts(&b, " SET ");
         for (i = spec->nkeys; i < spec->ncolumns; i++) {
             if (i > spec->nkeys)
-                lite_sb_add(&b, ", ");
+                rowsync_buf_puts(&b, ", ");
             lite_sb_ident(&b, spec->columns[i]);
-            lite_sb_addf(&b, " = ?%zu", i + 1);
+            rowsync_buf_printf(&b, " = ?%zu", i + 1);
         }
-        lite_sb_add(&b, " WHERE ");
+        rowsync_buf_puts(&b, " WHERE ");
         lite_sb_key_where(&b, spec);
         if (b.oom)
             goto oom;
@@ -2487,24 +2428,24 @@ static int lite_apply_stmts(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
             goto fail;
         b.len = 0;
     }
-    lite_sb_add(&b, "INSERT INTO ");
+    rowsync_buf_puts(&b, "INSERT INTO ");
     lite_sb_ident(&b, spec->table);
-    lite_sb_add(&b, " (");
+    rowsync_buf_puts(&b, " (");
     lite_sb_cols(&b, NULL, spec, 0, spec->ncolumns);
     if (spec->ncolumns > spec->nkeys) {
-        lite_sb_add(&b, ") VALUES (");
+        rowsync_buf_puts(&b, ") VALUES (");
         for (i = 0; i < spec->ncolumns; i++)
-            lite_sb_addf(&b, "%s?%zu", i ? ", " : "", i + 1);
-        lite_sb_add(&b, ")");
+            rowsync_buf_printf(&b, "%s?%zu", i ? ", " : "", i + 1);
+        rowsync_buf_puts(&b, ")");
     } else {
-        lite_sb_add(&b, ") SELECT ");
+        rowsync_buf_puts(&b, ") SELECT ");
         for (i = 0; i < spec->ncolumns; i++)
-            lite_sb_addf(&b, "%s?%zu", i ? ", " : "", i + 1);
-        lite_sb_add(&b, " WHERE NOT EXISTS (SELECT 1 FROM ");
+            rowsync_buf_printf(&b, "%s?%zu", i ? ", " : "", i + 1);
+        rowsync_buf_puts(&b, " WHERE NOT EXISTS (SELECT 1 FROM ");
         lite_sb_ident(&b, spec->table);
-        lite_sb_add(&b, " WHERE ");
+        rowsync_buf_puts(&b, " WHERE ");
         lite_sb_key_where(&b, spec);
-        lite_sb_add(&b, ")");
+        rowsync_buf_puts(&b, ")");
     }
     if (b.oom)
         goto oom;
@@ -2512,16 +2453,16 @@ static int lite_apply_stmts(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if (rc != SQLITE_OK)
         goto fail;
     b.len = 0;
-    lite_sb_add(&b, "DELETE FROM ");
+    rowsync_buf_puts(&b, "DELETE FROM ");
     lite_sb_ident(&b, spec->table);
-    lite_sb_add(&b, " WHERE ");
+    rowsync_buf_puts(&b, " WHERE ");
     lite_sb_key_where(&b, spec);
     if (b.oom)
         goto oom;
     rc = sqlite3_prepare_v2(c->db, b.p, -1, &a->del, NULL);
     if (rc != SQLITE_OK)
         goto fail;
-    lite_sb_free(&b);
+    rowsync_buf_free(&b);
     a->next = c->applies;
     c->applies = a;
     *out = a;
@@ -2536,7 +2477,7 @@ fail:
 oom:
     rc = lite_oom(err);
 cleanup:
-    lite_sb_free(&b);
+    rowsync_buf_free(&b);
     sqlite3_finalize(a->upd);
     sqlite3_finalize(a->ins);
     sqlite3_finalize(a->del);

@@ -70,6 +70,25 @@ typedef struct rowsync_option {
     const char *value;
 } rowsync_option_t;
 
+/* A growing string for SQL text and messages, shared by the core and the
+ * drivers. Start it zeroed ({0}); p is NUL-terminated (NULL while empty).
+ * A failed allocation sets oom and later appends do nothing, so a caller
+ * checks once at the end. rowsync_buf_free releases p. */
+typedef struct rowsync_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} rowsync_buf_t;
+
+void rowsync_buf_add(rowsync_buf_t *b, const char *s, size_t n);
+void rowsync_buf_puts(rowsync_buf_t *b, const char *s);
+void rowsync_buf_printf(rowsync_buf_t *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void rowsync_buf_free(rowsync_buf_t *b);
+
 /* First member of every module table (driver or plugin). */
 typedef struct rowsync_abi_header {
     uint16_t major;      /* incompatible changes bump this */

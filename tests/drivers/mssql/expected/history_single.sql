@@ -1,0 +1,5 @@
+IF OBJECT_ID(N'[rowsync].[h_dbo_Orders]', N'U') IS NULL
+BEGIN
+CREATE TABLE [rowsync].[h_dbo_Orders] (seq bigint IDENTITY(1,1) NOT NULL PRIMARY KEY, op tinyint NOT NULL, time_us bigint NOT NULL, origin nvarchar(255) NULL, rv rowversion NOT NULL, k1 int NOT NULL);
+CREATE INDEX [rowsync_rv] ON [rowsync].[h_dbo_Orders] (rv);
+END;

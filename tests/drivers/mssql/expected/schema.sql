@@ -1,0 +1,1 @@
+IF SCHEMA_ID(N'rowsync') IS NULL EXEC(N'CREATE SCHEMA [rowsync]');

@@ -2639,6 +2639,91 @@ START_TEST(test_server_stopped_mid_pass_mysql)
 }
 END_TEST
 
+/* Waits up to timeout_ms for the target to hold item id; 1 when it does. */
+static int wait_for_item(const node_t *n, int id, int timeout_ms)
+{
+    int64_t end = h_now_ms() + timeout_ms;
+    do {
+        int64_t c = 0;
+        if (n_try_int(n, &c, "SELECT count(*) FROM %s WHERE id = %d",
+                      n_table(n, g_table), id) == 0 &&
+            c == 1)
+            return 1;
+        h_sleep_ms(50);
+    } while (h_now_ms() < end);
+    return 0;
+}
+
+/* `rowsync run` outlives its target server: SQLite -> a private server of
+ * kind k, interval 200ms. A row arrives; the server stops; passes fail
+ * and are retried with backoff while a second row is written; the server
+ * comes back and the second row arrives without a restart of rowsync;
+ * SIGTERM ends it with exit 0. */
+static void run_survives_server_restart(kind_t k)
+{
+    ck_assert_int_eq(chmod(g_dir, 0711), 0);
+    char port[16];
+    snprintf(port, sizeof port, "%d", closed_port());
+    ck_assert_int_eq(
+        setenv(k == KIND_pgsql ? "ROWSYNC_PG_PORT" : "ROWSYNC_MY_PORT", port,
+               1),
+        0);
+    priv_run(k, "start");
+    srv_env_t *e = k == KIND_pgsql ? &g_pg : &g_my;
+    priv_env(k, e);
+    ck_assert_int_eq(setenv(k == KIND_pgsql ? "ROWSYNC_TEST_PG_PASSWORD"
+                                            : "ROWSYNC_TEST_MY_PASSWORD",
+                            e->password, 1),
+                     0);
+    pair_setup("runrs", KIND_sqlite, k);
+    snprintf(g_n2.name, sizeof g_n2.name, "%spriv", kind_short[k]);
+    items_create(&g_n1, 0);
+    items_create(&g_n2, 0);
+    write_job("one-way", "interval = 200ms\n");
+    h_proc_free(rs_ok("init"));
+
+    h_proc_t *p = h_start("run", g_job, NULL);
+    fill_items(&g_n1, 1, 1, "before");
+    ck_assert_msg(wait_for_item(&g_n2, 1, 10000),
+                  "row 1 did not arrive while the server ran: %s",
+                  h_describe(p));
+
+    n_forget(&g_n2);
+    priv_run(k, "stop");
+    fill_items(&g_n1, 2, 2, "during");
+    h_sleep_ms(1500); /* several failed passes */
+    ck_assert_msg(h_running(p), "rowsync run gave up while the server was "
+                                "down: %s",
+                  h_describe(p));
+    priv_run(k, "resume");
+    ck_assert_msg(wait_for_item(&g_n2, 2, 20000),
+                  "row 2 did not arrive after the server came back: %s",
+                  h_describe(p));
+
+    h_signal(p, SIGTERM);
+    h_wait(p, 20000);
+    H_ASSERT_EXIT(p, 0);
+    ck_assert_msg(strstr(p->err, "retrying") != NULL,
+                  "no failed pass was reported while the server was down: %s",
+                  h_describe(p));
+    h_proc_free(p);
+    assert_same_items();
+    n_forget(&g_n2);
+    priv_run(k, "stop");
+}
+
+START_TEST(test_run_survives_server_restart_pgsql)
+{
+    run_survives_server_restart(KIND_pgsql);
+}
+END_TEST
+
+START_TEST(test_run_survives_server_restart_mysql)
+{
+    run_survives_server_restart(KIND_mysql);
+}
+END_TEST
+
 /* ---- servers missing ----------------------------------------------------- */
 
 START_TEST(test_pgsql_server_configured)
@@ -2735,6 +2820,8 @@ static Suite *matrix_suite(void)
     ADD(s, test_conn_refused_mysql);
     ADD(s, test_kill_9_mid_sync_pgsql_to_mysql);
     ADD(s, test_server_stopped_mid_pass_pgsql);
+    ADD(s, test_run_survives_server_restart_pgsql);
+    ADD(s, test_run_survives_server_restart_mysql);
     ADD(s, test_server_stopped_mid_pass_mysql);
     ADD(s, test_two_syncs_at_once_pgsql_to_mysql);
     ADD(s, test_commit_order_pgsql_to_mysql);

@@ -811,6 +811,10 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
             /* the key text is borrowed from the filter: keep a copy */
             conflict_keys[nconflicts] = rs_strdup(v.record.key);
             conflicts[nconflicts].key = conflict_keys[nconflicts];
+            if (!conflict_keys[nconflicts]) {
+                rc = rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+                break;
+            }
             nconflicts++;
         }
         if (!v.drop && (rc = en_batch_add(&batch, ch, d->from->cfg->name)) < 0)
@@ -1667,45 +1671,48 @@ static rowsync_table_spec_t en_name_spec(const rs_table_cfg_t *tc)
     return spec;
 }
 
-int rs_engine_teardown(rowsync_job_t *job, rowsync_error_t *err)
+typedef int (*en_table_op)(rowsync_conn_t *conn,
+                           const rowsync_table_spec_t *spec,
+                           rowsync_error_t *err);
+
+/* Runs op (capture_remove, history_clear) for every table on one node. */
+static int en_each_table(rowsync_job_t *job, rs_node_t *node, en_table_op op,
+                         rowsync_error_t *err)
 {
-    int rc = rs_engine_connect(job, err);
-    if (rc < 0)
-        return rc;
-    for (size_t n = 0; n < job->cfg->nnodes; n++) {
-        rs_node_t *node = &job->nodes[n];
-        for (size_t t = 0; t < job->cfg->ntables; t++) {
-            rowsync_table_spec_t spec = en_name_spec(&job->cfg->tables[t]);
-            if ((rc = node->drv->capture_remove(node->conn, &spec, err)) < 0) {
-                rowsync_error_prefix(err, "node '%s'", node->cfg->name);
-                return rc;
-            }
-        }
-        if ((rc = node->drv->state_remove(node->conn, err)) < 0) {
+    for (size_t t = 0; t < job->cfg->ntables; t++) {
+        rowsync_table_spec_t spec = en_name_spec(&job->cfg->tables[t]);
+        int rc = op(node->conn, &spec, err);
+        if (rc < 0) {
             rowsync_error_prefix(err, "node '%s'", node->cfg->name);
             return rc;
         }
-        rs_out(job->ctx, "node %s: capture and state removed",
-               node->cfg->name);
     }
     return 0;
+}
+
+int rs_engine_teardown(rowsync_job_t *job, rowsync_error_t *err)
+{
+    int rc = rs_engine_connect(job, err);
+    for (size_t n = 0; rc == 0 && n < job->cfg->nnodes; n++) {
+        rs_node_t *node = &job->nodes[n];
+        rc = en_each_table(job, node, node->drv->capture_remove, err);
+        if (rc == 0 && (rc = node->drv->state_remove(node->conn, err)) < 0)
+            rowsync_error_prefix(err, "node '%s'", node->cfg->name);
+        if (rc == 0)
+            rs_out(job->ctx, "node %s: capture and state removed",
+                   node->cfg->name);
+    }
+    return rc;
 }
 
 int rs_engine_history_clear(rowsync_job_t *job, rowsync_error_t *err)
 {
     int rc = rs_engine_connect(job, err);
-    if (rc < 0)
-        return rc;
-    for (size_t n = 0; n < job->cfg->nnodes; n++) {
+    for (size_t n = 0; rc == 0 && n < job->cfg->nnodes; n++) {
         rs_node_t *node = &job->nodes[n];
-        for (size_t t = 0; t < job->cfg->ntables; t++) {
-            rowsync_table_spec_t spec = en_name_spec(&job->cfg->tables[t]);
-            if ((rc = node->drv->history_clear(node->conn, &spec, err)) < 0) {
-                rowsync_error_prefix(err, "node '%s'", node->cfg->name);
-                return rc;
-            }
-        }
-        rs_out(job->ctx, "node %s: history cleared", node->cfg->name);
+        rc = en_each_table(job, node, node->drv->history_clear, err);
+        if (rc == 0)
+            rs_out(job->ctx, "node %s: history cleared", node->cfg->name);
     }
-    return 0;
+    return rc;
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "engine.h"
+#include "filter.h"
 #include "keyset.h"
 #include "loader.h"
 
@@ -205,23 +206,103 @@ static void *en_batch_alloc(en_batch_t *b, size_t len)
     return blk->data;
 }
 
-/* Copies a change (values and bytes) into the batch, with origin set to
- * `origin` when the change carries none. */
-static int en_batch_add(en_batch_t *b, const rowsync_change_t *ch,
-                        const char *origin)
+/* Converts v to type `to` through the value model (text in between,
+ * direct for bool <-> int, dates and timestamps), bytes in the batch's
+ * arena. ROWSYNC_ECONVERT with a message when v has no such form. */
+static int en_convert(en_batch_t *b, const rowsync_value_t *v,
+                      rowsync_type_t to, rowsync_value_t *out,
+                      rowsync_error_t *err)
 {
-    rowsync_change_t *dst = &b->changes[b->n];
+    const int64_t day = INT64_C(86400000000);
+    rowsync_type_t from = v->type;
+
+    *out = *v;
+    if (from == ROWSYNC_TYPE_NULL || from == to)
+        return 0;
+    out->type = to;
+    if (from == ROWSYNC_TYPE_BOOL && to == ROWSYNC_TYPE_INT) {
+        out->u.i = v->u.b != 0;
+        return 0;
+    }
+    if (from == ROWSYNC_TYPE_INT && to == ROWSYNC_TYPE_BOOL &&
+        (v->u.i == 0 || v->u.i == 1)) {
+        out->u.b = (int)v->u.i;
+        return 0;
+    }
+    if ((from == ROWSYNC_TYPE_TIMESTAMP || from == ROWSYNC_TYPE_TIMESTAMPTZ) &&
+        (to == ROWSYNC_TYPE_TIMESTAMP || to == ROWSYNC_TYPE_TIMESTAMPTZ)) {
+        out->u.i = v->u.i;
+        return 0;
+    }
+    if (from == ROWSYNC_TYPE_DATE &&
+        (to == ROWSYNC_TYPE_TIMESTAMP || to == ROWSYNC_TYPE_TIMESTAMPTZ)) {
+        out->u.i = (int64_t)v->u.date * day;
+        return 0;
+    }
+    if ((from == ROWSYNC_TYPE_TIMESTAMP || from == ROWSYNC_TYPE_TIMESTAMPTZ) &&
+        to == ROWSYNC_TYPE_DATE && v->u.i % day == 0) {
+        out->u.date = (int32_t)(v->u.i / day);
+        return 0;
+    }
+    size_t need = rowsync_value_format(v, NULL, 0);
+    char *text = en_batch_alloc(b, need + 1);
+    void *scratch = text ? en_batch_alloc(b, need / 2 + 1) : NULL;
+    if (!text || !scratch)
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    rowsync_value_format(v, text, need + 1);
+    rowsync_error_t perr;
+    if (rowsync_value_parse(to, text, need, scratch, out, &perr) != 0) {
+        *out = *v;
+        return rowsync_error_set(
+            err, ROWSYNC_ECONVERT, "cannot convert %s '%.64s' to %s",
+            rowsync_type_name(from), text, rowsync_type_name(to));
+    }
+    return 0;
+}
+
+/* Copies a change (values and bytes) into the batch, shaped for the
+ * target by the route (its columns, with its fill values, and converted to
+ * the target column's type where the two nodes declare the column with
+ * different types; a value whose type differs from its own column's, as
+ * SQLite allows, travels as it is) and with origin set to `origin` when the
+ * change carries none. A value that cannot convert fails with ROWSYNC_ECONVERT;
+ * the batch then holds a partial change and must not be applied. */
+static int en_batch_add(en_batch_t *b, const rs_route_t *route,
+                        const rs_node_table_t *dst, const rowsync_change_t *ch,
+                        const char *origin, size_t *bad_column,
+                        rowsync_error_t *err)
+{
+    rowsync_change_t *out = &b->changes[b->n];
     rowsync_value_t *vals = &b->values[b->n * b->ncols];
-    *dst = *ch;
+    *out = *ch;
     const char *o = ch->origin ? ch->origin : origin;
     size_t olen = strlen(o) + 1;
     char *ocopy = en_batch_alloc(b, olen);
     if (!ocopy)
-        return ROWSYNC_ENOMEM;
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
     memcpy(ocopy, o, olen);
-    dst->origin = ocopy;
-    for (size_t i = 0; i < b->ncols && i < ch->nvalues; i++) {
-        vals[i] = ch->values[i];
+    out->origin = ocopy;
+    for (size_t i = 0; i < b->ncols; i++) {
+        const rowsync_value_t *in;
+        size_t from = route->from[i];
+        if (from == RS_ROUTE_FILL)
+            in = &dst->fill_values[route->fill[i]];
+        else if (from < ch->nvalues &&
+                 (ch->op != ROWSYNC_OP_DELETE || i < route->spec.nkeys))
+            in = &ch->values[from];
+        else {
+            memset(&vals[i], 0, sizeof(vals[i]));
+            continue;
+        }
+        int rc = 0;
+        if (route->convert[i])
+            rc = en_convert(b, in, route->types[i], &vals[i], err);
+        else
+            vals[i] = *in;
+        if (rc < 0) {
+            *bad_column = i;
+            return rc;
+        }
         switch (vals[i].type) {
         case ROWSYNC_TYPE_DECIMAL:
         case ROWSYNC_TYPE_TEXT:
@@ -231,7 +312,7 @@ static int en_batch_add(en_batch_t *b, const rowsync_change_t *ch,
             size_t len = vals[i].u.bytes.len;
             char *copy = en_batch_alloc(b, len ? len : 1);
             if (!copy)
-                return ROWSYNC_ENOMEM;
+                return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
             if (len)
                 memcpy(copy, vals[i].u.bytes.ptr, len);
             vals[i].u.bytes.ptr = copy;
@@ -241,8 +322,8 @@ static int en_batch_add(en_batch_t *b, const rowsync_change_t *ch,
             break;
         }
     }
-    dst->values = vals;
-    dst->nvalues = b->ncols;
+    out->values = vals;
+    out->nvalues = b->ncols;
     b->n++;
     return 0;
 }
@@ -379,15 +460,38 @@ static void en_free_tables(rowsync_job_t *job)
         rs_table_t *tab = &job->tables[t];
         if (!tab->on)
             continue;
-        for (size_t n = 0; n < job->cfg->nnodes; n++) {
+        size_t nn = job->cfg->nnodes;
+        for (size_t n = 0; n < nn; n++) {
             rs_node_table_t *nt = &tab->on[n];
             for (size_t c = 0; c < nt->spec.ncolumns; c++)
                 free(nt->columns[c]);
             free(nt->columns);
             free(nt->types);
+            free(nt->canon);
             free(nt->name);
+            for (size_t f = 0; f < nt->nfill; f++)
+                free(nt->fill_columns[f]);
+            free(nt->fill_columns);
+            free(nt->fill_types);
+            free(nt->fill_values);
+            free(nt->fill_scratch);
         }
         free(tab->on);
+        for (size_t r = 0; tab->routes && r < nn * nn; r++) {
+            rs_route_t *rt = &tab->routes[r];
+            free(rt->columns);
+            free(rt->types);
+            free(rt->from);
+            free(rt->fill);
+            free(rt->convert);
+            free(rt->fcols[0]);
+            free(rt->fcols[1]);
+            free(rt->fvals);
+        }
+        free(tab->routes);
+        for (size_t c = 0; c < tab->ncanon; c++)
+            free(tab->canon[c]);
+        free(tab->canon);
     }
     free(job->tables);
     job->tables = NULL;
@@ -430,9 +534,58 @@ static const rowsync_column_t *en_find_column(const rowsync_table_info_t *info,
     return NULL;
 }
 
+/* The table's name on node: its [table NAME @ NODE] name, or the
+ * canonical name. */
+static const char *en_table_name(const rs_table_cfg_t *tc, const char *node)
+{
+    const rs_table_node_cfg_t *on = rs_table_cfg_on(tc, node);
+    return on && on->name ? on->name : tc->name;
+}
+
+/* The name a canonical column has on a node (map), or NULL when the node
+ * skips it. */
+static const char *en_node_column(const rs_table_node_cfg_t *on,
+                                  const char *canon)
+{
+    if (!on)
+        return canon;
+    for (size_t i = 0; i < on->nskip; i++)
+        if (strcmp(on->skip[i], canon) == 0)
+            return NULL;
+    for (size_t i = 0; i < on->nmap; i++)
+        if (strcmp(on->map_from[i], canon) == 0)
+            return on->map_to[i];
+    return canon;
+}
+
+/* The canonical name of a column as a node names it (map inverted), or
+ * NULL when it is one of the node's fill columns. */
+static const char *en_canon_column(const rs_table_node_cfg_t *on,
+                                   const char *name)
+{
+    if (!on)
+        return name;
+    for (size_t i = 0; i < on->nfill; i++)
+        if (strcasecmp(on->fill[i].column, name) == 0)
+            return NULL;
+    for (size_t i = 0; i < on->nmap; i++)
+        if (strcasecmp(on->map_to[i], name) == 0)
+            return on->map_from[i];
+    return name;
+}
+
+static int en_listed(char **list, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(list[i], name) == 0)
+            return 1;
+    return 0;
+}
+
 /* Decides the canonical column list of a table (keys first) from the job
- * file and the reference node's description. *names is malloc'd, each
- * name owned by it. */
+ * file and the reference node's description, read through the reference
+ * node's mapping (its renames inverted, its skipped columns added, its
+ * fill columns left out). *names is malloc'd, each name owned by it. */
 static int en_canonical_columns(rowsync_job_t *job, const rs_table_cfg_t *tc,
                                 const rs_node_t *ref,
                                 const rowsync_table_info_t *info,
@@ -440,7 +593,9 @@ static int en_canonical_columns(rowsync_job_t *job, const rs_table_cfg_t *tc,
                                 rowsync_error_t *err)
 {
     const char *file = job->cfg->path;
-    size_t cap = info->ncolumns + tc->ncolumns + tc->nkey + 1;
+    const rs_table_node_cfg_t *on = rs_table_cfg_on(tc, ref->cfg->name);
+    size_t cap =
+        info->ncolumns + tc->ncolumns + tc->nkey + (on ? on->nskip : 0) + 1;
     char **list = calloc(cap, sizeof(*list));
     size_t n = 0, k = 0;
     if (!list)
@@ -456,8 +611,10 @@ static int en_canonical_columns(rowsync_job_t *job, const rs_table_cfg_t *tc,
                 maxpos = info->columns[c].key_position;
         for (int pos = 1; pos <= maxpos; pos++)
             for (size_t c = 0; c < info->ncolumns; c++)
-                if (info->columns[c].key_position == pos)
-                    list[n++] = rs_strdup(info->columns[c].name);
+                if (info->columns[c].key_position == pos) {
+                    const char *cn = en_canon_column(on, info->columns[c].name);
+                    list[n++] = rs_strdup(cn ? cn : info->columns[c].name);
+                }
         if (n == 0) {
             rc = rowsync_error_set(
                 err, ROWSYNC_EINVAL,
@@ -478,12 +635,13 @@ static int en_canonical_columns(rowsync_job_t *job, const rs_table_cfg_t *tc,
         }
     } else {
         for (size_t c = 0; c < info->ncolumns; c++) {
-            int is_key = 0;
-            for (size_t j = 0; j < k; j++)
-                is_key |= strcasecmp(list[j], info->columns[c].name) == 0;
-            if (!is_key)
-                list[n++] = rs_strdup(info->columns[c].name);
+            const char *cn = en_canon_column(on, info->columns[c].name);
+            if (cn && !en_listed(list, n, cn))
+                list[n++] = rs_strdup(cn);
         }
+        for (size_t i = 0; on && i < on->nskip; i++)
+            if (!en_listed(list, n, on->skip[i]))
+                list[n++] = rs_strdup(on->skip[i]);
     }
     for (size_t i = 0; i < n; i++)
         if (!list[i]) {
@@ -502,49 +660,215 @@ fail:
 }
 
 /* Builds the spec of one table on one node from its description and the
- * canonical columns; every canonical column must exist there. */
+ * canonical columns, through the node's [table NAME @ NODE] section:
+ * renamed columns take their node names, skipped ones are left out, fill
+ * columns get their values parsed as the node's column types. Every other
+ * canonical column must exist there. */
 static int en_node_table(rowsync_job_t *job, const rs_table_cfg_t *tc,
                          const rs_node_t *node,
                          const rowsync_table_info_t *info, char **names,
                          size_t ncols, size_t nkeys, rs_node_table_t *nt,
                          rowsync_error_t *err)
 {
-    nt->name = rs_strdup(tc->name);
+    const rs_table_node_cfg_t *on = rs_table_cfg_on(tc, node->cfg->name);
+    int line = on ? on->line : tc->line;
+    nt->name = rs_strdup(en_table_name(tc, node->cfg->name));
     nt->columns = calloc(ncols ? ncols : 1, sizeof(char *));
     nt->types = calloc(ncols ? ncols : 1, sizeof(rowsync_type_t));
-    if (!nt->name || !nt->columns || !nt->types)
+    nt->canon = calloc(ncols ? ncols : 1, sizeof(size_t));
+    if (!nt->name || !nt->columns || !nt->types || !nt->canon)
         return ROWSYNC_ENOMEM;
     nt->spec.table = nt->name;
     nt->spec.columns = (const char *const *)nt->columns;
     nt->spec.types = nt->types;
     nt->spec.nkeys = nkeys;
     for (size_t i = 0; i < ncols; i++) {
-        const rowsync_column_t *col = en_find_column(info, names[i]);
+        const char *want = en_node_column(on, names[i]);
+        if (!want)
+            continue;
+        const rowsync_column_t *col = en_find_column(info, want);
+        if (!col) {
+            if (strcmp(want, names[i]) != 0)
+                return rowsync_error_set(
+                    err, ROWSYNC_ENOTFOUND,
+                    "%s '%s' (canonical '%s') of table '%s' not found on "
+                    "node '%s' as table '%s' (%s:%d)",
+                    i < nkeys ? "key column" : "column", want, names[i],
+                    tc->name, node->cfg->name, nt->name, job->cfg->path, line);
+            return rowsync_error_set(
+                err, ROWSYNC_ENOTFOUND,
+                "%s '%s' of table '%s' not found on node '%s'%s%s; map it "
+                "(map = %s:NAME) or skip it (skip = %s) in [table %s @ %s] "
+                "(%s:%d)",
+                i < nkeys ? "key column" : "column", names[i], tc->name,
+                node->cfg->name, on && on->name ? " as table " : "",
+                on && on->name ? on->name : "", names[i], names[i], tc->name,
+                node->cfg->name, job->cfg->path, line);
+        }
+        size_t at = nt->spec.ncolumns;
+        if (!(nt->columns[at] = rs_strdup(col->name)))
+            return ROWSYNC_ENOMEM;
+        nt->types[at] = col->type;
+        nt->canon[at] = i;
+        nt->spec.ncolumns = at + 1;
+    }
+    if (!on || !on->nfill)
+        return 0;
+    size_t scratch_len = 0;
+    for (size_t f = 0; f < on->nfill; f++)
+        scratch_len += on->fill[f].value ? strlen(on->fill[f].value) + 1 : 0;
+    nt->fill_columns = calloc(on->nfill, sizeof(char *));
+    nt->fill_types = calloc(on->nfill, sizeof(rowsync_type_t));
+    nt->fill_values = calloc(on->nfill, sizeof(rowsync_value_t));
+    nt->fill_scratch = malloc(scratch_len + 1);
+    if (!nt->fill_columns || !nt->fill_types || !nt->fill_values ||
+        !nt->fill_scratch)
+        return ROWSYNC_ENOMEM;
+    unsigned char *scratch = nt->fill_scratch;
+    for (size_t f = 0; f < on->nfill; f++) {
+        const rowsync_column_t *col = en_find_column(info, on->fill[f].column);
         if (!col)
             return rowsync_error_set(
                 err, ROWSYNC_ENOTFOUND,
-                "%s '%s' of table '%s' not found on node '%s' (%s:%d)",
-                i < nkeys ? "key column" : "column", names[i], tc->name,
-                node->cfg->name, job->cfg->path, tc->line);
-        if (!(nt->columns[i] = rs_strdup(col->name)))
+                "fill column '%s' of table '%s' not found on node '%s' as "
+                "table '%s' (%s:%d)",
+                on->fill[f].column, tc->name, node->cfg->name, nt->name,
+                job->cfg->path, line);
+        for (size_t i = 0; i < nt->spec.ncolumns; i++)
+            if (strcasecmp(nt->columns[i], col->name) == 0)
+                return rowsync_error_set(
+                    err, ROWSYNC_EINVAL,
+                    "fill column '%s' of table '%s' on node '%s' is also a "
+                    "synced column; fill only columns no other node has "
+                    "(%s:%d)",
+                    col->name, tc->name, node->cfg->name, job->cfg->path, line);
+        if (!(nt->fill_columns[f] = rs_strdup(col->name)))
             return ROWSYNC_ENOMEM;
-        nt->types[i] = col->type;
-        nt->spec.ncolumns = i + 1;
+        nt->nfill = f + 1;
+        nt->fill_types[f] = col->type;
+        const char *text = on->fill[f].value;
+        if (!text) {
+            nt->fill_values[f].type = ROWSYNC_TYPE_NULL;
+            continue;
+        }
+        if (rowsync_value_parse(col->type, text, strlen(text), scratch,
+                                &nt->fill_values[f], err) != 0) {
+            rowsync_error_prefix(err,
+                                 "fill value '%s' for column '%s' of table "
+                                 "'%s' on node '%s' (%s:%d)",
+                                 text, col->name, tc->name, node->cfg->name,
+                                 job->cfg->path, line);
+            return ROWSYNC_EINVAL;
+        }
+        scratch += strlen(text) + 1;
     }
     return 0;
 }
 
-/* Describes a table on a node; a failure names the table, the node and
- * the job file line of the table. */
+/* Looks up the source spec index of every column a filter reads.
+ * A column the source does not carry is an error naming the filter's
+ * line. */
+static int en_filter_columns(rowsync_job_t *job, rs_table_t *tab,
+                             const rs_filter_t *f, int line,
+                             const rs_node_table_t *src, const char *srcname,
+                             size_t **out, rowsync_error_t *err)
+{
+    size_t n = rs_filter_ncolumns(f);
+    size_t *idx = calloc(n ? n : 1, sizeof(*idx));
+    if (!idx)
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const char *name = rs_filter_column(f, i);
+        size_t c = 0, j;
+        while (c < tab->ncanon && strcasecmp(tab->canon[c], name) != 0)
+            c++;
+        for (j = 0; c < tab->ncanon && j < src->spec.ncolumns; j++)
+            if (src->canon[j] == c)
+                break;
+        if (c == tab->ncanon || j == src->spec.ncolumns) {
+            free(idx);
+            return rowsync_error_set(
+                err, ROWSYNC_EINVAL,
+                "%s:%d: the filter of table '%s' reads column '%s', which "
+                "%s",
+                job->cfg->path, line, tab->cfg->name, name,
+                c == tab->ncanon ? "is not a column of the table"
+                                 : "the source node skips");
+        }
+        (void)srcname;
+        idx[i] = j;
+    }
+    *out = idx;
+    return 0;
+}
+
+/* Builds the route of changes from node `from` to node `to`. */
+static int en_route(rowsync_job_t *job, rs_table_t *tab, size_t from, size_t to,
+                    rs_route_t *r, rowsync_error_t *err)
+{
+    const rs_node_table_t *src = &tab->on[from], *dst = &tab->on[to];
+    size_t cap = dst->spec.ncolumns + dst->nfill + 1;
+    r->columns = calloc(cap, sizeof(*r->columns));
+    r->types = calloc(cap, sizeof(*r->types));
+    r->from = calloc(cap, sizeof(*r->from));
+    r->fill = calloc(cap, sizeof(*r->fill));
+    r->convert = calloc(cap, sizeof(*r->convert));
+    if (!r->columns || !r->types || !r->from || !r->fill || !r->convert)
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t j = 0; j < dst->spec.ncolumns; j++)
+        for (size_t i = 0; i < src->spec.ncolumns; i++)
+            if (src->canon[i] == dst->canon[j]) {
+                r->columns[n] = dst->columns[j];
+                r->types[n] = dst->types[j];
+                r->convert[n] = src->types[i] != dst->types[j];
+                r->from[n++] = i;
+                break;
+            }
+    for (size_t f = 0; f < dst->nfill; f++) {
+        r->columns[n] = dst->fill_columns[f];
+        r->types[n] = dst->fill_types[f];
+        r->fill[n] = f;
+        r->from[n++] = RS_ROUTE_FILL;
+    }
+    r->spec.table = dst->spec.table;
+    r->spec.columns = r->columns;
+    r->spec.types = r->types;
+    r->spec.ncolumns = n;
+    r->spec.nkeys = dst->spec.nkeys;
+    const rs_table_node_cfg_t *on =
+        rs_table_cfg_on(tab->cfg, job->nodes[to].cfg->name);
+    r->filters[0] = tab->cfg->filter;
+    r->filters[1] = on ? on->filter : NULL;
+    size_t most = 0;
+    for (int k = 0; k < 2; k++) {
+        if (!r->filters[k])
+            continue;
+        int line = k == 0 ? tab->cfg->filter_line : on->filter_line;
+        int rc =
+            en_filter_columns(job, tab, r->filters[k], line, src,
+                              job->nodes[from].cfg->name, &r->fcols[k], err);
+        if (rc < 0)
+            return rc;
+        if (rs_filter_ncolumns(r->filters[k]) > most)
+            most = rs_filter_ncolumns(r->filters[k]);
+    }
+    if (!(r->fvals = calloc(most + 1, sizeof(*r->fvals))))
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Describes a table on a node (by its name there); a failure names the
+ * table, the node and the job file line of the table. */
 static int en_describe(rowsync_job_t *job, rs_node_t *node,
                        const rs_table_cfg_t *tc,
                        const rowsync_table_info_t **info, rowsync_error_t *err)
 {
-    int rc = node->drv->describe(node->conn, tc->name, info, err);
+    const char *name = en_table_name(tc, node->cfg->name);
+    int rc = node->drv->describe(node->conn, name, info, err);
     if (rc < 0)
         rowsync_error_prefix(err, "%s:%d: table '%s' on node '%s'",
-                             job->cfg->path, tc->line, tc->name,
-                             node->cfg->name);
+                             job->cfg->path, tc->line, name, node->cfg->name);
     return rc;
 }
 
@@ -562,6 +886,7 @@ struct en_refs {
     rowsync_job_t *job;
     size_t child;
     unsigned char *parent_of; /* [parent * n + child] */
+    const char *node;         /* the node asked, whose table names count */
 };
 
 static int en_note_reference(void *ud, const char *referenced)
@@ -570,7 +895,8 @@ static int en_note_reference(void *ud, const char *referenced)
     size_t n = r->job->cfg->ntables;
     for (size_t p = 0; p < n; p++)
         if (p != r->child &&
-            en_same_table(referenced, r->job->cfg->tables[p].name)) {
+            en_same_table(referenced,
+                          en_table_name(&r->job->cfg->tables[p], r->node))) {
             r->parent_of[p * n + r->child] = 1;
             r->job->has_references = 1;
         }
@@ -584,7 +910,7 @@ static int en_order_tables(rowsync_job_t *job, rs_node_t *ref,
                            rowsync_error_t *err)
 {
     size_t n = job->cfg->ntables;
-    struct en_refs r = {job, 0, calloc(n ? n * n : 1, 1)};
+    struct en_refs r = {job, 0, calloc(n ? n * n : 1, 1), ref->cfg->name};
     unsigned char *placed = calloc(n ? n : 1, 1);
     job->order = calloc(n ? n : 1, sizeof(*job->order));
     if (!r.parent_of || !placed || !job->order) {
@@ -595,8 +921,9 @@ static int en_order_tables(rowsync_job_t *job, rs_node_t *ref,
     int rc = 0;
     for (size_t t = 0; ref->drv->references && rc == 0 && t < n; t++) {
         r.child = t;
-        rc = ref->drv->references(ref->conn, job->tables[t].on[0].spec.table,
-                                  en_note_reference, &r, err);
+        rc = ref->drv->references(
+            ref->conn, job->tables[t].on[en_node_index(job, ref)].spec.table,
+            en_note_reference, &r, err);
     }
     size_t count = 0;
     while (rc == 0 && count < n) {
@@ -655,6 +982,9 @@ int rs_engine_resolve(rowsync_job_t *job, rowsync_error_t *err)
         size_t ncols = 0, nkeys = 0;
         rc = en_canonical_columns(job, tab->cfg, ref, info, &names, &ncols,
                                   &nkeys, err);
+        tab->canon = names;
+        tab->ncanon = ncols;
+        tab->nkeys = nkeys;
         for (size_t n = 0; n < nn && rc == 0; n++) {
             rs_node_t *node = &job->nodes[n];
             rc = en_describe(job, node, tab->cfg, &info, err);
@@ -662,9 +992,16 @@ int rs_engine_resolve(rowsync_job_t *job, rowsync_error_t *err)
                 rc = en_node_table(job, tab->cfg, node, info, names, ncols,
                                    nkeys, &tab->on[n], err);
         }
-        for (size_t i = 0; i < ncols; i++)
-            free(names[i]);
-        free(names);
+        if (rc == 0 && !(tab->routes = calloc(nn * nn, sizeof(*tab->routes))))
+            rc = rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+        /* routes for the directions changes travel: from the source in
+         * one-way jobs, both ways in bidirectional ones */
+        for (size_t f = 0; rc == 0 && f < nn; f++)
+            for (size_t t2 = 0; rc == 0 && t2 < nn; t2++)
+                if (f != t2 && (job->cfg->mode == RS_MODE_BIDIRECTIONAL ||
+                                &job->nodes[f] == ref))
+                    rc = en_route(job, tab, f, t2, &tab->routes[f * nn + t2],
+                                  err);
     }
     if (rc == 0)
         rc = en_order_tables(job, ref, err);
@@ -684,6 +1021,7 @@ typedef struct en_dir {
     rs_node_t *from, *to;
     rs_table_t *table;
     rs_node_table_t *src, *dst;
+    const rs_route_t *route; /* how changes travel from src to dst */
     char state_key[512];
     char end_cursor[ROWSYNC_STATE_MAX]; /* where the last flush left it */
     /* What this move applies and whether it moves the cursor: all three
@@ -703,6 +1041,8 @@ static void en_dir_init(en_dir_t *d, rowsync_job_t *job, rs_node_t *from,
     d->upserts = d->deletes = d->moves_cursor = 1;
     d->src = &table->on[en_node_index(job, from)];
     d->dst = &table->on[en_node_index(job, to)];
+    d->route = &table->routes[en_node_index(job, from) * job->cfg->nnodes +
+                              en_node_index(job, to)];
     snprintf(d->state_key, sizeof(d->state_key), "cursor/%s/%s",
              from->cfg->name, table->cfg->name);
 }
@@ -737,7 +1077,7 @@ static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
     if ((rc = ddrv->begin(d->to->conn, err)) < 0)
         return rc;
     if (batch->n)
-        rc = ddrv->apply(d->to->conn, &d->dst->spec, batch->changes, batch->n,
+        rc = ddrv->apply(d->to->conn, &d->route->spec, batch->changes, batch->n,
                          err);
     for (size_t i = 0; rc == 0 && i < nconflicts; i++)
         rc = ddrv->conflict_log(d->to->conn, &conflicts[i], err);
@@ -757,6 +1097,64 @@ static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
     }
     d->stats.conflicts += nconflicts;
     return 0;
+}
+
+/* Whether a change's row is in the direction's subset: 1 when every
+ * filter (the table's, the target's) is true on the source's values, 0
+ * when one is false or unknown (NULL). */
+static int en_in_subset(en_dir_t *d, const rowsync_change_t *ch, int *in,
+                        rowsync_error_t *err)
+{
+    const rs_route_t *r = d->route;
+    *in = 1;
+    for (int k = 0; k < 2 && *in; k++) {
+        const rs_filter_t *f = r->filters[k];
+        if (!f)
+            continue;
+        for (size_t i = 0; i < rs_filter_ncolumns(f); i++)
+            r->fvals[i] = &ch->values[r->fcols[k][i]];
+        int res = 0;
+        int rc = rs_filter_eval(f, r->fvals, &res, err);
+        if (rc < 0)
+            return rc;
+        *in = res == 1;
+    }
+    return 0;
+}
+
+/* Prefixes err with the node, table and key of a change (and the column,
+ * when known), so a value that cannot convert or filter says where. */
+static void en_change_error(en_dir_t *d, const rowsync_change_t *ch,
+                            const char *column, rowsync_error_t *err)
+{
+    char *key = NULL;
+    size_t cap = 0;
+    if (en_key_text(&key, &cap, ch->values, d->src->spec.nkeys) < 0) {
+        free(key);
+        key = NULL;
+    }
+    if (column)
+        rowsync_error_prefix(
+            err, "node '%s', table '%s', key '%s', column '%s'",
+            d->to->cfg->name, d->route->spec.table, key ? key : "?", column);
+    else
+        rowsync_error_prefix(err, "node '%s', table '%s', key '%s'",
+                             d->from->cfg->name, d->table->cfg->name,
+                             key ? key : "?");
+    free(key);
+}
+
+/* Copies one change into the batch through the direction's route; errors
+ * name node, table, key and column. */
+static int en_add(en_dir_t *d, en_batch_t *batch, const rowsync_change_t *ch,
+                  rowsync_error_t *err)
+{
+    size_t bad = 0;
+    int rc = en_batch_add(batch, d->route, d->dst, ch, d->from->cfg->name, &bad,
+                          err);
+    if (rc == ROWSYNC_ECONVERT)
+        en_change_error(d, ch, d->route->columns[bad], err);
+    return rc;
 }
 
 /* Moves one direction's changes since its cursor: streams them from the
@@ -783,7 +1181,7 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
     rowsync_conflict_t *conflicts = calloc(max, sizeof(*conflicts));
     char **conflict_keys = calloc(max, sizeof(*conflict_keys));
     size_t nconflicts = 0;
-    rc = en_batch_init(&batch, max, d->src->spec.ncolumns);
+    rc = en_batch_init(&batch, max, d->route->spec.ncolumns);
     if (rc == 0 && (!conflicts || !conflict_keys))
         rc = ROWSYNC_ENOMEM;
     char what[300];
@@ -802,8 +1200,27 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
         seen++;
         en_verdict_t v;
         memset(&v, 0, sizeof(v));
+        /* The subset: a row that fails it leaves the target (a delete,
+         * harmless when the target never had it) or stays there with
+         * leaving = keep; a row that passes is upserted, so a row that
+         * enters the subset arrives as an insert. */
+        rowsync_change_t shaped;
+        int in = 1;
+        if (ch->op != ROWSYNC_OP_DELETE &&
+            (rc = en_in_subset(d, ch, &in, err)) < 0) {
+            en_change_error(d, ch, NULL, err);
+            rowsync_error_prefix(err, "filter");
+            break;
+        }
+        if (!in) {
+            shaped = *ch;
+            shaped.op = ROWSYNC_OP_DELETE;
+            ch = &shaped;
+        }
         if (filter && (rc = filter(ud, d, ch, &v, err)) < 0)
             break;
+        if (!in && d->table->cfg->leaving_keep)
+            v.drop = 1;
         if (!(ch->op == ROWSYNC_OP_DELETE ? d->deletes : d->upserts))
             v.drop = 1;
         if (v.conflict) {
@@ -817,7 +1234,7 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
             }
             nconflicts++;
         }
-        if (!v.drop && (rc = en_batch_add(&batch, ch, d->from->cfg->name)) < 0)
+        if (!v.drop && (rc = en_add(d, &batch, ch, err)) < 0)
             break;
         if (batch.n == max || nconflicts == max) {
             rc = en_flush(d, stream, &batch, conflicts, nconflicts, since, err);
@@ -1335,8 +1752,8 @@ static int en_load(rowsync_job_t *job, rs_node_t *from, rs_node_t *to,
     size_t key_cap = 0;
     uint64_t loaded = 0;
     if (rc == 0)
-        rc = en_batch_init(&batch, job->cfg->batch_size,
-                           d.src->spec.ncolumns);
+        rc =
+            en_batch_init(&batch, job->cfg->batch_size, d.route->spec.ncolumns);
     else
         memset(&batch, 0, sizeof(batch));
     int done = 0;
@@ -1346,7 +1763,12 @@ static int en_load(rowsync_job_t *job, rs_node_t *from, rs_node_t *to,
             done = 1;
             rc = 0;
         } else if (rc == 0) {
-            rc = en_batch_add(&batch, ch, from->cfg->name);
+            int in = 1;
+            rc = en_in_subset(&d, ch, &in, err);
+            if (rc < 0)
+                en_change_error(&d, ch, NULL, err);
+            if (rc == 0 && in)
+                rc = en_add(&d, &batch, ch, err);
             if (rc == 0)
                 rc = en_key_text(&key, &key_cap, ch->values, nkeys);
             if (rc < 0 || batch.n < batch.max)
@@ -1369,7 +1791,7 @@ static int en_load(rowsync_job_t *job, rs_node_t *from, rs_node_t *to,
         }
         rc = to->drv->begin(to->conn, err);
         if (rc == 0 && batch.n)
-            rc = to->drv->apply(to->conn, &d.dst->spec, batch.changes,
+            rc = to->drv->apply(to->conn, &d.route->spec, batch.changes,
                                 batch.n, err);
         if (rc == 0)
             rc = to->drv->state_set(to->conn, d.state_key, state, err);
@@ -1484,6 +1906,126 @@ int rs_engine_init(rowsync_job_t *job, rowsync_error_t *err)
 
 /* ---- check, status, teardown, history clear -------------------------- */
 
+/* Before resolving, walks every table on every node and prints each
+ * shape problem (a missing table, a column a node neither has, maps nor
+ * skips, a fill column or value that does not fit), so one check reports
+ * them all. Returns 0, or the first problem's error (in err). */
+static int en_check_shapes(rowsync_job_t *job, rowsync_error_t *err)
+{
+    rs_node_t *ref = en_reference_node(job);
+    rowsync_error_t first, e;
+    int problems = 0;
+    memset(&first, 0, sizeof(first));
+    for (size_t t = 0; t < job->cfg->ntables; t++) {
+        const rs_table_cfg_t *tc = &job->cfg->tables[t];
+        const rowsync_table_info_t *info;
+        char **names = NULL;
+        size_t ncols = 0, nkeys = 0;
+        memset(&e, 0, sizeof(e));
+        int rc = en_describe(job, ref, tc, &info, &e);
+        if (rc == 0)
+            rc = en_canonical_columns(job, tc, ref, info, &names, &ncols,
+                                      &nkeys, &e);
+        for (size_t n = 0; rc == 0 && n < job->cfg->nnodes; n++) {
+            rs_node_table_t nt;
+            memset(&nt, 0, sizeof(nt));
+            int nrc = en_describe(job, &job->nodes[n], tc, &info, &e);
+            if (nrc == 0)
+                nrc = en_node_table(job, tc, &job->nodes[n], info, names, ncols,
+                                    nkeys, &nt, &e);
+            for (size_t c = 0; c < nt.spec.ncolumns; c++)
+                free(nt.columns[c]);
+            for (size_t f = 0; f < nt.nfill; f++)
+                free(nt.fill_columns[f]);
+            free(nt.columns);
+            free(nt.types);
+            free(nt.canon);
+            free(nt.name);
+            free(nt.fill_columns);
+            free(nt.fill_types);
+            free(nt.fill_values);
+            free(nt.fill_scratch);
+            if (nrc == ROWSYNC_ENOMEM || nrc == ROWSYNC_ECONN) {
+                rc = nrc;
+                break;
+            }
+            if (nrc < 0) {
+                if (!problems++)
+                    first = e;
+                rs_out(job->ctx, "problem: %s", e.message);
+            }
+        }
+        for (size_t i = 0; i < ncols; i++)
+            free(names[i]);
+        free(names);
+        if (rc == ROWSYNC_ENOMEM || rc == ROWSYNC_ECONN) {
+            if (err)
+                *err = e;
+            return rc;
+        }
+        if (rc < 0) {
+            if (!problems++)
+                first = e;
+            rs_out(job->ctx, "problem: %s", e.message);
+        }
+    }
+    if (!problems)
+        return 0;
+    if (err)
+        *err = first;
+    return first.code ? first.code : ROWSYNC_ERROR;
+}
+
+/* Prints how a table looks on node n when a [table NAME @ NODE] section
+ * shapes it: its name, each renamed column, skipped and filled columns. */
+static void en_print_shape(rowsync_job_t *job, rs_table_t *tab, size_t n)
+{
+    const char *node = job->nodes[n].cfg->name;
+    const rs_table_node_cfg_t *on = rs_table_cfg_on(tab->cfg, node);
+    rs_node_table_t *nt = &tab->on[n];
+    rowsync_buf_t b = {0};
+    if (!on || (!on->name && !on->nmap && !on->nskip && !on->nfill))
+        return;
+    rowsync_buf_printf(&b, "  on %s: as %s:", node, nt->name);
+    for (size_t c = 0; c < tab->ncanon; c++) {
+        size_t i = 0;
+        while (i < nt->spec.ncolumns && nt->canon[i] != c)
+            i++;
+        if (i == nt->spec.ncolumns)
+            rowsync_buf_printf(&b, "%s %s (skipped)", c ? "," : "",
+                               tab->canon[c]);
+        else if (strcmp(nt->columns[i], tab->canon[c]) != 0)
+            rowsync_buf_printf(&b, "%s %s -> %s", c ? "," : "", tab->canon[c],
+                               nt->columns[i]);
+        else
+            rowsync_buf_printf(&b, "%s %s", c ? "," : "", tab->canon[c]);
+    }
+    for (size_t f = 0; f < nt->nfill; f++) {
+        char text[128];
+        rowsync_value_format(&nt->fill_values[f], text, sizeof(text));
+        rowsync_buf_printf(&b, ", %s = %s (filled)", nt->fill_columns[f],
+                           nt->fill_values[f].type == ROWSYNC_TYPE_NULL ? "NULL"
+                                                                        : text);
+    }
+    if (!b.oom)
+        rs_out(job->ctx, "%s", b.p);
+    rowsync_buf_free(&b);
+}
+
+/* Prints a table's subset filters. */
+static void en_print_filters(rowsync_job_t *job, rs_table_t *tab)
+{
+    const rs_table_cfg_t *tc = tab->cfg;
+    if (tc->filter)
+        rs_out(job->ctx, "  filter: %s (rows leaving it are %s)",
+               rs_filter_text(tc->filter),
+               tc->leaving_keep ? "kept" : "deleted");
+    for (size_t i = 0; i < tc->non; i++)
+        if (tc->on[i].filter)
+            rs_out(job->ctx, "  filter to %s: %s", tc->on[i].node,
+                   rs_filter_text(tc->on[i].filter));
+}
+
 int rs_engine_check(rowsync_job_t *job, rowsync_error_t *err)
 {
     int rc = rs_engine_connect(job, err);
@@ -1501,7 +2043,8 @@ int rs_engine_check(rowsync_job_t *job, rowsync_error_t *err)
                node->cfg->name, node->drv->name, node->drv->version,
                (double)(now - rs_now_us()) / 1e6);
     }
-    if ((rc = rs_engine_resolve(job, err)) < 0)
+    if ((rc = en_check_shapes(job, err)) < 0 ||
+        (rc = rs_engine_resolve(job, err)) < 0)
         return rc;
     int mismatches = 0;
     for (size_t t = 0; t < job->cfg->ntables; t++) {
@@ -1510,10 +2053,10 @@ int rs_engine_check(rowsync_job_t *job, rowsync_error_t *err)
                                                       en_reference_node(job))];
         char cols[1024] = "";
         size_t len = 0;
-        for (size_t c = 0; c < ref->spec.ncolumns && len < sizeof(cols); c++)
+        for (size_t c = 0; c < tab->ncanon && len < sizeof(cols); c++)
             len += (size_t)snprintf(cols + len, sizeof(cols) - len, "%s%s%s",
-                                    c ? ", " : "", ref->spec.columns[c],
-                                    c < ref->spec.nkeys ? " (key)" : "");
+                                    c ? ", " : "", tab->canon[c],
+                                    c < tab->nkeys ? " (key)" : "");
         rs_out(job->ctx, "table %s: %s", tab->cfg->name, cols);
         for (size_t n = 0; n < job->cfg->nnodes; n++) {
             rs_node_t *node = &job->nodes[n];
@@ -1522,25 +2065,35 @@ int rs_engine_check(rowsync_job_t *job, rowsync_error_t *err)
             if ((rc = node->drv->capture_status(node->conn, &nt->spec,
                                                 &installed, err)) < 0)
                 return rc;
-            rs_out(job->ctx, "  on %s: columns match, capture %s",
-                   node->cfg->name,
+            const rs_table_node_cfg_t *on =
+                rs_table_cfg_on(tab->cfg, node->cfg->name);
+            int shaped = on && (on->name || on->nmap || on->nskip || on->nfill);
+            rs_out(job->ctx, "  on %s: columns %s, capture %s", node->cfg->name,
+                   shaped ? "mapped" : "match",
                    installed ? "installed" : "not installed (run init)");
-            for (size_t c = 0; c < nt->spec.ncolumns; c++)
-                if (nt->types[c] != ref->types[c]) {
+            en_print_shape(job, tab, n);
+            for (size_t c = 0; c < nt->spec.ncolumns; c++) {
+                size_t r = 0;
+                while (r < ref->spec.ncolumns && ref->canon[r] != nt->canon[c])
+                    r++;
+                if (r < ref->spec.ncolumns && nt->types[c] != ref->types[r]) {
                     mismatches++;
                     rs_out(job->ctx,
                            "  on %s: column %s is %s, on the reference node "
-                           "%s",
+                           "%s (converted on the way)",
                            node->cfg->name, nt->spec.columns[c],
                            rowsync_type_name(nt->types[c]),
-                           rowsync_type_name(ref->types[c]));
+                           rowsync_type_name(ref->types[r]));
                 }
+            }
         }
+        en_print_filters(job, tab);
     }
     if (mismatches)
         rs_log(job->ctx, ROWSYNC_LOG_WARN,
-               "%d column type difference(s): values travel with their type "
-               "and each database converts on write",
+               "%d column type difference(s): values are converted to the "
+               "target column's type; a value that cannot convert fails its "
+               "change with node, table, key and column",
                mismatches);
     rs_out(job->ctx, "job %s: ok", job->cfg->path);
     return 0;
@@ -1663,11 +2216,12 @@ int rs_engine_status(rowsync_job_t *job, rowsync_error_t *err)
 
 /* A spec naming only the table: teardown and history clear must work
  * even when the table's columns can no longer be described. */
-static rowsync_table_spec_t en_name_spec(const rs_table_cfg_t *tc)
+static rowsync_table_spec_t en_name_spec(const rs_table_cfg_t *tc,
+                                         const char *node)
 {
     rowsync_table_spec_t spec;
     memset(&spec, 0, sizeof(spec));
-    spec.table = tc->name;
+    spec.table = en_table_name(tc, node);
     return spec;
 }
 
@@ -1680,7 +2234,8 @@ static int en_each_table(rowsync_job_t *job, rs_node_t *node, en_table_op op,
                          rowsync_error_t *err)
 {
     for (size_t t = 0; t < job->cfg->ntables; t++) {
-        rowsync_table_spec_t spec = en_name_spec(&job->cfg->tables[t]);
+        rowsync_table_spec_t spec =
+            en_name_spec(&job->cfg->tables[t], node->cfg->name);
         int rc = op(node->conn, &spec, err);
         if (rc < 0) {
             rowsync_error_prefix(err, "node '%s'", node->cfg->name);

@@ -23,12 +23,42 @@ typedef struct rs_node_table {
     char *name;
     char **columns;
     rowsync_type_t *types;
+    size_t *canon; /* per spec column: its canonical column's index */
+    /* Columns only this node has ([table NAME @ NODE] fill): written with
+     * a fixed value by every change applied to this node. */
+    size_t nfill;
+    char **fill_columns;
+    rowsync_type_t *fill_types;
+    rowsync_value_t *fill_values; /* bytes point into the job model or
+                                     fill_scratch */
+    unsigned char *fill_scratch;
 } rs_node_table_t;
+
+#define RS_ROUTE_FILL ((size_t)-1)
+
+/* How changes of one table travel from one node to another: the spec the
+ * target's apply gets (the target's columns the source also has, keys
+ * first, then the target's fill columns), where each value comes from, and
+ * the subset filters with their columns' positions in the source's spec. */
+typedef struct rs_route {
+    rowsync_table_spec_t spec;
+    const char **columns; /* borrowed from the target's rs_node_table */
+    rowsync_type_t *types;
+    int *convert; /* the source column's type differs: convert */
+    size_t *from; /* source spec index, or RS_ROUTE_FILL */
+    size_t *fill; /* for RS_ROUTE_FILL: index in the target's fills */
+    const struct rs_filter *filters[2]; /* table filter, target's filter */
+    size_t *fcols[2];              /* per filter column: source spec index */
+    const rowsync_value_t **fvals; /* scratch for evaluation */
+} rs_route_t;
 
 /* One synced table across the job's nodes. */
 typedef struct rs_table {
     const rs_table_cfg_t *cfg;
     rs_node_table_t *on; /* one per node, same order as job->nodes */
+    char **canon;        /* canonical column names, keys first */
+    size_t ncanon, nkeys;
+    rs_route_t *routes; /* [from * nnodes + to] */
 } rs_table_t;
 
 struct rowsync_job {

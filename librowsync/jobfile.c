@@ -18,17 +18,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <libgen.h>
 
 #include <ini.h>
 
+#include "filter.h"
 #include "internal.h"
 #include "jobfile.h"
 
 #define JF_NAME_MAX 63 /* longest node name */
 #define JF_BATCH_MAX 1000000
 
-typedef enum jf_kind { JF_NONE, JF_JOB, JF_NODE, JF_TABLE } jf_kind_t;
+typedef enum jf_kind {
+    JF_NONE,
+    JF_JOB,
+    JF_NODE,
+    JF_TABLE,
+    JF_TABLE_NODE
+} jf_kind_t;
 
 typedef struct jf_state {
     const char *path;
@@ -42,6 +50,7 @@ typedef struct jf_state {
     rs_job_cfg_t *cfg;
     jf_kind_t kind; /* the section being read */
     size_t index;   /* ... and which node or table it is */
+    size_t sub;     /* JF_TABLE_NODE: which of the table's node sections */
     int job_line;   /* line of [job], 0 = no [job] yet */
     int mode_line;
     int source_line;
@@ -93,6 +102,10 @@ static const char *jf_section_label(const jf_state_t *st, char *buf, size_t len)
         break;
     case JF_TABLE:
         snprintf(buf, len, "[table %s]", st->cfg->tables[st->index].name);
+        break;
+    case JF_TABLE_NODE:
+        snprintf(buf, len, "[table %s @ %s]", st->cfg->tables[st->index].name,
+                 st->cfg->tables[st->index].on[st->sub].node);
         break;
     default:
         snprintf(buf, len, "no section");
@@ -355,6 +368,55 @@ static int jf_section_end(jf_state_t *st)
     return 1;
 }
 
+/* Starts a [table NAME @ NODE] section; header is "NAME @ NODE". The
+ * table's own [table NAME] section must come first. Returns 1 or 0. */
+static int jf_table_node_begin(jf_state_t *st, char *header)
+{
+    rs_job_cfg_t *cfg = st->cfg;
+    char *at = strchr(header, '@'), *node = at + 1, *p;
+    rs_table_node_cfg_t *grown;
+    rs_table_cfg_t *table = NULL;
+    size_t i;
+
+    for (p = at; p > header && jf_is_space(p[-1]); p--)
+        ;
+    *p = '\0';
+    while (jf_is_space(*node))
+        node++;
+    if (*header == '\0' || *node == '\0')
+        return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                       "a node's table section reads [table NAME @ NODE]");
+    if (!jf_valid_node_name(node))
+        return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                       "invalid node name '%s' in [table %s @ %s]", node,
+                       header, node);
+    for (i = 0; i < cfg->ntables; i++)
+        if (strcmp(cfg->tables[i].name, header) == 0)
+            table = &cfg->tables[i];
+    if (table == NULL)
+        return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                       "[table %s @ %s] needs a [table %s] section before it",
+                       header, node, header);
+    for (i = 0; i < table->non; i++)
+        if (strcmp(table->on[i].node, node) == 0)
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "duplicate [table %s @ %s] (first at line %d)",
+                           header, node, table->on[i].line);
+    grown = realloc(table->on, (table->non + 1) * sizeof *grown);
+    if (grown == NULL)
+        return jf_nomem(st);
+    table->on = grown;
+    memset(&grown[table->non], 0, sizeof *grown);
+    grown[table->non].line = st->lineno;
+    grown[table->non].node = rs_strdup(node);
+    if (grown[table->non].node == NULL)
+        return jf_nomem(st);
+    st->index = (size_t)(table - cfg->tables);
+    st->sub = table->non++;
+    st->kind = JF_TABLE_NODE;
+    return 1;
+}
+
 /* Starts a section from a header line (text after '[', NUL-terminated).
  * Returns 1, or 0 with the error recorded. */
 static int jf_section_begin(jf_state_t *st, char *header)
@@ -430,6 +492,8 @@ static int jf_section_begin(jf_state_t *st, char *header)
         st->kind = JF_NODE;
         return 1;
     }
+    if (strcmp(word, "table") == 0 && strchr(name, '@') != NULL)
+        return jf_table_node_begin(st, name);
     if (strcmp(word, "table") == 0) {
         rs_table_cfg_t *grown;
 
@@ -457,11 +521,11 @@ static int jf_section_begin(jf_state_t *st, char *header)
     if (*name != '\0')
         return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                        "unknown section [%s %s] (expected [job], "
-                       "[node NAME] or [table NAME])",
+                       "[node NAME], [table NAME] or [table NAME @ NODE])",
                        word, name);
     return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
-                   "unknown section [%s] (expected [job], [node NAME] or "
-                   "[table NAME])",
+                   "unknown section [%s] (expected [job], [node NAME], "
+                   "[table NAME] or [table NAME @ NODE])",
                    word);
 }
 
@@ -594,6 +658,55 @@ static int jf_node_key(jf_state_t *st, const char *key, const char *value)
     return 1;
 }
 
+/* The 1-based column where the current line's value starts (after the
+ * first '=' or ':' and blanks), for messages about expressions. */
+static size_t jf_value_column(const jf_state_t *st)
+{
+    const char *line = st->buf, *p = strpbrk(line, "=:");
+
+    if (p == NULL)
+        return 1;
+    p++;
+    while (jf_is_space(*p))
+        p++;
+    return (size_t)(p - line) + 1;
+}
+
+/* Parses a filter expression; errors read "PATH:LINE: column N: ...",
+ * N counting from the start of the line. Returns 1 or 0. */
+static int jf_parse_filter(jf_state_t *st, const char *value,
+                           struct rs_filter **slot, int *line)
+{
+    char label[128];
+    rowsync_error_t ferr;
+    rs_filter_t *f = NULL;
+    size_t pos = 0;
+    int rc;
+
+    memset(&ferr, 0, sizeof ferr);
+    rc = rs_filter_parse(&f, value, &pos, &ferr);
+    if (rc == ROWSYNC_ENOMEM)
+        return jf_nomem(st);
+    if (rc != 0)
+        return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                       "column %zu: filter of %s: %s",
+                       jf_value_column(st) + pos,
+                       jf_section_label(st, label, sizeof label), ferr.message);
+    rs_filter_free(*slot);
+    *slot = f;
+    *line = st->lineno;
+    return 1;
+}
+
+static int jf_plugins_unsupported(jf_state_t *st)
+{
+    char label[128];
+
+    return jf_fail(st, ROWSYNC_ENOTSUP, st->lineno,
+                   "'plugins' in %s: transform plugins are not supported yet",
+                   jf_section_label(st, label, sizeof label));
+}
+
 static int jf_table_key(jf_state_t *st, const char *key, const char *value)
 {
     rs_table_cfg_t *table = &st->cfg->tables[st->index];
@@ -603,9 +716,171 @@ static int jf_table_key(jf_state_t *st, const char *key, const char *value)
     if (strcmp(key, "columns") == 0)
         return jf_parse_columns(st, key, value, &table->columns,
                                 &table->ncolumns);
+    if (strcmp(key, "filter") == 0)
+        return jf_parse_filter(st, value, &table->filter, &table->filter_line);
+    if (strcmp(key, "leaving") == 0) {
+        if (strcmp(value, "delete") == 0)
+            table->leaving_keep = 0;
+        else if (strcmp(value, "keep") == 0)
+            table->leaving_keep = 1;
+        else
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "leaving in [table %s] must be delete or keep, "
+                           "not '%s'",
+                           table->name, value);
+        return 1;
+    }
+    if (strcmp(key, "plugins") == 0)
+        return jf_plugins_unsupported(st);
     return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
-                   "unknown key '%s' in [table %s] (known: key, columns)", key,
-                   table->name);
+                   "unknown key '%s' in [table %s] (known: key, columns, "
+                   "filter, leaving)",
+                   key, table->name);
+}
+
+static int jf_in_list(char *const *list, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] != NULL && strcmp(list[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Splits "a:b, c:d" into pairs of trimmed names. The right side of fill
+ * is a literal: 'text' ('' for a quote), a number, true, false or NULL.
+ * Returns 1 or 0. */
+static int jf_parse_pairs(jf_state_t *st, const char *key, const char *value,
+                          int literal, char ***left, char ***right, size_t *n)
+{
+    char label[128];
+    char **names = NULL, **halves = NULL;
+    size_t count = 0, i;
+    int ok = 0;
+
+    jf_section_label(st, label, sizeof label);
+    if (!jf_parse_columns(st, key, value, &names, &count))
+        return 0;
+    halves = calloc(count ? count : 1, sizeof *halves);
+    if (halves == NULL) {
+        jf_free_list(names, count);
+        return jf_nomem(st);
+    }
+    for (i = 0; i < count; i++) {
+        char *colon = strchr(names[i], ':'), *a, *b, *e;
+
+        if (colon == NULL) {
+            jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                    "'%s' in '%s' of %s: expected %s", names[i], key, label,
+                    literal ? "COLUMN:VALUE" : "CANONICAL:NAME");
+            goto out;
+        }
+        *colon = '\0';
+        for (e = colon; e > names[i] && jf_is_space(e[-1]); e--)
+            e[-1] = '\0';
+        for (b = colon + 1; jf_is_space(*b); b++)
+            ;
+        if (names[i][0] == '\0' || *b == '\0') {
+            jf_fail(st, ROWSYNC_EINVAL, st->lineno, "empty name in '%s' of %s",
+                    key, label);
+            goto out;
+        }
+        if (jf_in_list(names, i, names[i])) {
+            jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                    "column '%s' is listed twice in '%s' of %s", names[i], key,
+                    label);
+            goto out;
+        }
+        if (literal && *b == '\'') {
+            size_t len = strlen(b);
+            char *o;
+
+            if (len < 2 || b[len - 1] != '\'') {
+                jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                        "unterminated string for '%s' in '%s' of %s", names[i],
+                        key, label);
+                goto out;
+            }
+            b[len - 1] = '\0';
+            b++;
+            for (o = b, a = b; *a != '\0'; a++) {
+                *o++ = *a;
+                if (*a == '\'' && a[1] == '\'')
+                    a++;
+            }
+            *o = '\0';
+        } else if (literal && strcasecmp(b, "NULL") == 0) {
+            continue; /* halves[i] stays NULL */
+        }
+        if ((halves[i] = rs_strdup(b)) == NULL) {
+            jf_nomem(st);
+            goto out;
+        }
+        for (size_t j = 0; !literal && j < i; j++)
+            if (halves[j] != NULL && strcmp(halves[j], halves[i]) == 0) {
+                jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                        "'%s' is the target of two names in '%s' of %s",
+                        halves[i], key, label);
+                goto out;
+            }
+    }
+    ok = 1;
+out:
+    if (!ok) {
+        jf_free_list(names, count);
+        for (i = 0; i < count; i++)
+            free(halves[i]);
+        free(halves);
+        return 0;
+    }
+    *left = names;
+    *right = halves;
+    *n = count;
+    return 1;
+}
+
+static int jf_table_node_key(jf_state_t *st, const char *key, const char *value)
+{
+    rs_table_cfg_t *table = &st->cfg->tables[st->index];
+    rs_table_node_cfg_t *on = &table->on[st->sub];
+    char label[128];
+
+    jf_section_label(st, label, sizeof label);
+    if (strcmp(key, "name") == 0)
+        return jf_set(st, &on->name, value);
+    if (strcmp(key, "map") == 0)
+        return jf_parse_pairs(st, key, value, 0, &on->map_from, &on->map_to,
+                              &on->nmap);
+    if (strcmp(key, "skip") == 0)
+        return jf_parse_columns(st, key, value, &on->skip, &on->nskip);
+    if (strcmp(key, "fill") == 0) {
+        char **cols = NULL, **vals = NULL;
+        size_t n = 0, i;
+
+        if (!jf_parse_pairs(st, key, value, 1, &cols, &vals, &n))
+            return 0;
+        on->fill = calloc(n ? n : 1, sizeof *on->fill);
+        if (on->fill == NULL) {
+            jf_free_list(cols, n);
+            jf_free_list(vals, n);
+            return jf_nomem(st);
+        }
+        for (i = 0; i < n; i++) {
+            on->fill[i].column = cols[i];
+            on->fill[i].value = vals[i];
+        }
+        on->nfill = n;
+        free(cols);
+        free(vals);
+        return 1;
+    }
+    if (strcmp(key, "filter") == 0)
+        return jf_parse_filter(st, value, &on->filter, &on->filter_line);
+    if (strcmp(key, "plugins") == 0)
+        return jf_plugins_unsupported(st);
+    return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                   "unknown key '%s' in %s (known: name, map, skip, fill, "
+                   "filter)",
+                   key, label);
 }
 
 /* inih's callback for every key = value line (value trimmed, inline
@@ -662,6 +937,8 @@ static int jf_handler(void *user, const char *section, const char *name,
         return jf_node_key(st, name, value);
     case JF_TABLE:
         return jf_table_key(st, name, value);
+    case JF_TABLE_NODE:
+        return jf_table_node_key(st, name, value);
     default:
         return 0;
     }
@@ -758,6 +1035,23 @@ void rs_job_cfg_free(rs_job_cfg_t *cfg)
         free(cfg->tables[i].name);
         jf_free_list(cfg->tables[i].key, cfg->tables[i].nkey);
         jf_free_list(cfg->tables[i].columns, cfg->tables[i].ncolumns);
+        rs_filter_free(cfg->tables[i].filter);
+        for (j = 0; j < cfg->tables[i].non; j++) {
+            rs_table_node_cfg_t *on = &cfg->tables[i].on[j];
+
+            free(on->node);
+            free(on->name);
+            jf_free_list(on->map_from, on->nmap);
+            jf_free_list(on->map_to, on->nmap);
+            jf_free_list(on->skip, on->nskip);
+            for (size_t k = 0; k < on->nfill; k++) {
+                free(on->fill[k].column);
+                free(on->fill[k].value);
+            }
+            free(on->fill);
+            rs_filter_free(on->filter);
+        }
+        free(cfg->tables[i].on);
     }
     free(cfg->tables);
     free(cfg->path);
@@ -777,6 +1071,69 @@ const rs_node_cfg_t *rs_job_cfg_node(const rs_job_cfg_t *cfg, const char *name)
         if (strcmp(cfg->nodes[i].name, name) == 0)
             return &cfg->nodes[i];
     return NULL;
+}
+
+const rs_table_node_cfg_t *rs_table_cfg_on(const rs_table_cfg_t *table,
+                                           const char *node)
+{
+    for (size_t i = 0; table != NULL && i < table->non; i++)
+        if (strcmp(table->on[i].node, node) == 0)
+            return &table->on[i];
+    return NULL;
+}
+
+/* Checks the [table NAME @ NODE] sections against the rest of the file:
+ * the node exists; mapped and skipped columns are canonical columns (when
+ * the table lists its columns); a key column is never skipped; a column is
+ * not both mapped and skipped. Returns 1 or 0. */
+static int jf_check_table_nodes(jf_state_t *st)
+{
+    const rs_job_cfg_t *cfg = st->cfg;
+
+    for (size_t t = 0; t < cfg->ntables; t++) {
+        const rs_table_cfg_t *tc = &cfg->tables[t];
+
+        for (size_t i = 0; i < tc->non; i++) {
+            const rs_table_node_cfg_t *on = &tc->on[i];
+
+            if (rs_job_cfg_node(cfg, on->node) == NULL)
+                return jf_fail(st, ROWSYNC_EINVAL, on->line,
+                               "[table %s @ %s] names no [node %s] section",
+                               tc->name, on->node, on->node);
+            for (size_t k = 0; k < on->nskip; k++) {
+                if (jf_in_list(tc->key, tc->nkey, on->skip[k]))
+                    return jf_fail(st, ROWSYNC_EINVAL, on->line,
+                                   "[table %s @ %s] skips key column '%s'; "
+                                   "every node needs the key",
+                                   tc->name, on->node, on->skip[k]);
+                if (jf_in_list(on->map_from, on->nmap, on->skip[k]))
+                    return jf_fail(st, ROWSYNC_EINVAL, on->line,
+                                   "[table %s @ %s] both maps and skips "
+                                   "column '%s'",
+                                   tc->name, on->node, on->skip[k]);
+                if (tc->ncolumns > 0 &&
+                    !jf_in_list(tc->columns, tc->ncolumns, on->skip[k]))
+                    return jf_fail(st, ROWSYNC_EINVAL, on->line,
+                                   "[table %s @ %s] skips '%s', which is "
+                                   "not in the columns of [table %s]",
+                                   tc->name, on->node, on->skip[k], tc->name);
+            }
+            for (size_t k = 0; k < on->nmap && tc->ncolumns > 0; k++)
+                if (!jf_in_list(tc->columns, tc->ncolumns, on->map_from[k]))
+                    return jf_fail(st, ROWSYNC_EINVAL, on->line,
+                                   "[table %s @ %s] maps '%s', which is not "
+                                   "in the columns of [table %s]",
+                                   tc->name, on->node, on->map_from[k],
+                                   tc->name);
+            for (size_t k = 0; k < on->nfill; k++)
+                if (jf_in_list(on->map_to, on->nmap, on->fill[k].column))
+                    return jf_fail(st, ROWSYNC_EINVAL, on->line,
+                                   "[table %s @ %s] fills '%s', which a "
+                                   "canonical column maps to",
+                                   tc->name, on->node, on->fill[k].column);
+        }
+    }
+    return 1;
 }
 
 /* The checks that need the whole file: the job's mode, at least two
@@ -821,9 +1178,12 @@ static void jf_check_job(jf_state_t *st)
                 cfg->source);
         return;
     }
-    if (cfg->ntables == 0)
+    if (cfg->ntables == 0) {
         jf_fail(st, ROWSYNC_EINVAL, st->job_line,
                 "a job needs at least one [table NAME] section");
+        return;
+    }
+    jf_check_table_nodes(st);
 }
 
 /* The absolute directory of path. NULL with errno set on failure. */

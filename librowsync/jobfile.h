@@ -22,6 +22,32 @@ typedef struct rs_node_cfg {
     size_t noptions;
 } rs_node_cfg_t;
 
+struct rs_filter;
+
+/* A column only one node has and the value it takes on insert: the text
+ * of a literal ('DE' unquoted, 42, true), or NULL for NULL. */
+typedef struct rs_fill {
+    char *column;
+    char *value;
+} rs_fill_t;
+
+/* How a table looks on one node: a [table NAME @ NODE] section. Columns
+ * are canonical names on the left of map and in skip. */
+typedef struct rs_table_node_cfg {
+    char *node;
+    int line;                 /* line of the section header */
+    char *name;               /* the table's name on this node, or NULL */
+    char **map_from;          /* canonical column names ... */
+    char **map_to;            /* ... and their names on this node */
+    size_t nmap;
+    char **skip;              /* canonical columns this node lacks */
+    size_t nskip;
+    rs_fill_t *fill;          /* columns only this node has */
+    size_t nfill;
+    struct rs_filter *filter; /* only changes going to this node, or NULL */
+    int filter_line;
+} rs_table_node_cfg_t;
+
 typedef struct rs_table_cfg {
     char *name;
     int line;            /* line of the [table NAME] header */
@@ -29,6 +55,11 @@ typedef struct rs_table_cfg {
     size_t nkey;
     char **columns;      /* columns to sync; ncolumns == 0: every column */
     size_t ncolumns;
+    struct rs_filter *filter; /* subset in every direction, or NULL */
+    int filter_line;
+    int leaving_keep;    /* a row updated out of the subset: 0 delete, 1 keep */
+    rs_table_node_cfg_t *on; /* [table NAME @ NODE] sections, file order */
+    size_t non;
 } rs_table_cfg_t;
 
 typedef enum rs_mode { RS_MODE_ONEWAY = 1, RS_MODE_BIDIRECTIONAL = 2 } rs_mode_t;
@@ -56,6 +87,10 @@ void rs_job_cfg_free(rs_job_cfg_t *cfg);
 
 /* "5s", "250ms", "2m", "1h", "1.5s", a bare number = seconds. */
 int rs_parse_duration(const char *text, int64_t *us);
+
+/* The [table NAME @ NODE] section of table for node, or NULL. */
+const rs_table_node_cfg_t *rs_table_cfg_on(const rs_table_cfg_t *table,
+                                           const char *node);
 
 /* The node named name, or NULL. */
 const rs_node_cfg_t *rs_job_cfg_node(const rs_job_cfg_t *cfg, const char *name);

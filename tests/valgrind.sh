@@ -21,7 +21,7 @@ export CK_FORK=no CK_DEFAULT_TIMEOUT=600
 
 status=0
 for prog in tests/unit/check_value tests/unit/check_config tests/unit/check_loader \
-            tests/unit/check_abi tests/drivers/check_driver_sqlite; do
+            tests/unit/check_abi tests/unit/check_filter tests/drivers/check_driver_sqlite; do
     [ -x "$build/$prog" ] || continue
     name=$(basename "$prog")
     "$build/libtool" --mode=execute valgrind -q --leak-check=full \

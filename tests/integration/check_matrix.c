@@ -2724,6 +2724,143 @@ START_TEST(test_run_survives_server_restart_mysql)
 }
 END_TEST
 
+/* ---- column mapping and subset filter (issue 5) ------------------------- */
+
+/* Rows of a query on node n, one line each, cells as text joined by '|'
+ * (NULL as "NULL"). */
+static char *mx_rows(const node_t *n, const char *sql)
+{
+    result_t r;
+    n_query(n, sql, &r, 1);
+    sbuf_t b = {0};
+    for (int row = 0; row < r.nrows; row++) {
+        for (int i = 0; i < r.ncols; i++) {
+            const cell_t *c = &r.cells[row * r.ncols + i];
+            sb_printf(&b, "%s%s", i ? "|" : "", c->null ? "NULL" : c->data);
+        }
+        sb_puts(&b, "\n");
+    }
+    res_free(&r);
+    return sb_take(&b);
+}
+
+static void mx_clients_are(const char *what, const char *want)
+{
+    char *got = mx_rows(&g_n2, "SELECT client_id, full_name, email_hash,"
+                               " country FROM public.clients ORDER BY 1");
+    assert_same_dump(what, "expected", want, g_n2.name, got);
+    free(got);
+}
+
+/* MariaDB customers(id, name, email, region, active) -> PostgreSQL
+ * public.clients(client_id, full_name, email_hash, country), one-way,
+ * with renames, skipped and filled columns and the filter
+ * region = 'EU' AND active: inserts, updates, deletes, rows moving into
+ * and out of the subset. */
+START_TEST(test_mapping_filter_mysql_to_pgsql)
+{
+    node_init(&g_n1, KIND_mysql, "shop", "rowsync_a");
+    node_init(&g_n2, KIND_pgsql, "reporting", "rowsync_a");
+    n_drop_table(&g_n1, "customers");
+    n_drop_table(&g_n2, "customers");
+    n_drop_table(&g_n2, "clients");
+    n_exec(&g_n1, "CREATE TABLE customers (id INT PRIMARY KEY,"
+                  " name VARCHAR(50), email VARCHAR(80), region CHAR(2),"
+                  " active BOOLEAN NOT NULL DEFAULT 1) ENGINE=InnoDB"
+                  " DEFAULT CHARSET=utf8mb4");
+    n_exec(&g_n1,
+           "INSERT INTO customers VALUES (1, 'Ann', 'ann@x', 'EU', 1),"
+           " (2, 'Bob', 'bob@x', 'US', 1), (3, 'Cid', 'cid@x', 'EU', 0)");
+    n_exec(&g_n2, "CREATE TABLE public.clients (client_id BIGINT PRIMARY KEY,"
+                  " full_name TEXT, email_hash TEXT, country TEXT)");
+    sbuf_t b = {0};
+    sb_printf(&b, "[job]\nmode = one-way\nsource = shop\n\n");
+    node_section(&b, &g_n1);
+    node_section(&b, &g_n2);
+    sb_puts(&b, "[table customers]\n"
+                "filter = region = 'EU' AND active\n"
+                "[table customers @ reporting]\n"
+                "name = public.clients\n"
+                "map = id:client_id, name:full_name, email:email_hash\n"
+                "skip = region, active\n"
+                "fill = country:'DE'\n");
+    h_write_file(g_job, "%s", b.s);
+    free(b.s);
+
+    h_proc_t *p = rs_ok("check");
+    ck_assert_msg(strstr(p->out, "id -> client_id") != NULL &&
+                      strstr(p->out, "country = DE (filled)") != NULL,
+                  "check prints no mapping: %s", h_describe(p));
+    h_proc_free(p);
+    h_proc_free(rs_ok("init"));
+    mx_clients_are("after init", "1|Ann|ann@x|DE\n");
+
+    n_exec(&g_n1, "INSERT INTO customers VALUES (4, 'Dee', 'dee@x', 'EU', 1),"
+                  " (5, 'Eve', 'eve@x', 'US', 1)");
+    n_exec(&g_n1, "UPDATE customers SET name = 'Ann B' WHERE id = 1");
+    n_exec(&g_n1, "UPDATE customers SET region = 'EU' WHERE id = 2");
+    n_exec(&g_n1, "UPDATE customers SET active = 1 WHERE id = 3");
+    h_proc_free(rs_ok("sync"));
+    mx_clients_are("rows entering the subset",
+                   "1|Ann B|ann@x|DE\n2|Bob|bob@x|DE\n3|Cid|cid@x|DE\n"
+                   "4|Dee|dee@x|DE\n");
+
+    n_exec(&g_n1, "UPDATE customers SET region = 'US' WHERE id = 1");
+    n_exec(&g_n1, "UPDATE customers SET active = 0 WHERE id = 2");
+    n_exec(&g_n1, "DELETE FROM customers WHERE id = 4");
+    n_exec(&g_n1, "UPDATE customers SET email = 'c@x' WHERE id = 3");
+    h_proc_free(rs_ok("sync"));
+    mx_clients_are("rows leaving the subset", "3|Cid|c@x|DE\n");
+}
+END_TEST
+
+/* The same table bidirectional between SQLite (canonical names) and
+ * MariaDB (renamed table and columns): changes travel both ways and
+ * renames invert. */
+START_TEST(test_mapping_bidirectional_sqlite_mysql)
+{
+    node_init(&g_n1, KIND_sqlite, "lite", "");
+    node_init(&g_n2, KIND_mysql, "shop", "rowsync_a");
+    h_sql_create(g_n1.path);
+    n_drop_table(&g_n2, "clients");
+    n_drop_table(&g_n2, "customers");
+    n_exec(&g_n1, "CREATE TABLE customers (id INTEGER PRIMARY KEY,"
+                  " name TEXT, email TEXT);"
+                  "INSERT INTO customers VALUES (1, 'Ann', 'ann@x'),"
+                  " (2, 'Bob', 'bob@x')");
+    n_exec(&g_n2, "CREATE TABLE clients (client_id INT PRIMARY KEY,"
+                  " full_name VARCHAR(50), mail VARCHAR(80)) ENGINE=InnoDB"
+                  " DEFAULT CHARSET=utf8mb4");
+    sbuf_t b = {0};
+    sb_printf(&b, "[job]\nmode = bidirectional\nsource = lite\n\n");
+    node_section(&b, &g_n1);
+    node_section(&b, &g_n2);
+    sb_puts(&b, "[table customers]\n"
+                "[table customers @ shop]\n"
+                "name = clients\n"
+                "map = id:client_id, name:full_name, email:mail\n");
+    h_write_file(g_job, "%s", b.s);
+    free(b.s);
+    h_proc_free(rs_ok("init"));
+    n_exec(&g_n1, "UPDATE customers SET name = 'Ann L' WHERE id = 1;"
+                  "INSERT INTO customers VALUES (3, 'Cid', 'cid@x')");
+    n_exec(&g_n2, "INSERT INTO clients VALUES (4, 'Dee', 'dee@x')");
+    n_exec(&g_n2, "UPDATE clients SET mail = 'b@y' WHERE client_id = 2");
+    h_proc_free(rs_ok("sync"));
+    n_exec(&g_n2, "DELETE FROM clients WHERE client_id = 3");
+    h_proc_free(rs_ok("sync"));
+    const char *want = "1|Ann L|ann@x\n2|Bob|b@y\n4|Dee|dee@x\n";
+    char *lite = mx_rows(&g_n1, "SELECT id, name, email FROM customers"
+                                " ORDER BY 1");
+    char *my = mx_rows(&g_n2, "SELECT client_id, full_name, mail FROM clients"
+                              " ORDER BY 1");
+    assert_same_dump("bidirectional renames", "expected", want, "lite", lite);
+    assert_same_dump("bidirectional renames", "expected", want, "shop", my);
+    free(lite);
+    free(my);
+}
+END_TEST
+
 /* ---- servers missing ----------------------------------------------------- */
 
 START_TEST(test_pgsql_server_configured)
@@ -2767,6 +2904,8 @@ static Suite *matrix_suite(void)
     if (!have_pg || !have_my)
         return s;
 
+    ADD(s, test_mapping_filter_mysql_to_pgsql);
+    ADD(s, test_mapping_bidirectional_sqlite_mysql);
     ADD(s, test_oneway_sqlite_to_sqlite);
     ADD(s, test_oneway_sqlite_to_pgsql);
     ADD(s, test_oneway_sqlite_to_mysql);

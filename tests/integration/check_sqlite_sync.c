@@ -1311,6 +1311,279 @@ START_TEST(test_types_travel_unchanged)
 }
 END_TEST
 
+/* ---- column mapping and subset filters ---------------------------------- */
+
+/* shop: customers in canonical names; branch: clients with other names,
+ * without region and active, with a country of its own. */
+static void make_customers(void)
+{
+    h_sql_create(g_shop);
+    h_sql(g_shop, "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT,"
+                  " email TEXT, region TEXT, active INTEGER);"
+                  "INSERT INTO customers VALUES (1, 'Ann', 'ann@x', 'EU', 1);"
+                  "INSERT INTO customers VALUES (2, 'Bob', 'bob@x', 'US', 1);"
+                  "INSERT INTO customers VALUES (3, 'Cid', 'cid@x', 'EU', 0);"
+                  "INSERT INTO customers VALUES (6, 'Fay', NULL, NULL, 1)");
+    h_sql_create(g_branch);
+    h_sql(g_branch, "CREATE TABLE clients(client_id INTEGER PRIMARY KEY,"
+                    " full_name TEXT, email_hash TEXT, country TEXT)");
+}
+
+/* The one-way customers job; table_extra goes into [table customers]. */
+static void job_customers(const char *table_extra)
+{
+    h_write_file(g_job,
+                 "[job]\n"
+                 "mode = one-way\n"
+                 "source = shop\n"
+                 "[node shop]\n"
+                 "driver = sqlite\n"
+                 "path = shop.db\n"
+                 "[node branch]\n"
+                 "driver = sqlite\n"
+                 "path = branch.db\n"
+                 "[table customers]\n"
+                 "filter = region = 'EU' AND active\n"
+                 "%s"
+                 "[table customers @ branch]\n"
+                 "name = clients\n"
+                 "map = id:client_id, name:full_name, email:email_hash\n"
+                 "skip = region, active\n"
+                 "fill = country:'DE'\n",
+                 table_extra);
+}
+
+static char *clients(void)
+{
+    return h_sql_rows(g_branch, "SELECT client_id, full_name, email_hash,"
+                                " country FROM clients ORDER BY client_id");
+}
+
+static void assert_clients(const char *want)
+{
+    char *got = clients();
+    char *expected = h_sql_rows(g_branch, "%s", want);
+    ck_assert_msg(strcmp(got, expected) == 0,
+                  "clients on branch:\n%s\nwant:\n%s", got, expected);
+    free(got);
+    free(expected);
+}
+
+START_TEST(test_mapping_oneway_renames_skip_fill_filter)
+{
+    make_customers();
+    job_customers("");
+    h_proc_free(rs_ok("init"));
+    /* only Ann is in the subset (EU and active) */
+    assert_clients("SELECT 1, 'Ann', 'ann@x', 'DE'");
+    h_sql(g_shop,
+          "INSERT INTO customers VALUES (4, 'Dee', 'dee@x', 'EU', 1);"
+          "INSERT INTO customers VALUES (5, 'Eve', 'eve@x', 'US', 1);"
+          "UPDATE customers SET name = 'Ann B' WHERE id = 1;"
+          "UPDATE customers SET region = 'EU' WHERE id = 2;" /* enters */
+          "UPDATE customers SET active = 1 WHERE id = 3");   /* enters */
+    h_proc_free(rs_ok("sync"));
+    assert_clients("SELECT 1, 'Ann B', 'ann@x', 'DE' UNION ALL "
+                   "SELECT 2, 'Bob', 'bob@x', 'DE' UNION ALL "
+                   "SELECT 3, 'Cid', 'cid@x', 'DE' UNION ALL "
+                   "SELECT 4, 'Dee', 'dee@x', 'DE'");
+    /* leaving the subset deletes on the target; a NULL region is unknown,
+     * so the row is not in the subset either */
+    h_sql(g_shop, "UPDATE customers SET region = 'US' WHERE id = 1;"
+                  "UPDATE customers SET active = 0 WHERE id = 2;"
+                  "UPDATE customers SET name = 'Fay B' WHERE id = 6;"
+                  "DELETE FROM customers WHERE id = 4;"
+                  "UPDATE customers SET email = 'c@x' WHERE id = 3");
+    h_proc_free(rs_ok("sync"));
+    assert_clients("SELECT 3, 'Cid', 'c@x', 'DE'");
+    /* and coming back arrives again */
+    h_sql(g_shop, "UPDATE customers SET region = 'EU' WHERE id = 1");
+    h_proc_free(rs_ok("sync"));
+    assert_clients("SELECT 1, 'Ann B', 'ann@x', 'DE' UNION ALL "
+                   "SELECT 3, 'Cid', 'c@x', 'DE'");
+}
+END_TEST
+
+START_TEST(test_filter_leaving_keep_keeps_the_row)
+{
+    make_customers();
+    job_customers("leaving = keep\n");
+    h_proc_free(rs_ok("init"));
+    h_sql(g_shop, "UPDATE customers SET name = 'Ann B', region = 'US'"
+                  " WHERE id = 1");
+    h_proc_free(rs_ok("sync"));
+    /* kept as it was when it left */
+    assert_clients("SELECT 1, 'Ann', 'ann@x', 'DE'");
+    h_sql(g_shop, "DELETE FROM customers WHERE id = 1");
+    h_proc_free(rs_ok("sync"));
+    assert_clients("SELECT 1 WHERE 0");
+}
+END_TEST
+
+START_TEST(test_check_prints_resolved_mapping)
+{
+    make_customers();
+    job_customers("");
+    h_proc_t *p = rs_ok("check");
+    char *out = all_output(p);
+    ck_assert_msg(strstr(out, "on branch: as clients: id -> client_id, name "
+                              "-> full_name, email -> email_hash, region "
+                              "(skipped), active (skipped), country = DE "
+                              "(filled)") != NULL,
+                  "no mapping line: %s", out);
+    ck_assert_msg(strstr(out, "filter: region = 'EU' AND active (rows leaving "
+                              "it are deleted)") != NULL,
+                  "no filter line: %s", out);
+    free(out);
+    h_proc_free(p);
+}
+END_TEST
+
+START_TEST(test_check_names_unmapped_column)
+{
+    make_customers();
+    h_sql(g_shop, "CREATE TABLE orders(id INTEGER PRIMARY KEY, total INTEGER)");
+    h_write_file(g_job, "[job]\nmode = one-way\nsource = shop\n"
+                        "[node shop]\ndriver = sqlite\npath = shop.db\n"
+                        "[node branch]\ndriver = sqlite\npath = branch.db\n"
+                        "[table customers]\n"
+                        "[table customers @ branch]\n" /* line 11 */
+                        "name = clients\n"
+                        "map = id:client_id, name:full_name\n"
+                        "[table orders]\n");
+    h_proc_t *p = fails_cleanly(1, g_shop, g_branch);
+    char *out = all_output(p);
+    ck_assert_msg(strstr(out, "column 'email' of table 'customers' not found "
+                              "on node 'branch' as table clients; map it "
+                              "(map = email:NAME) or skip it (skip = email)") !=
+                          NULL &&
+                      strstr(out, "job.conf:11") != NULL,
+                  "unclear message: %s", out);
+    /* every problem is reported, not only the first */
+    ck_assert_msg(h_lines_with(out, "problem:", "customers") &&
+                      h_lines_with(out, "problem:", "orders"),
+                  "check does not list both problems: %s", out);
+    free(out);
+    h_proc_free(p);
+}
+END_TEST
+
+START_TEST(test_filter_parse_error_names_line_and_column)
+{
+    make_customers();
+    h_write_file(g_job, "[job]\nmode = one-way\nsource = shop\n"
+                        "[node shop]\ndriver = sqlite\npath = shop.db\n"
+                        "[node branch]\ndriver = sqlite\npath = branch.db\n"
+                        "[table customers]\n"
+                        "filter = region = 'EU' AND AND active\n"); /* 11 */
+    h_proc_t *p = fails_cleanly(2, g_shop, g_branch);
+    char *out = all_output(p);
+    ck_assert_msg(strstr(out, "job.conf:11: column 28: filter of [table "
+                              "customers]: expected a value or a column "
+                              "name, found 'AND'") != NULL,
+                  "no line and column: %s", out);
+    free(out);
+    h_proc_free(p);
+}
+END_TEST
+
+START_TEST(test_filter_type_error_names_key)
+{
+    make_customers();
+    job_customers("");
+    h_proc_free(rs_ok("init"));
+    /* region is text: comparing it with a number is an error, not false */
+    h_write_file(g_job, "[job]\nmode = one-way\nsource = shop\n"
+                        "[node shop]\ndriver = sqlite\npath = shop.db\n"
+                        "[node branch]\ndriver = sqlite\npath = branch.db\n"
+                        "[table customers]\n"
+                        "filter = region = 1\n"
+                        "[table customers @ branch]\n"
+                        "name = clients\n"
+                        "map = id:client_id, name:full_name, email:email_hash\n"
+                        "skip = region, active\n");
+    h_sql(g_shop, "UPDATE customers SET name = 'Ann B' WHERE id = 1");
+    h_proc_t *p = h_run("sync", g_job, NULL);
+    H_ASSERT_EXIT(p, 1);
+    ck_assert_msg(strstr(p->err, "node 'shop', table 'customers', key '1': at "
+                                 "column 8 of the filter: cannot compare text "
+                                 "with number") != NULL,
+                  "unclear message: %s", h_describe(p));
+    h_proc_free(p);
+    assert_clients("SELECT 1, 'Ann', 'ann@x', 'DE'");
+}
+END_TEST
+
+START_TEST(test_conversion_error_names_key_and_column_and_applies_nothing)
+{
+    h_sql_create(g_shop);
+    h_sql(g_shop, "CREATE TABLE items(id INTEGER PRIMARY KEY, code TEXT)");
+    h_sql_create(g_branch);
+    h_sql(g_branch, "CREATE TABLE items(id INTEGER PRIMARY KEY,"
+                    " code INTEGER)");
+    job_items("one-way", "");
+    h_proc_free(rs_ok("init"));
+    h_sql(g_shop, "INSERT INTO items VALUES (1, '12');"
+                  "INSERT INTO items VALUES (2, 'twelve');"
+                  "INSERT INTO items VALUES (3, '13')");
+    h_proc_t *p = h_run("sync", g_job, NULL);
+    H_ASSERT_EXIT(p, 1);
+    ck_assert_msg(strstr(p->err, "node 'branch', table 'items', key '2', "
+                                 "column 'code': cannot convert text "
+                                 "'twelve' to int") != NULL,
+                  "unclear message: %s", h_describe(p));
+    h_proc_free(p);
+    ck_assert_int_eq(h_sql_int(g_branch, "SELECT count(*) FROM items"), 0);
+    /* once fixed at the source, the whole batch travels, converted */
+    h_sql(g_shop, "UPDATE items SET code = '-2' WHERE id = 2");
+    h_proc_free(rs_ok("sync"));
+    ck_assert_int_eq(h_sql_int(g_branch, "SELECT sum(code) FROM items"
+                                         " WHERE typeof(code) = 'integer'"),
+                     23);
+}
+END_TEST
+
+START_TEST(test_mapping_bidirectional_renames)
+{
+    h_make_items(g_shop, 3);
+    h_sql_create(g_branch);
+    h_sql(g_branch, "CREATE TABLE stock(sku INTEGER PRIMARY KEY,"
+                    " label TEXT, qty INTEGER)");
+    h_write_file(g_job, "[job]\nmode = bidirectional\nsource = shop\n"
+                        "[node shop]\ndriver = sqlite\npath = shop.db\n"
+                        "[node branch]\ndriver = sqlite\npath = branch.db\n"
+                        "[table items]\n"
+                        "[table items @ branch]\n"
+                        "name = stock\n"
+                        "map = id:sku, name:label\n");
+    h_proc_free(rs_ok("init"));
+    char *want =
+        h_sql_rows(g_shop, "SELECT id, name, qty FROM items ORDER BY 1");
+    char *got =
+        h_sql_rows(g_branch, "SELECT sku, label, qty FROM stock ORDER BY 1");
+    ck_assert_str_eq(got, want);
+    free(got);
+    free(want);
+    h_sql(g_shop, "UPDATE items SET qty = 50 WHERE id = 1");
+    h_sql(g_branch, "INSERT INTO stock VALUES (9, 'from-branch', 9);"
+                    "UPDATE stock SET label = 'b-2' WHERE sku = 2;"
+                    "DELETE FROM stock WHERE sku = 3");
+    h_proc_free(rs_ok("sync"));
+    want = h_sql_rows(g_shop, "SELECT id, name, qty FROM items ORDER BY 1");
+    got = h_sql_rows(g_branch, "SELECT sku, label, qty FROM stock ORDER BY 1");
+    ck_assert_str_eq(got, want);
+    ck_assert_int_eq(h_sql_int(g_shop, "SELECT count(*) FROM items"), 3);
+    ck_assert_int_eq(h_sql_int(g_shop, "SELECT qty FROM items WHERE id = 9"),
+                     9);
+    ck_assert_int_eq(h_sql_int(g_branch, "SELECT qty FROM stock WHERE sku = 1"),
+                     50);
+    free(got);
+    free(want);
+    h_proc_free(rs_ok("teardown"));
+    ck_assert_int_eq(h_rowsync_objects(g_branch), 0);
+}
+END_TEST
+
 /* ---- suite -------------------------------------------------------------- */
 
 /* One test case per behaviour, each with its own temporary directory. */
@@ -1361,6 +1634,14 @@ static Suite *sqlite_sync_suite(void)
     ADD(s, test_history_clear_empties_history);
     ADD(s, test_history_clear_keeps_later_changes_flowing);
     ADD(s, test_types_travel_unchanged);
+    ADD(s, test_mapping_oneway_renames_skip_fill_filter);
+    ADD(s, test_filter_leaving_keep_keeps_the_row);
+    ADD(s, test_check_prints_resolved_mapping);
+    ADD(s, test_check_names_unmapped_column);
+    ADD(s, test_filter_parse_error_names_line_and_column);
+    ADD(s, test_filter_type_error_names_key);
+    ADD(s, test_conversion_error_names_key_and_column_and_applies_nothing);
+    ADD(s, test_mapping_bidirectional_renames);
     return s;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "internal.h"
 #include "jobfile.h"
 
@@ -336,6 +337,158 @@ START_TEST(test_config_empty_option_value_is_kept)
     ck_assert_str_eq(cfg->nodes[1].options[0].key, "options");
     ck_assert_str_eq(cfg->nodes[1].options[0].value, "");
     rs_job_cfg_free(cfg);
+}
+END_TEST
+
+/* ---- table shapes per node and filters ------------------------------------
+ */
+
+static const char shaped_job[] =
+    "[job]\n"                                                 /* 1 */
+    "mode = one-way\n"                                        /* 2 */
+    "source = shop\n"                                         /* 3 */
+    "[node shop]\n"                                           /* 4 */
+    "driver = sqlite\n"                                       /* 5 */
+    "[node reporting]\n"                                      /* 6 */
+    "driver = sqlite\n"                                       /* 7 */
+    "[table customers]\n"                                     /* 8 */
+    "key = id\n"                                              /* 9 */
+    "filter = region = 'EU' AND active ; a comment\n"         /* 10 */
+    "leaving = keep\n"                                        /* 11 */
+    "[table customers @ reporting]\n"                         /* 12 */
+    "name = public.clients\n"                                 /* 13 */
+    "map = id:client_id, name : full_name,email:email_hash\n" /* 14 */
+    "skip = region, active\n"                                 /* 15 */
+    "fill = country:'DE', score:42, note:NULL, q:'it''s'\n"   /* 16 */
+    "filter = id > 10\n";                                     /* 17 */
+
+START_TEST(test_config_table_node_model)
+{
+    rs_job_cfg_t *cfg = parse_ok(shaped_job);
+    const rs_table_cfg_t *t = &cfg->tables[0];
+    const rs_table_node_cfg_t *on;
+
+    ck_assert_uint_eq(cfg->ntables, 1);
+    ck_assert_ptr_nonnull(t->filter);
+    ck_assert_str_eq(rs_filter_text(t->filter), "region = 'EU' AND active");
+    ck_assert_int_eq(t->filter_line, 10);
+    ck_assert_int_eq(t->leaving_keep, 1);
+    ck_assert_uint_eq(t->non, 1);
+    ck_assert_ptr_null(rs_table_cfg_on(t, "shop"));
+    on = rs_table_cfg_on(t, "reporting");
+    ck_assert_ptr_nonnull(on);
+    ck_assert_int_eq(on->line, 12);
+    ck_assert_str_eq(on->name, "public.clients");
+    ck_assert_uint_eq(on->nmap, 3);
+    ck_assert_str_eq(on->map_from[1], "name");
+    ck_assert_str_eq(on->map_to[1], "full_name");
+    ck_assert_str_eq(on->map_from[2], "email");
+    ck_assert_str_eq(on->map_to[2], "email_hash");
+    ck_assert_uint_eq(on->nskip, 2);
+    ck_assert_str_eq(on->skip[1], "active");
+    ck_assert_uint_eq(on->nfill, 4);
+    ck_assert_str_eq(on->fill[0].column, "country");
+    ck_assert_str_eq(on->fill[0].value, "DE");
+    ck_assert_str_eq(on->fill[1].value, "42");
+    ck_assert_ptr_null(on->fill[2].value);
+    ck_assert_str_eq(on->fill[3].value, "it's");
+    ck_assert_ptr_nonnull(on->filter);
+    ck_assert_int_eq(on->filter_line, 17);
+    rs_job_cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_leaving_defaults_to_delete)
+{
+    rs_job_cfg_t *cfg =
+        parse_ok("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                 "filter = x IS NOT NULL\n");
+
+    ck_assert_int_eq(cfg->tables[0].leaving_keep, 0);
+    ck_assert_ptr_nonnull(cfg->tables[0].filter);
+    ck_assert_uint_eq(cfg->tables[0].non, 0);
+    rs_job_cfg_free(cfg);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "leaving = stay\n",
+                   8, "leaving in [table t] must be delete or keep", NULL);
+}
+END_TEST
+
+START_TEST(test_config_filter_error_has_line_and_column)
+{
+    /* "filter = " is 9 characters: the value starts in column 10 */
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "filter = region = 'EU' AND\n",
+                   8, "column 27: filter of [table t]:",
+                   "ends where a value was expected", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "  filter=(a = 1\n",
+                   8, "column 10: filter of [table t]: '(' is never closed",
+                   NULL);
+    parse_fails_at(
+        "[job]\nmode = bidirectional\n" NODES "[table t]\n"
+        "[table t @ b]\nfilter = a = 'x\n",
+        9, "column 14: filter of [table t @ b]:", "unterminated string", NULL);
+}
+END_TEST
+
+START_TEST(test_config_table_node_errors)
+{
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t @ b]\n", 7,
+                   "[table t @ b] needs a [table t] section before it", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[table t @ b]\n[table t @ b]\n",
+                   9, "duplicate [table t @ b] (first at line 8)", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[table t @ c]\n",
+                   8, "[table t @ c] names no [node c] section", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[table t @ ]\n",
+                   8, "[table NAME @ NODE]", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[table t @ b]\nrename = x\n",
+                   9, "unknown key 'rename' in [table t @ b]", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[table t @ b]\nmap = a\n",
+                   9, "'a' in 'map' of [table t @ b]: expected CANONICAL:NAME",
+                   NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[table t @ b]\nmap = a:x, b:x\n",
+                   9, "'x' is the target of two names", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[table t @ b]\nmap = a:x, a:y\n",
+                   9, "column 'a' is listed twice", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[table t @ b]\nfill = c:'open\n",
+                   9, "unterminated string for 'c'", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "key = id\n[table t @ b]\nskip = id\n",
+                   9, "skips key column 'id'", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[table t @ b]\nmap = a:x\nskip = a\n",
+                   8, "both maps and skips column 'a'", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "columns = id, a\n[table t @ b]\nskip = z\n",
+                   9, "skips 'z', which is not in the columns", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[table t @ b]\nmap = a:x\nfill = x:1\n",
+                   8, "fills 'x', which a canonical column maps to", NULL);
+}
+END_TEST
+
+START_TEST(test_config_plugins_not_supported_yet)
+{
+    rs_job_cfg_t *cfg = NULL;
+    rowsync_error_t err;
+
+    write_job("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+              "plugins = mask_email\n");
+    memset(&err, 0, sizeof err);
+    ck_assert_int_eq(rs_job_cfg_parse(&cfg, jobpath, &err), ROWSYNC_ENOTSUP);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(err.message, ":8: 'plugins' in [table t]: transform "
+                                      "plugins are not supported yet") != NULL,
+                  "%s", err.message);
 }
 END_TEST
 
@@ -915,6 +1068,15 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_config_no_job_section);
     tcase_add_test(tc, test_config_no_mode);
     tcase_add_test(tc, test_config_missing_file);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("table shapes and filters");
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_add_test(tc, test_config_table_node_model);
+    tcase_add_test(tc, test_config_leaving_defaults_to_delete);
+    tcase_add_test(tc, test_config_filter_error_has_line_and_column);
+    tcase_add_test(tc, test_config_table_node_errors);
+    tcase_add_test(tc, test_config_plugins_not_supported_yet);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("durations");

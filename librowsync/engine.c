@@ -17,6 +17,7 @@
 #include "filter.h"
 #include "keyset.h"
 #include "loader.h"
+#include "row.h"
 
 #define RS_STOPPED 3 /* internal status: a stop was requested, work saved */
 
@@ -264,13 +265,14 @@ static int en_convert(en_batch_t *b, const rowsync_value_t *v,
  * target by the route (its columns, with its fill values, and converted to
  * the target column's type where the two nodes declare the column with
  * different types; a value whose type differs from its own column's, as
- * SQLite allows, travels as it is) and with origin set to `origin` when the
+ * SQLite allows, travels as it is, unless retyped[its source index] says a
+ * plugin changed its type) and with origin set to `origin` when the
  * change carries none. A value that cannot convert fails with ROWSYNC_ECONVERT;
  * the batch then holds a partial change and must not be applied. */
 static int en_batch_add(en_batch_t *b, const rs_route_t *route,
                         const rs_node_table_t *dst, const rowsync_change_t *ch,
-                        const char *origin, size_t *bad_column,
-                        rowsync_error_t *err)
+                        const unsigned char *retyped, const char *origin,
+                        size_t *bad_column, rowsync_error_t *err)
 {
     rowsync_change_t *out = &b->changes[b->n];
     rowsync_value_t *vals = &b->values[b->n * b->ncols];
@@ -295,7 +297,11 @@ static int en_batch_add(en_batch_t *b, const rs_route_t *route,
             continue;
         }
         int rc = 0;
-        if (route->convert[i])
+        /* a value a plugin gave another type converts to the target's */
+        int replugged = retyped && from != RS_ROUTE_FILL && retyped[from] &&
+                        in->type != ROWSYNC_TYPE_NULL &&
+                        in->type != route->types[i];
+        if (route->convert[i] || replugged)
             rc = en_convert(b, in, route->types[i], &vals[i], err);
         else
             vals[i] = *in;
@@ -329,6 +335,8 @@ static int en_batch_add(en_batch_t *b, const rs_route_t *route,
 }
 
 /* ---- binding the job to drivers and connections ----------------------- */
+
+static int en_load_plugins(rowsync_job_t *job, rowsync_error_t *err);
 
 int rs_engine_load_drivers(rowsync_job_t *job, rowsync_error_t *err)
 {
@@ -364,6 +372,90 @@ int rs_engine_load_drivers(rowsync_job_t *job, rowsync_error_t *err)
                 "(accepted: driver, password_env, password_file%s%s)",
                 job->cfg->path, nc->options[o].line, nc->options[o].key,
                 nc->name, nc->driver, len ? ", " : "", accepted);
+        }
+    }
+    return en_load_plugins(job, err);
+}
+
+/* Destroys the job's plugin instances (the modules stay loaded). */
+static void en_free_plugins(rowsync_job_t *job)
+{
+    if (!job->plugins)
+        return;
+    for (size_t i = 0; i < job->cfg->nplugins; i++)
+        if (job->plugins[i].inst)
+            job->plugins[i].plugin->destroy(job->plugins[i].inst);
+    free(job->plugins);
+    job->plugins = NULL;
+}
+
+/* Loads every [plugin NAME]'s module, checks the section's keys against
+ * the plugin's option list (file:line of an unknown one) and creates the
+ * instance. On failure no instance is left. */
+static int en_load_plugins(rowsync_job_t *job, rowsync_error_t *err)
+{
+    const rs_job_cfg_t *cfg = job->cfg;
+    if (job->plugins || cfg->nplugins == 0)
+        return 0;
+    job->plugins = calloc(cfg->nplugins, sizeof(*job->plugins));
+    if (!job->plugins)
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    for (size_t i = 0; i < cfg->nplugins; i++) {
+        const rs_plugin_cfg_t *pc = &cfg->plugins[i];
+        rs_plugin_inst_t *pi = &job->plugins[i];
+        pi->cfg = pc;
+        int rc = rs_plugin_load(job->ctx, pc->module, &pi->plugin, err);
+        if (rc < 0) {
+            rowsync_error_prefix(err, "%s:%d: plugin '%s'", cfg->path,
+                                 pc->line, pc->name);
+            en_free_plugins(job);
+            return rc;
+        }
+        for (size_t o = 0; o < pc->noptions; o++) {
+            const char *const *ok = pi->plugin->options;
+            while (ok && *ok && strcmp(*ok, pc->options[o].key) != 0)
+                ok++;
+            if (ok && *ok)
+                continue;
+            char accepted[512] = "";
+            size_t len = 0;
+            for (ok = pi->plugin->options; ok && *ok; ok++)
+                len += (size_t)snprintf(accepted + len,
+                                        len < sizeof(accepted)
+                                            ? sizeof(accepted) - len
+                                            : 0,
+                                        "%s%s", len ? ", " : "", *ok);
+            rc = rowsync_error_set(
+                err, ROWSYNC_EINVAL,
+                "%s:%d: unknown key '%s' in [plugin %s] for module '%s' "
+                "(accepted: module%s%s)",
+                cfg->path, pc->options[o].line, pc->options[o].key, pc->name,
+                pc->module, len ? ", " : "", accepted);
+            en_free_plugins(job);
+            return rc;
+        }
+        rowsync_option_t *opts = calloc(pc->noptions + 1, sizeof(*opts));
+        if (!opts) {
+            en_free_plugins(job);
+            return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+        }
+        for (size_t o = 0; o < pc->noptions; o++) {
+            opts[o].key = pc->options[o].key;
+            opts[o].value = pc->options[o].value;
+        }
+        rowsync_error_t perr;
+        memset(&perr, 0, sizeof(perr));
+        rc = pi->plugin->create(&pi->inst, pc->noptions, opts, &perr);
+        free(opts);
+        if (rc < 0 || !pi->inst) {
+            pi->inst = NULL;
+            rc = rowsync_error_set(err, rc < 0 ? rc : ROWSYNC_ERROR,
+                                   "%s:%d: [plugin %s]: %s", cfg->path,
+                                   pc->line, pc->name,
+                                   perr.message[0] ? perr.message
+                                                   : "create failed");
+            en_free_plugins(job);
+            return rc;
         }
     }
     return 0;
@@ -487,6 +579,7 @@ static void en_free_tables(rowsync_job_t *job)
             free(rt->fcols[0]);
             free(rt->fcols[1]);
             free(rt->fvals);
+            free(rt->chain);
         }
         free(tab->routes);
         for (size_t c = 0; c < tab->ncanon; c++)
@@ -504,6 +597,7 @@ static void en_free_tables(rowsync_job_t *job)
 void rs_engine_close(rowsync_job_t *job)
 {
     en_free_tables(job);
+    en_free_plugins(job);
     for (size_t i = 0; i < job->cfg->nnodes; i++) {
         rs_node_t *node = &job->nodes[i];
         if (node->conn) {
@@ -855,6 +949,20 @@ static int en_route(rowsync_job_t *job, rs_table_t *tab, size_t from, size_t to,
     }
     if (!(r->fvals = calloc(most + 1, sizeof(*r->fvals))))
         return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    /* the plugin chain: the table's, then the target's */
+    size_t nchain = tab->cfg->nplugins + (on ? on->nplugins : 0);
+    if (!(r->chain = calloc(nchain + 1, sizeof(*r->chain))))
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    for (size_t k = 0; k < nchain; k++) {
+        const char *name = k < tab->cfg->nplugins
+                               ? tab->cfg->plugins[k]
+                               : on->plugins[k - tab->cfg->nplugins];
+        const rs_plugin_cfg_t *pc = rs_job_cfg_plugin(job->cfg, name);
+        if (!pc) /* the parser checked every chain */
+            return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                     "no [plugin %s] section", name);
+        r->chain[r->nchain++] = (size_t)(pc - job->cfg->plugins);
+    }
     return 0;
 }
 
@@ -1144,14 +1252,105 @@ static void en_change_error(en_dir_t *d, const rowsync_change_t *ch,
     free(key);
 }
 
+/* A change after the plugin chain: the row the plugins worked on and the
+ * change read back from it (its values point into the row). */
+typedef struct en_shaped {
+    rowsync_row_t *row;
+    rowsync_value_t *vals;
+    unsigned char *retyped; /* per value: a plugin changed its type */
+    rowsync_change_t ch;
+} en_shaped_t;
+
+static void en_shaped_free(en_shaped_t *s)
+{
+    rs_row_free(s->row);
+    free(s->vals);
+    free(s->retyped);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Runs the direction's plugin chain over a change, in canonical column
+ * names. *dropped is set when a plugin drops it; otherwise *out points to
+ * the transformed change (ch itself when the route has no chain), valid
+ * until en_shaped_free(s). A plugin error names the plugin, the node, the
+ * table and the key. Values a plugin adds for columns the source does not
+ * carry are not routed. */
+static int en_transform(en_dir_t *d, const rowsync_change_t *ch,
+                        en_shaped_t *s, const rowsync_change_t **out,
+                        int *dropped, rowsync_error_t *err)
+{
+    const rs_route_t *r = d->route;
+    rowsync_job_t *job = d->job;
+    *dropped = 0;
+    *out = ch;
+    if (r->nchain == 0)
+        return 0;
+    /* a delete carries its key only */
+    size_t n = ch->op == ROWSYNC_OP_DELETE && d->src->spec.nkeys < ch->nvalues
+                   ? d->src->spec.nkeys
+                   : ch->nvalues;
+    const char **names = calloc(n + 1, sizeof(*names));
+    s->vals = calloc(n + 1, sizeof(*s->vals));
+    s->retyped = calloc(n + 1, 1);
+    if (!names || !s->vals || !s->retyped) {
+        free(names);
+        en_shaped_free(s);
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        names[i] = d->table->canon[d->src->canon[i]];
+    size_t nkeys = d->src->spec.nkeys < n ? d->src->spec.nkeys : n;
+    int rc = rs_row_new(&s->row, (int)ch->op, d->table->cfg->name,
+                        d->from->cfg->name, d->to->cfg->name, n, names,
+                        ch->values, nkeys, err);
+    free(names);
+    if (rc < 0) {
+        en_shaped_free(s);
+        return rc;
+    }
+    for (size_t k = 0; k < r->nchain; k++) {
+        const rs_plugin_inst_t *pi = &job->plugins[r->chain[k]];
+        rowsync_error_t perr;
+        memset(&perr, 0, sizeof(perr));
+        rc = pi->plugin->transform(pi->inst, s->row, &perr);
+        if (rc == ROWSYNC_DROPPED) {
+            *dropped = 1;
+            en_shaped_free(s);
+            return 0;
+        }
+        if (rc < 0) {
+            *err = perr;
+            err->code = rc;
+            if (!err->message[0])
+                snprintf(err->message, sizeof(err->message), "%s",
+                         rowsync_strerror(rc));
+            en_change_error(d, ch, NULL, err);
+            rowsync_error_prefix(err, "plugin '%s' (module %s), to node '%s'",
+                                 pi->cfg->name, pi->cfg->module,
+                                 d->to->cfg->name);
+            en_shaped_free(s);
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        s->vals[i] = *rowsync_row_get(s->row, rowsync_row_column(s->row, i));
+        s->retyped[i] = s->vals[i].type != ch->values[i].type;
+    }
+    s->ch = *ch;
+    s->ch.values = s->vals;
+    s->ch.nvalues = n;
+    *out = &s->ch;
+    return 0;
+}
+
 /* Copies one change into the batch through the direction's route; errors
  * name node, table, key and column. */
 static int en_add(en_dir_t *d, en_batch_t *batch, const rowsync_change_t *ch,
-                  rowsync_error_t *err)
+                  const unsigned char *retyped, rowsync_error_t *err)
 {
     size_t bad = 0;
-    int rc = en_batch_add(batch, d->route, d->dst, ch, d->from->cfg->name, &bad,
-                          err);
+    int rc = en_batch_add(batch, d->route, d->dst, ch, retyped,
+                          d->from->cfg->name, &bad, err);
     if (rc == ROWSYNC_ECONVERT)
         en_change_error(d, ch, d->route->columns[bad], err);
     return rc;
@@ -1234,7 +1433,17 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
             }
             nconflicts++;
         }
-        if (!v.drop && (rc = en_add(d, &batch, ch, err)) < 0)
+        en_shaped_t sh = {0};
+        if (!v.drop) {
+            int dropped = 0;
+            if ((rc = en_transform(d, ch, &sh, &ch, &dropped, err)) < 0)
+                break;
+            if (dropped)
+                v.drop = 1;
+        }
+        rc = v.drop ? 0 : en_add(d, &batch, ch, sh.retyped, err);
+        en_shaped_free(&sh);
+        if (rc < 0)
             break;
         if (batch.n == max || nconflicts == max) {
             rc = en_flush(d, stream, &batch, conflicts, nconflicts, since, err);
@@ -1767,8 +1976,15 @@ static int en_load(rowsync_job_t *job, rs_node_t *from, rs_node_t *to,
             rc = en_in_subset(&d, ch, &in, err);
             if (rc < 0)
                 en_change_error(&d, ch, NULL, err);
-            if (rc == 0 && in)
-                rc = en_add(&d, &batch, ch, err);
+            if (rc == 0 && in) {
+                en_shaped_t sh = {0};
+                const rowsync_change_t *tch = ch;
+                int dropped = 0;
+                rc = en_transform(&d, ch, &sh, &tch, &dropped, err);
+                if (rc == 0 && !dropped)
+                    rc = en_add(&d, &batch, tch, sh.retyped, err);
+                en_shaped_free(&sh);
+            }
             if (rc == 0)
                 rc = en_key_text(&key, &key_cap, ch->values, nkeys);
             if (rc < 0 || batch.n < batch.max)
@@ -2024,6 +2240,24 @@ static void en_print_filters(rowsync_job_t *job, rs_table_t *tab)
         if (tc->on[i].filter)
             rs_out(job->ctx, "  filter to %s: %s", tc->on[i].node,
                    rs_filter_text(tc->on[i].filter));
+    for (size_t i = 0; i <= tc->non; i++) {
+        char **names = i == 0 ? tc->plugins : tc->on[i - 1].plugins;
+        size_t n = i == 0 ? tc->nplugins : tc->on[i - 1].nplugins;
+        rowsync_buf_t b = {0};
+        for (size_t k = 0; k < n; k++) {
+            const rs_plugin_cfg_t *pc = rs_job_cfg_plugin(job->cfg, names[k]);
+            rowsync_buf_printf(&b, "%s%s (%s)", k ? ", " : "", names[k],
+                               pc ? pc->module : "?");
+        }
+        if (n && b.p && !b.oom) {
+            if (i == 0)
+                rs_out(job->ctx, "  plugins: %s", b.p);
+            else
+                rs_out(job->ctx, "  plugins to %s: %s", tc->on[i - 1].node,
+                       b.p);
+        }
+        rowsync_buf_free(&b);
+    }
 }
 
 int rs_engine_check(rowsync_job_t *job, rowsync_error_t *err)

@@ -4,6 +4,7 @@
 #define RS_ENGINE_H
 
 #include <rowsync/driver.h>
+#include <rowsync/plugin.h>
 
 #include "internal.h"
 #include "jobfile.h"
@@ -50,6 +51,9 @@ typedef struct rs_route {
     const struct rs_filter *filters[2]; /* table filter, target's filter */
     size_t *fcols[2];              /* per filter column: source spec index */
     const rowsync_value_t **fvals; /* scratch for evaluation */
+    size_t *chain; /* plugin chain: indexes into job->plugins (the table's
+                      plugins, then the target's) */
+    size_t nchain;
 } rs_route_t;
 
 /* One synced table across the job's nodes. */
@@ -61,17 +65,27 @@ typedef struct rs_table {
     rs_route_t *routes; /* [from * nnodes + to] */
 } rs_table_t;
 
+/* A [plugin NAME] section bound to its loaded module and instance. */
+typedef struct rs_plugin_inst {
+    const rs_plugin_cfg_t *cfg;
+    const rowsync_plugin_t *plugin;
+    rowsync_plugin_instance_t *inst;
+} rs_plugin_inst_t;
+
 struct rowsync_job {
     rowsync_ctx_t *ctx;
     rs_job_cfg_t *cfg;
     rs_node_t *nodes;   /* cfg->nnodes */
+    rs_plugin_inst_t *plugins; /* cfg->nplugins, created with the drivers,
+                                  destroyed by rs_engine_close */
     rs_table_t *tables; /* cfg->ntables, filled by rs_engine_resolve */
     size_t *order;      /* table indexes, parents before children */
     int has_references; /* some job table references another */
     int resolved;
 };
 
-/* Loads each node's driver and checks its options (no connection). */
+/* Loads each node's driver and checks its options (no connection); loads
+ * each [plugin NAME]'s module, checks its options and creates it. */
 RS_HIDDEN int rs_engine_load_drivers(rowsync_job_t *job, rowsync_error_t *err);
 /* Connects every node that is not connected yet. */
 RS_HIDDEN int rs_engine_connect(rowsync_job_t *job, rowsync_error_t *err);

@@ -35,7 +35,8 @@ typedef enum jf_kind {
     JF_JOB,
     JF_NODE,
     JF_TABLE,
-    JF_TABLE_NODE
+    JF_TABLE_NODE,
+    JF_PLUGIN
 } jf_kind_t;
 
 typedef struct jf_state {
@@ -106,6 +107,9 @@ static const char *jf_section_label(const jf_state_t *st, char *buf, size_t len)
     case JF_TABLE_NODE:
         snprintf(buf, len, "[table %s @ %s]", st->cfg->tables[st->index].name,
                  st->cfg->tables[st->index].on[st->sub].node);
+        break;
+    case JF_PLUGIN:
+        snprintf(buf, len, "[plugin %s]", st->cfg->plugins[st->index].name);
         break;
     default:
         snprintf(buf, len, "no section");
@@ -351,6 +355,13 @@ static int jf_section_end(jf_state_t *st)
             return jf_fail(st, ROWSYNC_EINVAL, node->line,
                            "%s has no driver (add e.g. driver = sqlite)",
                            jf_section_label(st, label, sizeof label));
+    } else if (st->kind == JF_PLUGIN) {
+        const rs_plugin_cfg_t *plugin = &st->cfg->plugins[st->index];
+
+        if (plugin->module == NULL)
+            return jf_fail(st, ROWSYNC_EINVAL, plugin->line,
+                           "%s has no module (add e.g. module = mask)",
+                           jf_section_label(st, label, sizeof label));
     } else if (st->kind == JF_TABLE) {
         const rs_table_cfg_t *table = &st->cfg->tables[st->index];
 
@@ -518,14 +529,44 @@ static int jf_section_begin(jf_state_t *st, char *header)
         st->kind = JF_TABLE;
         return 1;
     }
+    if (strcmp(word, "plugin") == 0) {
+        rs_plugin_cfg_t *grown;
+
+        if (*name == '\0')
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "[plugin] needs a name: [plugin NAME]");
+        if (!jf_valid_node_name(name))
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "invalid plugin name '%s' (use at most %d letters, "
+                           "digits, '_', '-' or '.')",
+                           name, JF_NAME_MAX);
+        for (i = 0; i < cfg->nplugins; i++)
+            if (strcmp(cfg->plugins[i].name, name) == 0)
+                return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                               "duplicate plugin '%s' (first at line %d)", name,
+                               cfg->plugins[i].line);
+        grown = realloc(cfg->plugins, (cfg->nplugins + 1) * sizeof *grown);
+        if (grown == NULL)
+            return jf_nomem(st);
+        cfg->plugins = grown;
+        memset(&grown[cfg->nplugins], 0, sizeof *grown);
+        grown[cfg->nplugins].line = st->lineno;
+        grown[cfg->nplugins].name = rs_strdup(name);
+        if (grown[cfg->nplugins].name == NULL)
+            return jf_nomem(st);
+        st->index = cfg->nplugins++;
+        st->kind = JF_PLUGIN;
+        return 1;
+    }
     if (*name != '\0')
         return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                        "unknown section [%s %s] (expected [job], "
-                       "[node NAME], [table NAME] or [table NAME @ NODE])",
+                       "[node NAME], [table NAME], [table NAME @ NODE] or "
+                       "[plugin NAME])",
                        word, name);
     return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                    "unknown section [%s] (expected [job], [node NAME], "
-                   "[table NAME] or [table NAME @ NODE])",
+                   "[table NAME], [table NAME @ NODE] or [plugin NAME])",
                    word);
 }
 
@@ -698,13 +739,47 @@ static int jf_parse_filter(jf_state_t *st, const char *value,
     return 1;
 }
 
-static int jf_plugins_unsupported(jf_state_t *st)
+/* Reads a plugin chain: [plugin NAME] names separated by commas (checked
+ * against the sections once the whole file is read). Returns 1 or 0. */
+static int jf_parse_plugins(jf_state_t *st, const char *value, char ***list,
+                            size_t *n, int *line)
 {
-    char label[128];
+    if (!jf_parse_columns(st, "plugins", value, list, n))
+        return 0;
+    *line = st->lineno;
+    return 1;
+}
 
-    return jf_fail(st, ROWSYNC_ENOTSUP, st->lineno,
-                   "'plugins' in %s: transform plugins are not supported yet",
-                   jf_section_label(st, label, sizeof label));
+/* A key of a [plugin NAME] section: module, or one of the plugin's own
+ * options (checked once the plugin is loaded). Returns 1 or 0. */
+static int jf_plugin_key(jf_state_t *st, const char *key, const char *value)
+{
+    rs_plugin_cfg_t *plugin = &st->cfg->plugins[st->index];
+    rs_kv_t *grown;
+
+    if (strcmp(key, "module") == 0) {
+        if (!jf_valid_driver_name(value))
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "invalid module name '%s' in [plugin %s] "
+                           "(letters, digits and '_' only)",
+                           value, plugin->name);
+        return jf_set(st, &plugin->module, value);
+    }
+    grown = realloc(plugin->options, (plugin->noptions + 1) * sizeof *grown);
+    if (grown == NULL)
+        return jf_nomem(st);
+    plugin->options = grown;
+    grown += plugin->noptions;
+    grown->key = rs_strdup(key);
+    grown->value = rs_strdup(value);
+    grown->line = st->lineno;
+    if (grown->key == NULL || grown->value == NULL) {
+        free(grown->key);
+        free(grown->value);
+        return jf_nomem(st);
+    }
+    plugin->noptions++;
+    return 1;
 }
 
 static int jf_table_key(jf_state_t *st, const char *key, const char *value)
@@ -731,10 +806,11 @@ static int jf_table_key(jf_state_t *st, const char *key, const char *value)
         return 1;
     }
     if (strcmp(key, "plugins") == 0)
-        return jf_plugins_unsupported(st);
+        return jf_parse_plugins(st, value, &table->plugins, &table->nplugins,
+                                &table->plugins_line);
     return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                    "unknown key '%s' in [table %s] (known: key, columns, "
-                   "filter, leaving)",
+                   "filter, leaving, plugins)",
                    key, table->name);
 }
 
@@ -876,10 +952,11 @@ static int jf_table_node_key(jf_state_t *st, const char *key, const char *value)
     if (strcmp(key, "filter") == 0)
         return jf_parse_filter(st, value, &on->filter, &on->filter_line);
     if (strcmp(key, "plugins") == 0)
-        return jf_plugins_unsupported(st);
+        return jf_parse_plugins(st, value, &on->plugins, &on->nplugins,
+                                &on->plugins_line);
     return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                    "unknown key '%s' in %s (known: name, map, skip, fill, "
-                   "filter)",
+                   "filter, plugins)",
                    key, label);
 }
 
@@ -922,8 +999,9 @@ static int jf_handler(void *user, const char *section, const char *name,
         return jf_nomem(st);
     st->nseen++;
 
-    /* Every key but a driver's own options needs a value. */
+    /* Every key but a driver's or plugin's own options needs a value. */
     if (value[0] == '\0' &&
+        (st->kind != JF_PLUGIN || strcmp(name, "module") == 0) &&
         (st->kind != JF_NODE || strcmp(name, "driver") == 0 ||
          strcmp(name, "password_env") == 0 ||
          strcmp(name, "password_file") == 0))
@@ -939,6 +1017,8 @@ static int jf_handler(void *user, const char *section, const char *name,
         return jf_table_key(st, name, value);
     case JF_TABLE_NODE:
         return jf_table_node_key(st, name, value);
+    case JF_PLUGIN:
+        return jf_plugin_key(st, name, value);
     default:
         return 0;
     }
@@ -1050,10 +1130,24 @@ void rs_job_cfg_free(rs_job_cfg_t *cfg)
             }
             free(on->fill);
             rs_filter_free(on->filter);
+            jf_free_list(on->plugins, on->nplugins);
         }
         free(cfg->tables[i].on);
+        jf_free_list(cfg->tables[i].plugins, cfg->tables[i].nplugins);
     }
     free(cfg->tables);
+    for (i = 0; i < cfg->nplugins; i++) {
+        rs_plugin_cfg_t *plugin = &cfg->plugins[i];
+
+        free(plugin->name);
+        free(plugin->module);
+        for (j = 0; j < plugin->noptions; j++) {
+            free(plugin->options[j].key);
+            free(plugin->options[j].value);
+        }
+        free(plugin->options);
+    }
+    free(cfg->plugins);
     free(cfg->path);
     free(cfg->dir);
     free(cfg->source);
@@ -1071,6 +1165,42 @@ const rs_node_cfg_t *rs_job_cfg_node(const rs_job_cfg_t *cfg, const char *name)
         if (strcmp(cfg->nodes[i].name, name) == 0)
             return &cfg->nodes[i];
     return NULL;
+}
+
+const rs_plugin_cfg_t *rs_job_cfg_plugin(const rs_job_cfg_t *cfg,
+                                         const char *name)
+{
+    for (size_t i = 0; cfg != NULL && i < cfg->nplugins; i++)
+        if (strcmp(cfg->plugins[i].name, name) == 0)
+            return &cfg->plugins[i];
+    return NULL;
+}
+
+/* Checks that every plugin chain names [plugin NAME] sections. Returns 1
+ * or 0. */
+static int jf_check_chains(jf_state_t *st)
+{
+    const rs_job_cfg_t *cfg = st->cfg;
+
+    for (size_t t = 0; t < cfg->ntables; t++) {
+        const rs_table_cfg_t *tc = &cfg->tables[t];
+
+        for (size_t k = 0; k < tc->nplugins; k++)
+            if (rs_job_cfg_plugin(cfg, tc->plugins[k]) == NULL)
+                return jf_fail(st, ROWSYNC_EINVAL, tc->plugins_line,
+                               "plugins of [table %s] names no [plugin %s] "
+                               "section",
+                               tc->name, tc->plugins[k]);
+        for (size_t i = 0; i < tc->non; i++)
+            for (size_t k = 0; k < tc->on[i].nplugins; k++)
+                if (rs_job_cfg_plugin(cfg, tc->on[i].plugins[k]) == NULL)
+                    return jf_fail(st, ROWSYNC_EINVAL, tc->on[i].plugins_line,
+                                   "plugins of [table %s @ %s] names no "
+                                   "[plugin %s] section",
+                                   tc->name, tc->on[i].node,
+                                   tc->on[i].plugins[k]);
+    }
+    return 1;
 }
 
 const rs_table_node_cfg_t *rs_table_cfg_on(const rs_table_cfg_t *table,
@@ -1183,7 +1313,8 @@ static void jf_check_job(jf_state_t *st)
                 "a job needs at least one [table NAME] section");
         return;
     }
-    jf_check_table_nodes(st);
+    if (jf_check_table_nodes(st))
+        jf_check_chains(st);
 }
 
 /* The absolute directory of path. NULL with errno set on failure. */

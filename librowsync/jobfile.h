@@ -46,6 +46,11 @@ typedef struct rs_table_node_cfg {
     size_t nfill;
     struct rs_filter *filter; /* only changes going to this node, or NULL */
     int filter_line;
+    char **plugins;           /* plugin chain for changes going to this
+                                 node ([plugin NAME] names), after the
+                                 table's own chain */
+    size_t nplugins;
+    int plugins_line;
 } rs_table_node_cfg_t;
 
 typedef struct rs_table_cfg {
@@ -58,9 +63,23 @@ typedef struct rs_table_cfg {
     struct rs_filter *filter; /* subset in every direction, or NULL */
     int filter_line;
     int leaving_keep;    /* a row updated out of the subset: 0 delete, 1 keep */
+    char **plugins;      /* plugin chain in every direction ([plugin NAME]
+                            names, in order) */
+    size_t nplugins;
+    int plugins_line;
     rs_table_node_cfg_t *on; /* [table NAME @ NODE] sections, file order */
     size_t non;
 } rs_table_cfg_t;
+
+/* A plugin instance: a [plugin NAME] section. Options other than module
+ * are checked against the plugin's option list once it is loaded. */
+typedef struct rs_plugin_cfg {
+    char *name;
+    int line;         /* line of the [plugin NAME] header */
+    char *module;     /* the plugin module to load */
+    rs_kv_t *options; /* every other key, in file order */
+    size_t noptions;
+} rs_plugin_cfg_t;
 
 typedef enum rs_mode { RS_MODE_ONEWAY = 1, RS_MODE_BIDIRECTIONAL = 2 } rs_mode_t;
 
@@ -78,6 +97,8 @@ typedef struct rs_job_cfg {
     size_t nnodes;
     rs_table_cfg_t *tables;  /* in file order */
     size_t ntables;
+    rs_plugin_cfg_t *plugins; /* [plugin NAME] sections, in file order */
+    size_t nplugins;
 } rs_job_cfg_t;
 
 /* Parses and validates a job file. Errors read "FILE:LINE: message".
@@ -91,6 +112,10 @@ int rs_parse_duration(const char *text, int64_t *us);
 /* The [table NAME @ NODE] section of table for node, or NULL. */
 const rs_table_node_cfg_t *rs_table_cfg_on(const rs_table_cfg_t *table,
                                            const char *node);
+
+/* The [plugin NAME] section named name, or NULL. */
+const rs_plugin_cfg_t *rs_job_cfg_plugin(const rs_job_cfg_t *cfg,
+                                         const char *name);
 
 /* The node named name, or NULL. */
 const rs_node_cfg_t *rs_job_cfg_node(const rs_job_cfg_t *cfg, const char *name);

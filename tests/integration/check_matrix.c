@@ -2754,9 +2754,15 @@ static void mx_clients_are(const char *what, const char *want)
 
 /* MariaDB customers(id, name, email, region, active) -> PostgreSQL
  * public.clients(client_id, full_name, email_hash, country), one-way,
- * with renames, skipped and filled columns and the filter
- * region = 'EU' AND active: inserts, updates, deletes, rows moving into
- * and out of the subset. */
+ * with renames, skipped and filled columns, the filter
+ * region = 'EU' AND active and the mask plugin (sha256) on email: inserts,
+ * updates, deletes, rows moving into and out of the subset. */
+#define MX_SHA_ANN "1910ee9900e5730f4b5c7244728fe9f790a4f1e65b8d702c6733aaf227e7419b"
+#define MX_SHA_BOB "e9f3b4d44afd43fe864026aee998261117b240af1d5e68e3db55c70fa7bc48fe"
+#define MX_SHA_CID "99eb997a84dff172253148646ff6ecf2c87054075e2ebda3e3e633fedb5cff88"
+#define MX_SHA_DEE "a63a48f66ee2834a07ac39b5f8378c968718c0d1cebaa185997e6a0724f8e34c"
+#define MX_SHA_C "84898daac4bb9c94cd2c554e497be36938f5887f3349c34c7cb0a13edf1feef0"
+
 START_TEST(test_mapping_filter_mysql_to_pgsql)
 {
     node_init(&g_n1, KIND_mysql, "shop", "rowsync_a");
@@ -2783,7 +2789,12 @@ START_TEST(test_mapping_filter_mysql_to_pgsql)
                 "name = public.clients\n"
                 "map = id:client_id, name:full_name, email:email_hash\n"
                 "skip = region, active\n"
-                "fill = country:'DE'\n");
+                "fill = country:'DE'\n"
+                "plugins = hide_email\n"
+                "[plugin hide_email]\n"
+                "module = mask\n"
+                "columns = email\n"
+                "method = sha256\n");
     h_write_file(g_job, "%s", b.s);
     free(b.s);
 
@@ -2793,7 +2804,7 @@ START_TEST(test_mapping_filter_mysql_to_pgsql)
                   "check prints no mapping: %s", h_describe(p));
     h_proc_free(p);
     h_proc_free(rs_ok("init"));
-    mx_clients_are("after init", "1|Ann|ann@x|DE\n");
+    mx_clients_are("after init", "1|Ann|" MX_SHA_ANN "|DE\n");
 
     n_exec(&g_n1, "INSERT INTO customers VALUES (4, 'Dee', 'dee@x', 'EU', 1),"
                   " (5, 'Eve', 'eve@x', 'US', 1)");
@@ -2802,15 +2813,15 @@ START_TEST(test_mapping_filter_mysql_to_pgsql)
     n_exec(&g_n1, "UPDATE customers SET active = 1 WHERE id = 3");
     h_proc_free(rs_ok("sync"));
     mx_clients_are("rows entering the subset",
-                   "1|Ann B|ann@x|DE\n2|Bob|bob@x|DE\n3|Cid|cid@x|DE\n"
-                   "4|Dee|dee@x|DE\n");
+                   "1|Ann B|" MX_SHA_ANN "|DE\n2|Bob|" MX_SHA_BOB "|DE\n"
+                   "3|Cid|" MX_SHA_CID "|DE\n4|Dee|" MX_SHA_DEE "|DE\n");
 
     n_exec(&g_n1, "UPDATE customers SET region = 'US' WHERE id = 1");
     n_exec(&g_n1, "UPDATE customers SET active = 0 WHERE id = 2");
     n_exec(&g_n1, "DELETE FROM customers WHERE id = 4");
     n_exec(&g_n1, "UPDATE customers SET email = 'c@x' WHERE id = 3");
     h_proc_free(rs_ok("sync"));
-    mx_clients_are("rows leaving the subset", "3|Cid|c@x|DE\n");
+    mx_clients_are("rows leaving the subset", "3|Cid|" MX_SHA_C "|DE\n");
 }
 END_TEST
 
@@ -2861,6 +2872,45 @@ START_TEST(test_mapping_bidirectional_sqlite_mysql)
 }
 END_TEST
 
+/* A plugin's text result reaches a PostgreSQL integer column as integers:
+ * map turns SQLite's integer codes into text, the target takes BIGINT. */
+START_TEST(test_plugin_text_result_into_pgsql_bigint)
+{
+    node_init(&g_n1, KIND_sqlite, "lite", "");
+    node_init(&g_n2, KIND_pgsql, "reporting", "rowsync_a");
+    h_sql_create(g_n1.path);
+    n_drop_table(&g_n2, "plugcodes");
+    n_exec(&g_n1, "CREATE TABLE plugcodes (id INTEGER PRIMARY KEY,"
+                  " code INTEGER);"
+                  "INSERT INTO plugcodes VALUES (1, 1), (2, 2), (3, 7)");
+    n_exec(&g_n2, "CREATE TABLE public.plugcodes (id BIGINT PRIMARY KEY,"
+                  " code BIGINT)");
+    sbuf_t b = {0};
+    sb_printf(&b, "[job]\nmode = one-way\nsource = lite\n\n");
+    node_section(&b, &g_n1);
+    node_section(&b, &g_n2);
+    sb_puts(&b, "[table plugcodes]\n"
+                "plugins = codes\n"
+                "[plugin codes]\n"
+                "module = map\n"
+                "column = code\n"
+                "values = 1:10, 2:20\n"
+                "[table plugcodes @ reporting]\n"
+                "name = public.plugcodes\n");
+    h_write_file(g_job, "%s", b.s);
+    free(b.s);
+    h_proc_free(rs_ok("init"));
+    n_exec(&g_n1, "UPDATE plugcodes SET code = 2 WHERE id = 1");
+    h_proc_free(rs_ok("sync"));
+    char *pg = mx_rows(&g_n2, "SELECT id, code, pg_typeof(code) FROM"
+                              " public.plugcodes ORDER BY 1");
+    assert_same_dump("plugin result", "expected",
+                     "1|20|bigint\n2|20|bigint\n3|7|bigint\n", "reporting",
+                     pg);
+    free(pg);
+}
+END_TEST
+
 /* ---- servers missing ----------------------------------------------------- */
 
 START_TEST(test_pgsql_server_configured)
@@ -2906,6 +2956,7 @@ static Suite *matrix_suite(void)
 
     ADD(s, test_mapping_filter_mysql_to_pgsql);
     ADD(s, test_mapping_bidirectional_sqlite_mysql);
+    ADD(s, test_plugin_text_result_into_pgsql_bigint);
     ADD(s, test_oneway_sqlite_to_sqlite);
     ADD(s, test_oneway_sqlite_to_pgsql);
     ADD(s, test_oneway_sqlite_to_mysql);

@@ -1584,6 +1584,190 @@ START_TEST(test_mapping_bidirectional_renames)
 }
 END_TEST
 
+/* ---- transform plugins --------------------------------------------------- */
+
+#define MASK_EMAIL                                                             \
+    "[plugin hide]\n"                                                          \
+    "module = mask\n"                                                          \
+    "columns = email\n"                                                        \
+    "method = sha256\n"
+
+START_TEST(test_plugin_mask_email_oneway)
+{
+    make_customers();
+    /* the chain of [table customers] runs in every direction */
+    job_customers("plugins = hide\n" MASK_EMAIL);
+    h_proc_t *p = rs_ok("check");
+    ck_assert_msg(strstr(p->out, "  plugins: hide (mask)\n") != NULL,
+                  "check prints no plugin chain: %s", h_describe(p));
+    h_proc_free(p);
+    h_proc_free(rs_ok("init"));
+    /* sha256("ann@x"); the mask runs in canonical names (email), the
+     * target stores it in email_hash */
+    assert_clients("SELECT 1, 'Ann', '1910ee9900e5730f4b5c7244728fe9f7"
+                   "90a4f1e65b8d702c6733aaf227e7419b', 'DE'");
+    h_sql(g_shop, "INSERT INTO customers VALUES (4, 'Dee', 'dee@x', 'EU', 1);"
+                  "UPDATE customers SET email = 'c@x', active = 1"
+                  " WHERE id = 3;"
+                  "UPDATE customers SET name = 'Ann B' WHERE id = 1");
+    h_proc_free(rs_ok("sync"));
+    assert_clients("SELECT 1, 'Ann B', '1910ee9900e5730f4b5c7244728fe9f7"
+                   "90a4f1e65b8d702c6733aaf227e7419b', 'DE' UNION ALL "
+                   "SELECT 3, 'Cid', '84898daac4bb9c94cd2c554e497be369"
+                   "38f5887f3349c34c7cb0a13edf1feef0', 'DE' UNION ALL "
+                   "SELECT 4, 'Dee', 'a63a48f66ee2834a07ac39b5f8378c96"
+                   "8718c0d1cebaa185997e6a0724f8e34c', 'DE'");
+    h_sql(g_shop, "DELETE FROM customers WHERE id = 4");
+    h_proc_free(rs_ok("sync"));
+    ck_assert_int_eq(h_sql_int(g_branch, "SELECT count(*) FROM clients"), 2);
+    /* the source keeps its clear text */
+    ck_assert_int_eq(h_sql_int(g_shop, "SELECT count(*) FROM customers"
+                                       " WHERE email = 'ann@x'"),
+                     1);
+}
+END_TEST
+
+/* An items job (id, code) from shop to branch; extra goes into
+ * [table items] and may add sections after it. */
+static void job_plugin_items(const char *mode, const char *extra)
+{
+    h_write_file(g_job,
+                 "[job]\nmode = %s\nsource = shop\n"
+                 "[node shop]\ndriver = sqlite\npath = shop.db\n"
+                 "[node branch]\ndriver = sqlite\npath = branch.db\n"
+                 "[table items]\n%s",
+                 mode, extra);
+}
+
+static void make_plugin_items(void)
+{
+    h_sql_create(g_shop);
+    h_sql(g_shop, "CREATE TABLE items(id INTEGER PRIMARY KEY, code TEXT)");
+    h_sql_create(g_branch);
+    h_sql(g_branch, "CREATE TABLE items(id INTEGER PRIMARY KEY, code TEXT)");
+}
+
+static void assert_branch_items(const char *want)
+{
+    char *got = h_sql_rows(g_branch, "SELECT id, code FROM items ORDER BY id");
+    char *expected = h_sql_rows(g_branch, "%s", want);
+    ck_assert_msg(strcmp(got, expected) == 0, "items on branch:\n%s\nwant:\n%s",
+                  got, expected);
+    free(got);
+    free(expected);
+}
+
+START_TEST(test_plugin_map_status_codes)
+{
+    make_plugin_items();
+    char *csv = h_path(g_dir, "codes.csv");
+    h_write_file(csv, "N,new\nP,paid\n");
+    /* the target's chain: only changes going to branch */
+    job_plugin_items("one-way",
+                     "[table items @ branch]\nplugins = codes\n"
+                     "[plugin codes]\nmodule = map\ncolumn = code\n"
+                     "values = 'N':'new', 'P':'paid'\n");
+    h_sql(g_shop, "INSERT INTO items VALUES (1, 'N');"
+                  "INSERT INTO items VALUES (2, 'P');"
+                  "INSERT INTO items VALUES (3, 'X')");
+    h_proc_free(rs_ok("init"));
+    assert_branch_items("SELECT 1, 'new' UNION ALL SELECT 2, 'paid' "
+                        "UNION ALL SELECT 3, 'X'");
+    /* the same lookup from a CSV file, unmatched values to NULL */
+    job_plugin_items("one-way", h_strf("plugins = codes\n"
+                                       "[plugin codes]\nmodule = map\n"
+                                       "column = code\nfile = %s\n"
+                                       "unmatched = null\n",
+                                       csv));
+    h_sql(g_shop, "UPDATE items SET code = 'P' WHERE id = 1;"
+                  "UPDATE items SET code = 'Q' WHERE id = 3");
+    h_proc_free(rs_ok("sync"));
+    assert_branch_items("SELECT 1, 'paid' UNION ALL SELECT 2, 'paid' "
+                        "UNION ALL SELECT 3, NULL");
+    free(csv);
+}
+END_TEST
+
+/* The loader tests' fixture plugin (tests/fixtures/good_plugin) drops a
+ * change whose column holds "drop" and upper-cases it otherwise. */
+static void use_fixture_plugins(void)
+{
+    const char *fx = getenv("ROWSYNC_FIXTURE_DIR");
+    const char *path = getenv("ROWSYNC_MODULE_PATH");
+    ck_assert_ptr_nonnull(fx);
+    setenv("ROWSYNC_MODULE_PATH", h_strf("%s:%s", path ? path : "", fx), 1);
+}
+
+START_TEST(test_plugin_drop_is_not_sent_and_cursor_moves)
+{
+    use_fixture_plugins();
+    make_plugin_items();
+    job_plugin_items("one-way", "plugins = up\n"
+                                "[plugin up]\nmodule = good_plugin\n"
+                                "column = code\n");
+    h_proc_free(rs_ok("init"));
+    h_sql(g_shop, "INSERT INTO items VALUES (1, 'keep me');"
+                  "INSERT INTO items VALUES (2, 'drop');"
+                  "INSERT INTO items VALUES (3, 'also')");
+    sync_moves(2, 0, 0);
+    assert_branch_items("SELECT 1, 'KEEP ME' UNION ALL SELECT 3, 'ALSO'");
+    /* the dropped change is behind the cursor: nothing travels again */
+    sync_moves(0, 0, 0);
+    h_sql(g_shop, "UPDATE items SET code = 'now' WHERE id = 2");
+    sync_moves(1, 0, 0);
+    assert_branch_items("SELECT 1, 'KEEP ME' UNION ALL SELECT 2, 'NOW' "
+                        "UNION ALL SELECT 3, 'ALSO'");
+}
+END_TEST
+
+START_TEST(test_plugin_error_names_plugin_node_table_key)
+{
+    make_plugin_items();
+    job_plugin_items("one-way", "plugins = codes\n"
+                                "[plugin codes]\nmodule = map\ncolumn = code\n"
+                                "values = N:new\nunmatched = error\n");
+    h_proc_free(rs_ok("init"));
+    h_sql(g_shop, "INSERT INTO items VALUES (1, 'N');"
+                  "INSERT INTO items VALUES (2, 'Z')");
+    h_proc_t *p = h_run("sync", g_job, NULL);
+    H_ASSERT_EXIT(p, 1);
+    ck_assert_msg(strstr(p->err, "plugin 'codes' (module map), to node "
+                                 "'branch': node 'shop', table 'items', "
+                                 "key '2': plugin map: column 'code' of table "
+                                 "'items': no mapping for value 'Z'") != NULL,
+                  "unclear message: %s", h_describe(p));
+    h_proc_free(p);
+    /* the batch failed as a whole: nothing applied */
+    ck_assert_int_eq(h_sql_int(g_branch, "SELECT count(*) FROM items"), 0);
+}
+END_TEST
+
+START_TEST(test_plugin_unknown_option_names_line)
+{
+    make_plugin_items();
+    job_plugin_items("one-way", "plugins = codes\n"
+                                "[plugin codes]\nmodule = map\ncolumn = code\n"
+                                "colour = red\n");
+    h_proc_t *p = h_run("check", g_job, NULL);
+    H_ASSERT_EXIT(p, 2);
+    ck_assert_msg(strstr(p->err, "job.conf:15: unknown key 'colour' in "
+                                 "[plugin codes] for module 'map' (accepted: "
+                                 "module, column, values, file, unmatched)")
+                      != NULL,
+                  "unclear message: %s", h_describe(p));
+    h_proc_free(p);
+    job_plugin_items("one-way", "plugins = codes\n"
+                                "[plugin codes]\nmodule = map\ncolumn = code\n");
+    p = h_run("check", g_job, NULL);
+    H_ASSERT_EXIT(p, 2);
+    ck_assert_msg(strstr(p->err, "job.conf:12: [plugin codes]: plugin map: "
+                                 "give exactly one of the options 'values' "
+                                 "and 'file'") != NULL,
+                  "unclear message: %s", h_describe(p));
+    h_proc_free(p);
+}
+END_TEST
+
 /* ---- suite -------------------------------------------------------------- */
 
 /* One test case per behaviour, each with its own temporary directory. */
@@ -1642,6 +1826,11 @@ static Suite *sqlite_sync_suite(void)
     ADD(s, test_filter_type_error_names_key);
     ADD(s, test_conversion_error_names_key_and_column_and_applies_nothing);
     ADD(s, test_mapping_bidirectional_renames);
+    ADD(s, test_plugin_mask_email_oneway);
+    ADD(s, test_plugin_map_status_codes);
+    ADD(s, test_plugin_drop_is_not_sent_and_cursor_moves);
+    ADD(s, test_plugin_error_names_plugin_node_table_key);
+    ADD(s, test_plugin_unknown_option_names_line);
     return s;
 }
 

@@ -476,19 +476,63 @@ START_TEST(test_config_table_node_errors)
 }
 END_TEST
 
-START_TEST(test_config_plugins_not_supported_yet)
+START_TEST(test_config_plugin_sections_and_chains)
 {
-    rs_job_cfg_t *cfg = NULL;
-    rowsync_error_t err;
+    rs_job_cfg_t *cfg = parse_ok(
+        "[job]\nmode = bidirectional\n" NODES "[table t]\n"
+        "plugins = stamp, codes\n"
+        "[table t @ b]\nplugins = hide\n"
+        "[plugin hide]\nmodule = mask\ncolumns = email\nmethod = sha256\n"
+        "[plugin stamp]\nmodule = set\ncolumn = by\nvalue =\n"
+        "[plugin codes]\nmodule = map\n");
+    const rs_plugin_cfg_t *pc;
 
-    write_job("[job]\nmode = bidirectional\n" NODES "[table t]\n"
-              "plugins = mask_email\n");
-    memset(&err, 0, sizeof err);
-    ck_assert_int_eq(rs_job_cfg_parse(&cfg, jobpath, &err), ROWSYNC_ENOTSUP);
-    ck_assert_ptr_null(cfg);
-    ck_assert_msg(strstr(err.message, ":8: 'plugins' in [table t]: transform "
-                                      "plugins are not supported yet") != NULL,
-                  "%s", err.message);
+    ck_assert_uint_eq(cfg->tables[0].nplugins, 2);
+    ck_assert_str_eq(cfg->tables[0].plugins[0], "stamp");
+    ck_assert_str_eq(cfg->tables[0].plugins[1], "codes");
+    ck_assert_int_eq(cfg->tables[0].plugins_line, 8);
+    ck_assert_uint_eq(cfg->tables[0].on[0].nplugins, 1);
+    ck_assert_str_eq(cfg->tables[0].on[0].plugins[0], "hide");
+    ck_assert_uint_eq(cfg->nplugins, 3);
+    pc = rs_job_cfg_plugin(cfg, "hide");
+    ck_assert_ptr_nonnull(pc);
+    ck_assert_int_eq(pc->line, 11);
+    ck_assert_str_eq(pc->module, "mask");
+    ck_assert_uint_eq(pc->noptions, 2);
+    ck_assert_str_eq(pc->options[1].key, "method");
+    ck_assert_str_eq(pc->options[1].value, "sha256");
+    ck_assert_int_eq(pc->options[1].line, 14);
+    /* a plugin's own option may be empty; checked by the plugin */
+    pc = rs_job_cfg_plugin(cfg, "stamp");
+    ck_assert_str_eq(pc->options[1].value, "");
+    ck_assert_ptr_null(rs_job_cfg_plugin(cfg, "nosuch"));
+    rs_job_cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_plugin_errors)
+{
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "plugins = mask_email\n",
+                   8,
+                   "plugins of [table t] names no [plugin mask_email] "
+                   "section",
+                   NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[table t @ a]\nplugins = x, y\n[plugin x]\nmodule = map\n",
+                   9, "plugins of [table t @ a] names no [plugin y]", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[plugin x]\ncolumns = a\n[table u]\n",
+                   8, "[plugin x] has no module", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[plugin x]\nmodule = map\n[plugin x]\nmodule = set\n",
+                   10, "duplicate plugin 'x' (first at line 8)", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[plugin]\n",
+                   8, "[plugin] needs a name", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[table t]\n"
+                   "[plugin x]\nmodule = ../evil\n",
+                   9, "invalid module name '../evil'", NULL);
 }
 END_TEST
 
@@ -1076,7 +1120,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_config_leaving_defaults_to_delete);
     tcase_add_test(tc, test_config_filter_error_has_line_and_column);
     tcase_add_test(tc, test_config_table_node_errors);
-    tcase_add_test(tc, test_config_plugins_not_supported_yet);
+    tcase_add_test(tc, test_config_plugin_sections_and_chains);
+    tcase_add_test(tc, test_config_plugin_errors);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("durations");

@@ -22,6 +22,9 @@
 
 /* Nesting limit: no stack overflow on hostile input. */
 #define FL_DEPTH_MAX 200
+/* Size limit: a long chain of binary operators (a OR a OR ...) nests as
+ * deeply as it is long, and evaluation and freeing recurse over it. */
+#define FL_NODES_MAX 1000
 
 typedef enum fl_kind {
     FL_LIT,
@@ -100,6 +103,7 @@ typedef struct fl_parser {
     int tok;
     char op[3];
     int depth;
+    size_t nodes; /* nodes made so far, at most FL_NODES_MAX */
     int failed;
     size_t errpos;
     rowsync_error_t *err;
@@ -245,7 +249,13 @@ static void fl_node_free(fl_node_t *n)
 
 static fl_node_t *fl_new(fl_parser_t *ps, fl_kind_t kind, size_t pos)
 {
-    fl_node_t *n = calloc(1, sizeof *n);
+    fl_node_t *n;
+
+    if (++ps->nodes > FL_NODES_MAX) {
+        fl_fail(ps, pos, ROWSYNC_EINVAL, "expression is too long", NULL);
+        return NULL;
+    }
+    n = calloc(1, sizeof *n);
     if (n == NULL) {
         fl_fail(ps, pos, ROWSYNC_ENOMEM, "out of memory", NULL);
         return NULL;

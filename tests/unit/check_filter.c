@@ -311,6 +311,42 @@ START_TEST(deep_nesting_rejected)
 }
 END_TEST
 
+/* Regression (fuzz): a flat chain of 200000 ORs used to parse into a tree
+ * as deep as the chain, and evaluating it overflowed the stack. Such an
+ * expression is now refused as too long; a chain of 200 still works. */
+START_TEST(long_chain_rejected)
+{
+    const char *term = "a = 1 OR ";
+    size_t tlen = strlen(term), n, i;
+    char *text = malloc(200000 * tlen + 8);
+    rs_filter_t *f = NULL;
+    rowsync_error_t err;
+    size_t pos = 0;
+
+    ck_assert_ptr_nonnull(text);
+    for (n = 0; n < 2; n++) {
+        size_t count = n == 0 ? 200000 : 200;
+
+        for (i = 0; i < count; i++)
+            memcpy(text + i * tlen, term, tlen);
+        strcpy(text + count * tlen, "a = 2");
+        memset(&err, 0, sizeof err);
+        if (n == 0) {
+            ck_assert_int_eq(rs_filter_parse(&f, text, &pos, &err),
+                             ROWSYNC_EINVAL);
+            ck_assert_ptr_null(f);
+            ck_assert_msg(strstr(err.message, "too long") != NULL,
+                          "message '%s'", err.message);
+            ck_assert_uint_lt(pos, strlen(text));
+        } else {
+            ck_assert_int_eq(rs_filter_parse(&f, text, &pos, &err), 0);
+            rs_filter_free(f);
+        }
+    }
+    free(text);
+}
+END_TEST
+
 static Suite *filter_suite(void)
 {
     Suite *s = suite_create("filter");
@@ -344,6 +380,7 @@ static Suite *filter_suite(void)
     tc = tcase_create("parse_errors");
     tcase_add_test(tc, parse_errors);
     tcase_add_test(tc, deep_nesting_rejected);
+    tcase_add_test(tc, long_chain_rejected);
     suite_add_tcase(s, tc);
     return s;
 }

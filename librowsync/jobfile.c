@@ -428,6 +428,16 @@ static int jf_table_node_begin(jf_state_t *st, char *header)
     return 1;
 }
 
+
+/* Grows an array of n elements of `size` bytes by one zeroed element.
+ * Returns the new array (NULL on out-of-memory: arr stays valid). */
+static void *jf_grow(void *arr, size_t n, size_t size)
+{
+    char *grown = realloc(arr, (n + 1) * size);
+    if (grown != NULL)
+        memset(grown + n * size, 0, size);
+    return grown;
+}
 /* Starts a section from a header line (text after '[', NUL-terminated).
  * Returns 1, or 0 with the error recorded. */
 static int jf_section_begin(jf_state_t *st, char *header)
@@ -490,16 +500,15 @@ static int jf_section_begin(jf_state_t *st, char *header)
                 return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                                "duplicate node '%s' (first at line %d)", name,
                                cfg->nodes[i].line);
-        grown = realloc(cfg->nodes, (cfg->nnodes + 1) * sizeof *grown);
+        grown = jf_grow(cfg->nodes, cfg->nnodes, sizeof *grown);
         if (grown == NULL)
             return jf_nomem(st);
         cfg->nodes = grown;
-        memset(&grown[cfg->nnodes], 0, sizeof *grown);
-        grown[cfg->nnodes].line = st->lineno;
-        grown[cfg->nnodes].name = rs_strdup(name);
-        if (grown[cfg->nnodes].name == NULL)
-            return jf_nomem(st);
+        grown += cfg->nnodes;
         st->index = cfg->nnodes++;
+        grown->line = st->lineno;
+        if ((grown->name = rs_strdup(name)) == NULL)
+            return jf_nomem(st);
         st->kind = JF_NODE;
         return 1;
     }
@@ -516,16 +525,15 @@ static int jf_section_begin(jf_state_t *st, char *header)
                 return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                                "duplicate table '%s' (first at line %d)", name,
                                cfg->tables[i].line);
-        grown = realloc(cfg->tables, (cfg->ntables + 1) * sizeof *grown);
+        grown = jf_grow(cfg->tables, cfg->ntables, sizeof *grown);
         if (grown == NULL)
             return jf_nomem(st);
         cfg->tables = grown;
-        memset(&grown[cfg->ntables], 0, sizeof *grown);
-        grown[cfg->ntables].line = st->lineno;
-        grown[cfg->ntables].name = rs_strdup(name);
-        if (grown[cfg->ntables].name == NULL)
-            return jf_nomem(st);
+        grown += cfg->ntables;
         st->index = cfg->ntables++;
+        grown->line = st->lineno;
+        if ((grown->name = rs_strdup(name)) == NULL)
+            return jf_nomem(st);
         st->kind = JF_TABLE;
         return 1;
     }
@@ -545,16 +553,15 @@ static int jf_section_begin(jf_state_t *st, char *header)
                 return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                                "duplicate plugin '%s' (first at line %d)", name,
                                cfg->plugins[i].line);
-        grown = realloc(cfg->plugins, (cfg->nplugins + 1) * sizeof *grown);
+        grown = jf_grow(cfg->plugins, cfg->nplugins, sizeof *grown);
         if (grown == NULL)
             return jf_nomem(st);
         cfg->plugins = grown;
-        memset(&grown[cfg->nplugins], 0, sizeof *grown);
-        grown[cfg->nplugins].line = st->lineno;
-        grown[cfg->nplugins].name = rs_strdup(name);
-        if (grown[cfg->nplugins].name == NULL)
-            return jf_nomem(st);
+        grown += cfg->nplugins;
         st->index = cfg->nplugins++;
+        grown->line = st->lineno;
+        if ((grown->name = rs_strdup(name)) == NULL)
+            return jf_nomem(st);
         st->kind = JF_PLUGIN;
         return 1;
     }

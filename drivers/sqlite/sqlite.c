@@ -283,6 +283,32 @@ static int lite_prepare(rowsync_conn_t *c, const char *sql, sqlite3_stmt **st,
     return 0;
 }
 
+/* Runs a query returning one integer, with up to two text parameters
+ * (NULL: not bound); `what` names it in an error. */
+static int lite_query_int(rowsync_conn_t *c, const char *sql, const char *p1,
+                          const char *p2, int64_t *out, rowsync_error_t *err,
+                          const char *what)
+{
+    sqlite3_stmt *st;
+    int rc = lite_prepare(c, sql, &st, err, what);
+
+    if (rc < 0)
+        return rc;
+    if (p1 != NULL)
+        sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
+    if (p2 != NULL)
+        sqlite3_bind_text(st, 2, p2, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = lite_fail(c, err, rc, "%s", what);
+        sqlite3_finalize(st);
+        return rc;
+    }
+    *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
 /* Checks a table name before it becomes part of capture object names. */
 static int lite_check_table(rowsync_conn_t *c, const char *table,
                             rowsync_error_t *err)
@@ -351,25 +377,17 @@ static int lite_object_exists(rowsync_conn_t *c, const char *type,
                               const char *name, int *exists,
                               rowsync_error_t *err)
 {
-    sqlite3_stmt *st;
     int rc;
 
-    rc = lite_prepare(c,
-                      "SELECT count(*) FROM sqlite_master WHERE type = ?1"
-                      " AND name = ?2 COLLATE NOCASE",
-                      &st, err, "cannot read the schema");
+    int64_t n;
+
+    rc = lite_query_int(c,
+                        "SELECT count(*) FROM sqlite_master WHERE type = ?1"
+                        " AND name = ?2 COLLATE NOCASE",
+                        type, name, &n, err, "cannot read the schema");
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = lite_fail(c, err, rc, "cannot read the schema");
-        sqlite3_finalize(st);
-        return rc;
-    }
-    *exists = sqlite3_column_int(st, 0) > 0;
-    sqlite3_finalize(st);
+    *exists = n > 0;
     return 0;
 }
 
@@ -972,21 +990,8 @@ static int lite_quote_ident(const char *ident, char *buf, size_t len)
 /* Reads the server clock with the same expression the triggers use. */
 static int lite_clock(rowsync_conn_t *c, int64_t *now_us, rowsync_error_t *err)
 {
-    sqlite3_stmt *st;
-    int rc;
-
-    rc = lite_prepare(c, "SELECT " LITE_NOW, &st, err, "cannot read the clock");
-    if (rc < 0)
-        return rc;
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = lite_fail(c, err, rc, "cannot read the clock");
-        sqlite3_finalize(st);
-        return rc;
-    }
-    *now_us = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return 0;
+    return lite_query_int(c, "SELECT " LITE_NOW, NULL, NULL, now_us, err,
+                          "cannot read the clock");
 }
 
 /* ---- describe ------------------------------------------------------- */
@@ -1293,24 +1298,17 @@ static int lite_trigger_stored(rowsync_conn_t *c, const char *name, char **sql,
 static int lite_hist_nkeys(rowsync_conn_t *c, const char *hist, size_t *n,
                            rowsync_error_t *err)
 {
-    sqlite3_stmt *st;
     int rc;
 
-    rc = lite_prepare(c,
-                      "SELECT count(*) FROM pragma_table_info(?1)"
-                      " WHERE name GLOB 'k[0-9]*'",
-                      &st, err, "cannot read the schema");
+    int64_t count;
+
+    rc = lite_query_int(c,
+                        "SELECT count(*) FROM pragma_table_info(?1)"
+                        " WHERE name GLOB 'k[0-9]*'",
+                        hist, NULL, &count, err, "cannot read the schema");
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, hist, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = lite_fail(c, err, rc, "cannot read the schema");
-        sqlite3_finalize(st);
-        return rc;
-    }
-    *n = (size_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    *n = (size_t)count;
     return 0;
 }
 
@@ -1597,7 +1595,6 @@ static int lite_history_count(rowsync_conn_t *c,
                               rowsync_error_t *err)
 {
     rowsync_buf_t b = {NULL, 0, 0, 0};
-    sqlite3_stmt *st;
     int rc;
 
     rc = lite_need_history(c, spec != NULL ? spec->table : NULL, err);
@@ -1609,43 +1606,25 @@ static int lite_history_count(rowsync_conn_t *c,
         rowsync_buf_free(&b);
         return lite_oom(err);
     }
-    rc = lite_prepare(c, b.p, &st, err, "cannot count the history");
+    rc = lite_query_int(c, b.p, NULL, NULL, rows, err,
+                        "cannot count the history");
     rowsync_buf_free(&b);
-    if (rc < 0)
-        return rc;
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = lite_fail(c, err, rc, "cannot count the history of table '%s'",
-                       spec->table);
-        sqlite3_finalize(st);
-        return rc;
-    }
-    *rows = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return 0;
+    return rc;
 }
 
 /* Drops the state tables. rowsync_session stays while any trigger still
  * reads it, so that application writes keep working. */
 static int lite_state_remove(rowsync_conn_t *c, rowsync_error_t *err)
 {
-    sqlite3_stmt *st;
-    int rc, users = 0;
+    int64_t users = 0;
+    int rc;
 
-    rc = lite_prepare(c,
-                      "SELECT count(*) FROM sqlite_master WHERE type ="
-                      " 'trigger' AND sql LIKE '%rowsync_session%'",
-                      &st, err, "cannot read the schema");
+    rc = lite_query_int(c,
+                        "SELECT count(*) FROM sqlite_master WHERE type ="
+                        " 'trigger' AND sql LIKE '%rowsync_session%'",
+                        NULL, NULL, &users, err, "cannot read the schema");
     if (rc < 0)
         return rc;
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = lite_fail(c, err, rc, "cannot read the schema");
-        sqlite3_finalize(st);
-        return rc;
-    }
-    users = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
     lite_drop_cache(c);
     rc = lite_ddl_begin(c, err);
     if (rc < 0)

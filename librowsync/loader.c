@@ -79,7 +79,8 @@ struct rs_module {
  * members below with their minor. The typedefs stop the build when the
  * header's minor and these tables disagree. */
 static const size_t ld_driver_sizes[] = {
-    LD_END(rowsync_driver_t, references), /* 1.0 */
+    LD_END(rowsync_driver_t, references),  /* 1.0 */
+    LD_END(rowsync_driver_t, watch_clear), /* 1.1 */
 };
 static const size_t ld_plugin_sizes[] = {
     LD_END(rowsync_plugin_t, transform), /* 1.0 */
@@ -116,7 +117,7 @@ typedef char ld_prefix_matches_plugin
 
 /* The members of each table after the header, in order: (name, the ABI
  * minor that added it, required). The strings are optional; so are
- * history_count and references. */
+ * history_count, references and every member of 1.1. */
 #define LD_DM(m, minor, req) {#m, offsetof(rowsync_driver_t, m), minor, req}
 static const struct ld_member ld_driver_members[] = {
     LD_DM(name, 0, 0),
@@ -150,6 +151,10 @@ static const struct ld_member ld_driver_members[] = {
     LD_DM(rollback, 0, 1),
     LD_DM(conflicts_read, 0, 1),
     LD_DM(references, 0, 0),
+    LD_DM(apply_insert_only, 1, 0),
+    LD_DM(history_purge, 1, 0),
+    LD_DM(watch, 1, 0),
+    LD_DM(watch_clear, 1, 0),
 };
 #define LD_PM(m, minor, req) {#m, offsetof(rowsync_plugin_t, m), minor, req}
 static const struct ld_member ld_plugin_members[] = {

@@ -2051,6 +2051,10 @@ static const rowsync_driver_t mss_driver = {
     mss_rollback,
     mss_conflicts_read,
     mss_references,
+    NULL, /* apply_insert_only */
+    NULL, /* history_purge */
+    NULL, /* watch */
+    NULL, /* watch_clear */
 };
 
 int mssql_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

@@ -4125,6 +4125,10 @@ static const rowsync_driver_t my_driver = {
     my_rollback,
     my_conflicts_read,
     my_references,
+    NULL, /* apply_insert_only */
+    NULL, /* history_purge */
+    NULL, /* watch */
+    NULL, /* watch_clear */
 };
 
 int mysql_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

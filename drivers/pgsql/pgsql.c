@@ -680,6 +680,10 @@ static const rowsync_driver_t pg_driver = {
     pg_rollback,
     pg_conflicts_read,
     pg_references,
+    NULL, /* apply_insert_only */
+    NULL, /* history_purge */
+    NULL, /* watch */
+    NULL, /* watch_clear */
 };
 
 int pgsql_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

@@ -2685,6 +2685,10 @@ static const rowsync_driver_t lite_driver = {
     lite_rollback,
     lite_conflicts_read,
     lite_references,
+    NULL, /* apply_insert_only */
+    NULL, /* history_purge */
+    NULL, /* watch */
+    NULL, /* watch_clear */
 };
 
 int sqlite_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

@@ -42,7 +42,7 @@
 START_TEST(test_abi_versions)
 {
     ck_assert_int_eq(ROWSYNC_DRIVER_ABI_MAJOR, 1);
-    ck_assert_int_eq(ROWSYNC_DRIVER_ABI_MINOR, 0);
+    ck_assert_int_eq(ROWSYNC_DRIVER_ABI_MINOR, 1);
     ck_assert_int_eq(ROWSYNC_PLUGIN_ABI_MAJOR, 1);
     ck_assert_int_eq(ROWSYNC_PLUGIN_ABI_MINOR, 0);
 }
@@ -120,6 +120,11 @@ START_TEST(test_driver_table_layout)
         offsetof(rowsync_driver_t, rollback),
         offsetof(rowsync_driver_t, conflicts_read),
         offsetof(rowsync_driver_t, references),
+        /* ABI 1.1 */
+        offsetof(rowsync_driver_t, apply_insert_only),
+        offsetof(rowsync_driver_t, history_purge),
+        offsetof(rowsync_driver_t, watch),
+        offsetof(rowsync_driver_t, watch_clear),
     };
     size_t nf = sizeof(functions) / sizeof(functions[0]), i;
 
@@ -129,13 +134,15 @@ START_TEST(test_driver_table_layout)
         ck_assert_msg(functions[i] == HDR + 4 * PTR + i * FPTR,
                       "driver function %zu is at offset %zu, expected %zu", i,
                       functions[i], HDR + 4 * PTR + i * FPTR);
-    /* The last member of 1.0, and nothing after it. */
+    /* The last member of 1.0 stays where it was; 1.1 ends the table. */
     ck_assert_uint_eq(offsetof(rowsync_driver_t, references),
                       HDR + 4 * PTR + 26 * FPTR);
-    ck_assert_uint_eq(sizeof(rowsync_driver_t), HDR + 4 * PTR + 27 * FPTR);
+    ck_assert_uint_eq(offsetof(rowsync_driver_t, watch_clear),
+                      HDR + 4 * PTR + 30 * FPTR);
+    ck_assert_uint_eq(sizeof(rowsync_driver_t), HDR + 4 * PTR + 31 * FPTR);
 #if UINTPTR_MAX == UINT64_MAX
     ck_assert_uint_eq(offsetof(rowsync_driver_t, references), 248);
-    ck_assert_uint_eq(sizeof(rowsync_driver_t), 256);
+    ck_assert_uint_eq(sizeof(rowsync_driver_t), 288);
 #endif
 }
 END_TEST

@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 #define ROWSYNC_DRIVER_ABI_MAJOR 1
-#define ROWSYNC_DRIVER_ABI_MINOR 0
+#define ROWSYNC_DRIVER_ABI_MINOR 1
 
 /* Longest cursor or state value a driver may produce, NUL included. */
 #define ROWSYNC_STATE_MAX 1024
@@ -244,6 +244,38 @@ typedef struct rowsync_driver {
     int (*references)(rowsync_conn_t *conn, const char *table,
                       int (*cb)(void *ctx, const char *referenced),
                       void *ctx, rowsync_error_t *err);
+
+    /* ---- ABI 1.1: every member below is optional (NULL: absent) ---- */
+
+    /* Like apply, with one flag per spec column: a flagged column is
+     * written when the change inserts the row and left as it is when the
+     * change updates an existing row (a `fill` column: a value on insert
+     * only). Without it the core uses apply, which writes every column. */
+    int (*apply_insert_only)(rowsync_conn_t *conn,
+                             const rowsync_table_spec_t *spec,
+                             const unsigned char *insert_only,
+                             const rowsync_change_t *changes, size_t n,
+                             rowsync_error_t *err);
+    /* Deletes the table's captured changes that every cursor in `cursors`
+     * covers (the core passes the cursor of every direction out of this
+     * node; an empty cursor covers nothing) and that were captured before
+     * before_us (server clock, UTC us). A delete's history row, the
+     * tombstone, goes the same way, once every node has seen it. *purged
+     * receives the number of history rows removed. Runs in its own
+     * transaction; never removes a change some direction has not read. */
+    int (*history_purge)(rowsync_conn_t *conn,
+                         const rowsync_table_spec_t *spec,
+                         const char *const *cursors, size_t ncursors,
+                         int64_t before_us, int64_t *purged,
+                         rowsync_error_t *err);
+    /* Change notification for `rowsync run`. watch starts listening for
+     * changes captured in this node's database (by any session) and sets
+     * *fd to a descriptor that becomes readable when one may have been
+     * committed (LISTEN/NOTIFY, ...). watch_clear consumes what arrived,
+     * without blocking. The descriptor stays valid until disconnect.
+     * Without them run mode polls every interval. */
+    int (*watch)(rowsync_conn_t *conn, int *fd, rowsync_error_t *err);
+    int (*watch_clear)(rowsync_conn_t *conn, rowsync_error_t *err);
 } rowsync_driver_t;
 
 #define ROWSYNC_DRIVER_HEADER                                                \

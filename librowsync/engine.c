@@ -1135,6 +1135,10 @@ typedef struct en_dir {
     /* What this move applies and whether it moves the cursor: all three
      * normally; the foreign-key sweeps apply one kind only. */
     int upserts, deletes, moves_cursor;
+    /* Send only changes written on the source itself (bidirectional jobs
+     * with more than two nodes, except from the hub): every other change
+     * reaches the target from its origin directly. */
+    int local_only;
     rowsync_pass_stats_t stats;
 } en_dir_t;
 
@@ -1153,6 +1157,9 @@ static void en_dir_init(en_dir_t *d, rowsync_job_t *job, rs_node_t *from,
                               en_node_index(job, to)];
     snprintf(d->state_key, sizeof(d->state_key), "cursor/%s/%s",
              from->cfg->name, table->cfg->name);
+    const rs_job_cfg_t *cfg = job->cfg;
+    d->local_only = cfg->mode == RS_MODE_BIDIRECTIONAL && cfg->nnodes > 2 &&
+                    !(cfg->hub && strcmp(cfg->hub, from->cfg->name) == 0);
 }
 
 /* What to do with one change while it streams: keep it, drop it, and a
@@ -1418,6 +1425,10 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
         }
         if (filter && (rc = filter(ud, d, ch, &v, err)) < 0)
             break;
+        /* Decided above even when not sent: a change forwarded to this
+         * node still beats an older change from the target. */
+        if (d->local_only && ch->origin)
+            v.drop = 1;
         if (!in && d->table->cfg->leaving_keep)
             v.drop = 1;
         if (!(ch->op == ROWSYNC_OP_DELETE ? d->deletes : d->upserts))
@@ -1499,40 +1510,148 @@ typedef struct en_merge {
     char *key;           /* scratch for key texts */
     size_t key_cap;
     int64_t decided_us;
+    rowsync_job_t *job;
 } en_merge_t;
 
-/* Fills a conflict record and logs the decision. */
-static void en_decide(en_merge_t *m, en_dir_t *d, const char *key,
-                      const char *winner, const char *loser,
-                      int64_t winner_us, int64_t loser_us,
-                      rowsync_conflict_t *r)
+/* One side of a conflict: when the change was made and the node it was
+ * first written on (a job node name, or "?" for a node no longer in the
+ * job). */
+typedef struct en_version {
+    int64_t time_us;
+    const char *node;
+} en_version_t;
+
+static const char en_unknown_node[] = "?";
+
+/* The job's own copy of a node name, so it outlives the stream that
+ * reported it. */
+static const char *en_job_name(rowsync_job_t *job, const char *name)
 {
+    rs_node_t *n = en_node(job, name);
+    return n ? n->cfg->name : en_unknown_node;
+}
+
+/* The node a streamed change was first written on. */
+static const char *en_origin(rowsync_job_t *job, rs_node_t *from,
+                             const rowsync_change_t *ch)
+{
+    return ch->origin ? en_job_name(job, ch->origin) : from->cfg->name;
+}
+
+/* Whether node a comes before node b in priority order: the nodes listed
+ * in `priority =` first, in list order, then the rest by name. */
+static int en_priority_first(const rs_job_cfg_t *cfg, const char *a,
+                             const char *b)
+{
+    size_t ra = cfg->npriority, rb = cfg->npriority;
+    for (size_t i = 0; i < cfg->npriority; i++) {
+        if (strcmp(cfg->priority[i], a) == 0)
+            ra = i;
+        if (strcmp(cfg->priority[i], b) == 0)
+            rb = i;
+    }
+    if (ra != rb)
+        return ra < rb;
+    return strcmp(a, b) < 0;
+}
+
+/* How far apart the clocks of two nodes may be, as the last reading
+ * showed: 0 while within max_clock_skew (or not read), else the skew
+ * plus the reading's error. */
+static int64_t en_skew(rowsync_job_t *job, const char *a, const char *b)
+{
+    rs_node_t *na = en_node(job, a), *nb = en_node(job, b);
+    if (!na || !nb || !na->clock_read || !nb->clock_read)
+        return 0;
+    int64_t d = na->clock_offset_us - nb->clock_offset_us;
+    int64_t skew = (d < 0 ? -d : d) + na->clock_error_us + nb->clock_error_us;
+    return skew > job->cfg->max_clock_skew_us ? skew : 0;
+}
+
+/* Decides a conflict between the change on its way (incoming) and the
+ * version the target holds (held) by the table's rule. Returns 1 when the
+ * incoming change wins; *note says why, for the journal. Every node
+ * reaches the same verdict from the same two versions, whatever the
+ * direction, except under source/target, which favour a side of the pair
+ * by design. */
+static int en_incoming_wins(en_dir_t *d, en_version_t in, en_version_t held,
+                            const char **rule, const char **note)
+{
+    rowsync_job_t *job = d->job;
+    const rs_job_cfg_t *cfg = job->cfg;
+    rs_rule_t r = d->table->cfg->conflict ? (rs_rule_t)d->table->cfg->conflict
+                                          : cfg->conflict;
+    *rule = rs_rule_name(r);
+    int same_node = strcmp(in.node, held.node) == 0;
+    if (r == RS_RULE_SOURCE) {
+        *note = "source rule: the change sent wins";
+        return 1;
+    }
+    if (r == RS_RULE_TARGET) {
+        *note = "target rule: the receiving node keeps its version";
+        return 0;
+    }
+    if (r == RS_RULE_PRIORITY && !same_node) {
+        *note = "node priority";
+        return en_priority_first(cfg, in.node, held.node);
+    }
+    int64_t gap = in.time_us - held.time_us;
+    int64_t skew = same_node ? 0 : en_skew(job, in.node, held.node);
+    if (skew && (gap < 0 ? -gap : gap) <= skew) {
+        *note = "clocks skewed beyond max_clock_skew: priority order";
+        rs_log(job->ctx, ROWSYNC_LOG_WARN,
+               "%s: changes from %s and %s are %.3f s apart, within the "
+               "%.3f s skew of their clocks: decided by priority order, "
+               "not by time",
+               d->table->cfg->name, in.node, held.node, (double)gap / 1e6,
+               (double)skew / 1e6);
+        return en_priority_first(cfg, in.node, held.node);
+    }
+    if (gap != 0 || same_node) {
+        *note = "later change wins";
+        return gap >= 0;
+    }
+    *note = "equal times: priority order";
+    return en_priority_first(cfg, in.node, held.node);
+}
+
+/* Whether two nodes hold the same change: one origin, one time (a
+ * change that reached both from its origin in a mesh). */
+static int en_same_version(en_version_t a, en_version_t b)
+{
+    return a.time_us == b.time_us && strcmp(a.node, b.node) == 0;
+}
+
+/* Decides a conflict, fills the journal record and logs the decision.
+ * Returns 1 when the incoming change wins. */
+static int en_decide(en_merge_t *m, en_dir_t *d, const char *key,
+                     en_version_t in, en_version_t held,
+                     rowsync_conflict_t *r)
+{
+    const char *rule, *note;
+    int in_wins = en_incoming_wins(d, in, held, &rule, &note);
+    const en_version_t *w = in_wins ? &in : &held, *l = in_wins ? &held : &in;
     r->decided_us = m->decided_us;
     r->table = d->table->cfg->name;
     r->key = key;
-    r->rule = "latest";
-    r->winner = winner;
-    r->loser = loser;
-    r->winner_time_us = winner_us;
-    r->loser_time_us = loser_us;
-    r->note = winner_us == loser_us ? "equal times: node name order"
-                                    : "later change wins";
+    r->rule = rule;
+    r->winner = w->node;
+    r->loser = l->node;
+    r->winner_time_us = w->time_us;
+    r->loser_time_us = l->time_us;
+    r->note = note;
     rs_log(d->job->ctx, ROWSYNC_LOG_INFO,
-           "conflict on %s key %s: %s wins over %s (%s; %lld vs %lld us)",
-           r->table, r->key, r->winner, r->loser, r->note,
-           (long long)r->winner_time_us, (long long)r->loser_time_us);
+           "conflict on %s key %s (%s -> %s): %s wins over %s (%s: %s; "
+           "%lld vs %lld us)",
+           r->table, r->key, d->from->cfg->name, d->to->cfg->name, r->winner,
+           r->loser, rule, note, (long long)r->winner_time_us,
+           (long long)r->loser_time_us);
+    return in_wins;
 }
 
-/* Whether a change at a_us on node a beats one at b_us on node b. */
-static int en_latest_wins(int64_t a_us, const char *a, int64_t b_us,
-                          const char *b)
-{
-    return a_us > b_us || (a_us == b_us && strcmp(a, b) < 0);
-}
-
-/* Step 2 filter (A -> B): a key B changed too is a conflict. The later
- * change wins; equal times go to the node whose name sorts first. The
- * decision is journaled on B in the same transaction as the batch. */
+/* Step 2 filter (A -> B): a key B changed too is a conflict, decided by
+ * the table's rule and journaled on B in the same transaction as the
+ * batch. */
 static int en_filter_a_to_b(void *ud, en_dir_t *d, const rowsync_change_t *ch,
                             en_verdict_t *v, rowsync_error_t *err)
 {
@@ -1544,15 +1663,17 @@ static int en_filter_a_to_b(void *ud, en_dir_t *d, const rowsync_change_t *ch,
     rs_key_entry_t *e = rs_keyset_find(&m->pending, m->key);
     if (!e)
         return 0;
-    const char *a = d->from->cfg->name, *b = d->to->cfg->name;
-    int a_wins = en_latest_wins(ch->time_us, a, e->time_us, b);
+    en_version_t in = {ch->time_us, en_origin(d->job, d->from, ch)};
+    en_version_t held = {e->time_us, e->origin ? e->origin : en_unknown_node};
+    if (en_same_version(in, held)) {
+        /* both got the same change from its origin: nothing to decide */
+        v->drop = e->lost = 1;
+        return 0;
+    }
+    int a_wins = en_decide(m, d, m->key, in, held, &v->record);
     v->conflict = 1;
     v->drop = !a_wins;
     e->lost = a_wins;
-    if (a_wins)
-        en_decide(m, d, m->key, a, b, ch->time_us, e->time_us, &v->record);
-    else
-        en_decide(m, d, m->key, b, a, e->time_us, ch->time_us, &v->record);
     return 0;
 }
 
@@ -1574,14 +1695,14 @@ static int en_filter_b_to_a(void *ud, en_dir_t *d, const rowsync_change_t *ch,
     rs_key_entry_t *f = rs_keyset_find(&m->fresh, m->key);
     if (!f)
         return 0;
-    const char *a = d->to->cfg->name, *b = d->from->cfg->name;
-    int a_wins = en_latest_wins(f->time_us, a, ch->time_us, b);
+    en_version_t in = {ch->time_us, en_origin(d->job, d->from, ch)};
+    en_version_t held = {f->time_us, f->origin ? f->origin : en_unknown_node};
+    if (en_same_version(in, held)) {
+        v->drop = 1;
+        return 0;
+    }
     v->conflict = 1;
-    v->drop = a_wins;
-    if (a_wins)
-        en_decide(m, d, m->key, a, b, f->time_us, ch->time_us, &v->record);
-    else
-        en_decide(m, d, m->key, b, a, ch->time_us, f->time_us, &v->record);
+    v->drop = !en_decide(m, d, m->key, in, held, &v->record);
     return 0;
 }
 
@@ -1607,8 +1728,10 @@ static int en_collect(en_merge_t *m, rs_node_t *node, rs_node_table_t *nt,
         rs_key_entry_t *e = rc == 0 ? rs_keyset_add(set, m->key) : NULL;
         if (rc == 0 && !e)
             rc = ROWSYNC_ENOMEM;
-        if (e)
+        if (e) {
             e->time_us = ch->time_us;
+            e->origin = en_origin(m->job, node, ch);
+        }
     }
     if (stream)
         node->drv->stream_close(stream);
@@ -1634,6 +1757,7 @@ static int en_merge_table(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
     rs_keyset_init(&m.pending);
     rs_keyset_init(&m.fresh);
     m.decided_us = rs_now_us();
+    m.job = job;
 
     char since[ROWSYNC_STATE_MAX], upto[ROWSYNC_STATE_MAX];
     char ignored[ROWSYNC_STATE_MAX];
@@ -1702,6 +1826,7 @@ static int en_sweep(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
         fwd.moves_cursor = 0;
         en_merge_t m;
         memset(&m, 0, sizeof(m));
+        m.job = job;
         rs_keyset_init(&m.pending);
         char since[ROWSYNC_STATE_MAX], upto[ROWSYNC_STATE_MAX];
         rc = from->drv->state_get(from->conn, back.state_key, since,
@@ -1828,6 +1953,174 @@ static int en_require_capture(rowsync_job_t *job, rs_node_t *node,
     return 0;
 }
 
+/* Reads every node's clock against the core's: the offset, the
+ * reading's error (half the round trip) and whether it went backwards
+ * since the last pass of this process. Warns when two nodes are further
+ * apart than max_clock_skew; latest-wins then refuses to order changes
+ * closer than that (en_incoming_wins). History and cursors do not depend
+ * on clocks, so a clock that jumps back needs no repair. */
+static int en_read_clocks(rowsync_job_t *job, rowsync_error_t *err)
+{
+    size_t n = job->cfg->nnodes;
+    for (size_t i = 0; i < n; i++) {
+        rs_node_t *node = &job->nodes[i];
+        int64_t before = rs_now_us(), server = 0;
+        int rc = node->drv->clock(node->conn, &server, err);
+        int64_t after = rs_now_us();
+        if (rc < 0) {
+            rowsync_error_prefix(err, "reading the clock of node '%s'",
+                                 node->cfg->name);
+            return rc;
+        }
+        if (node->clock_read && server < node->clock_last_us)
+            rs_log(job->ctx, ROWSYNC_LOG_WARN,
+                   "the clock of node '%s' went backwards by %.3f s since "
+                   "the last pass; captured changes keep their order, but "
+                   "conflicts with changes it stamps are decided on "
+                   "skewed times until it catches up",
+                   node->cfg->name,
+                   (double)(node->clock_last_us - server) / 1e6);
+        node->clock_read = 1;
+        node->clock_last_us = server;
+        node->clock_offset_us = server - (before + (after - before) / 2);
+        node->clock_error_us = (after - before) / 2;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            const char *a = job->nodes[i].cfg->name;
+            const char *b = job->nodes[j].cfg->name;
+            int64_t skew = en_skew(job, a, b);
+            if (skew)
+                rs_log(job->ctx, ROWSYNC_LOG_WARN,
+                       "clock skew between nodes '%s' and '%s' is %.3f s, "
+                       "more than max_clock_skew (%.3f s): conflicts "
+                       "closer than that are decided by priority order",
+                       a, b, (double)skew / 1e6,
+                       (double)job->cfg->max_clock_skew_us / 1e6);
+        }
+    return 0;
+}
+
+/* Whether changes flow from node a to node b in this job: from the
+ * source in one-way jobs; between every pair in a bidirectional mesh;
+ * between the hub and each spoke with a hub. */
+static int en_linked(rowsync_job_t *job, rs_node_t *a, rs_node_t *b)
+{
+    const rs_job_cfg_t *cfg = job->cfg;
+    if (a == b)
+        return 0;
+    if (cfg->mode == RS_MODE_ONEWAY)
+        return strcmp(a->cfg->name, cfg->source) == 0;
+    if (!cfg->hub)
+        return 1;
+    return strcmp(a->cfg->name, cfg->hub) == 0 ||
+           strcmp(b->cfg->name, cfg->hub) == 0;
+}
+
+/* One bidirectional pass over the pair a, b: the foreign-key sweeps, then
+ * every table's merge, under both pair locks. */
+static int en_sync_pair(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
+                        rowsync_pass_stats_t *total, rowsync_error_t *err)
+{
+    int rc = en_lock_pair(job, a, b, 1, err);
+    if (rc < 0)
+        return rc;
+    size_t nt = job->cfg->ntables;
+    for (size_t i = 0; job->has_references && rc == 0 && i < nt; i++)
+        rc = en_sweep(job, a, b, &job->tables[job->order[i]], 0, err);
+    for (size_t i = nt; job->has_references && rc == 0 && i > 0; i--)
+        rc = en_sweep(job, a, b, &job->tables[job->order[i - 1]], 1, err);
+    for (size_t i = 0; rc == 0 && i < nt; i++)
+        rc = en_merge_table(job, a, b, &job->tables[job->order[i]], total,
+                            err);
+    en_unlock_pair(job, a, b, 1);
+    return rc;
+}
+
+/* Bidirectional pass: every linked pair once, in node order. With a hub,
+ * the spokes are visited twice (the second round is cheap when nothing
+ * changed) so a change from the last spoke reaches the first one in the
+ * same pass. */
+static int en_sync_bidirectional(rowsync_job_t *job,
+                                 rowsync_pass_stats_t *total,
+                                 rowsync_error_t *err)
+{
+    size_t n = job->cfg->nnodes;
+    int rc = 0;
+    if (job->cfg->hub) {
+        rs_node_t *hub = en_node(job, job->cfg->hub);
+        int rounds = n > 2 ? 2 : 1;
+        for (int r = 0; rc == 0 && r < rounds; r++)
+            for (size_t i = 0; rc == 0 && i < n; i++)
+                if (&job->nodes[i] != hub)
+                    rc = en_sync_pair(job, hub, &job->nodes[i], total, err);
+        return rc;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        for (size_t j = i + 1; rc == 0 && j < n; j++)
+            rc = en_sync_pair(job, &job->nodes[i], &job->nodes[j], total,
+                              err);
+    return rc;
+}
+
+/* History upkeep after a pass: on every node whose driver can purge,
+ * removes the captured changes that every direction out of the node has
+ * read (its peers' cursors) and that are older than the retention. A
+ * delete's history row is its tombstone: it stays until every peer has
+ * read it. A node nothing reads from in this job (a one-way target) keeps
+ * only the retention. The job must know every reader of a node's
+ * history: a database shared with another job that reads it needs
+ * purge = off in this one (rowsync.conf(5)). */
+static int en_purge(rowsync_job_t *job, rowsync_error_t *err)
+{
+    size_t n = job->cfg->nnodes;
+    char(*cursors)[ROWSYNC_STATE_MAX] = calloc(n, sizeof(*cursors));
+    const char **list = calloc(n, sizeof(*list));
+    int rc = cursors && list ? 0 : ROWSYNC_ENOMEM;
+    if (rc < 0)
+        rowsync_error_set(err, rc, "out of memory");
+    for (size_t x = 0; rc == 0 && x < n; x++) {
+        rs_node_t *node = &job->nodes[x];
+        if (!node->drv->history_purge)
+            continue;
+        int64_t before = rs_now_us() + node->clock_offset_us -
+                         job->cfg->retention_us;
+        for (size_t t = 0; rc == 0 && t < job->cfg->ntables; t++) {
+            rs_table_t *tab = &job->tables[t];
+            size_t nc = 0;
+            for (size_t y = 0; rc == 0 && y < n; y++) {
+                rs_node_t *peer = &job->nodes[y];
+                if (!en_linked(job, node, peer))
+                    continue;
+                char key[512];
+                snprintf(key, sizeof(key), "cursor/%s/%s", node->cfg->name,
+                         tab->cfg->name);
+                rc = peer->drv->state_get(peer->conn, key, cursors[nc],
+                                          sizeof(cursors[nc]), NULL, err);
+                list[nc] = cursors[nc];
+                nc++;
+            }
+            int64_t purged = 0;
+            if (rc == 0)
+                rc = node->drv->history_purge(node->conn, &tab->on[x].spec,
+                                              list, nc, before, &purged,
+                                              err);
+            if (rc < 0)
+                rowsync_error_prefix(err, "purging history of '%s' on node "
+                                          "'%s'",
+                                     tab->cfg->name, node->cfg->name);
+            else if (purged)
+                rs_log(job->ctx, ROWSYNC_LOG_INFO,
+                       "node %s  %s: purged %lld history rows every peer has "
+                       "read",
+                       node->cfg->name, tab->cfg->name, (long long)purged);
+        }
+    }
+    free(cursors);
+    free(list);
+    return rc;
+}
+
 int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
                    rowsync_error_t *err)
 {
@@ -1835,6 +2128,8 @@ int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
     int rc = rs_engine_resolve(job, err);
     for (size_t n = 0; rc == 0 && n < job->cfg->nnodes; n++)
         rc = en_require_capture(job, &job->nodes[n], err);
+    if (rc == 0)
+        rc = en_read_clocks(job, err);
     if (rc < 0)
         return rc;
 
@@ -1860,26 +2155,10 @@ int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
             en_unlock_pair(job, src, dst, 0);
         }
     } else {
-        if (job->cfg->nnodes != 2)
-            return rowsync_error_set(
-                err, ROWSYNC_ENOTSUP,
-                "%s: bidirectional jobs with %zu nodes are not supported "
-                "yet; this version syncs two nodes both ways",
-                job->cfg->path, job->cfg->nnodes);
-        rs_node_t *a = &job->nodes[0], *b = &job->nodes[1];
-        if ((rc = en_lock_pair(job, a, b, 1, err)) < 0)
-            return rc;
-        size_t nt = job->cfg->ntables;
-        for (size_t i = 0; job->has_references && rc == 0 && i < nt; i++)
-            rc = en_sweep(job, a, b, &job->tables[job->order[i]], 0, err);
-        for (size_t i = nt; job->has_references && rc == 0 && i > 0; i--)
-            rc = en_sweep(job, a, b, &job->tables[job->order[i - 1]], 1,
-                          err);
-        for (size_t i = 0; rc == 0 && i < nt; i++)
-            rc = en_merge_table(job, a, b, &job->tables[job->order[i]],
-                                &total, err);
-        en_unlock_pair(job, a, b, 1);
+        rc = en_sync_bidirectional(job, &total, err);
     }
+    if (rc == 0 && job->cfg->purge)
+        rc = en_purge(job, err);
     if (stats)
         *stats = total;
     if (rc == RS_STOPPED) {

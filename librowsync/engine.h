@@ -15,6 +15,13 @@ typedef struct rs_node {
     const rs_node_cfg_t *cfg;
     const rowsync_driver_t *drv;
     rowsync_conn_t *conn;
+    /* The server's clock as the last pass read it: offset from the core's
+     * clock (us) and the reading itself; clock_read is 0 before the first
+     * reading. Kept across passes of `rowsync run`. */
+    int clock_read;
+    int64_t clock_offset_us;
+    int64_t clock_error_us; /* half the round trip of the reading */
+    int64_t clock_last_us;
 } rs_node_t;
 
 /* One synced table as it stands on one node: the spec handed to the driver

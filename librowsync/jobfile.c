@@ -55,6 +55,8 @@ typedef struct jf_state {
     int job_line;   /* line of [job], 0 = no [job] yet */
     int mode_line;
     int source_line;
+    int priority_line;
+    int hub_line;
     rs_kv_t *seen; /* keys of the current section so far */
     size_t nseen;
 } jf_state_t;
@@ -591,6 +593,32 @@ static int jf_set(jf_state_t *st, char **slot, const char *value)
     return 1;
 }
 
+/* The rule a `conflict =` value names, or 0. */
+static int jf_parse_rule(const char *value)
+{
+    static const char *const names[] = {"latest", "priority", "source",
+                                        "target"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(value, names[i]) == 0)
+            return i + 1;
+    return 0;
+}
+
+const char *rs_rule_name(rs_rule_t rule)
+{
+    switch (rule) {
+    case RS_RULE_LATEST:
+        return "latest";
+    case RS_RULE_PRIORITY:
+        return "priority";
+    case RS_RULE_SOURCE:
+        return "source";
+    case RS_RULE_TARGET:
+        return "target";
+    }
+    return "?";
+}
+
 static int jf_job_key(jf_state_t *st, const char *key, const char *value)
 {
     rs_job_cfg_t *cfg = st->cfg;
@@ -614,12 +642,46 @@ static int jf_job_key(jf_state_t *st, const char *key, const char *value)
         return jf_set(st, &cfg->source, value);
     }
     if (strcmp(key, "conflict") == 0) {
-        if (strcmp(value, "latest") != 0)
+        int rule = jf_parse_rule(value);
+        if (rule == 0)
             return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
-                           "conflict rule '%s' is not supported yet "
-                           "(supported: latest)",
+                           "invalid conflict rule '%s' in [job] (expected "
+                           "latest, priority, source or target)",
                            value);
-        return jf_set(st, &cfg->conflict, value);
+        cfg->conflict = (rs_rule_t)rule;
+        return 1;
+    }
+    if (strcmp(key, "priority") == 0) {
+        st->priority_line = st->lineno;
+        return jf_parse_columns(st, key, value, &cfg->priority,
+                                &cfg->npriority);
+    }
+    if (strcmp(key, "purge") == 0) {
+        if (strcmp(value, "on") == 0)
+            cfg->purge = 1;
+        else if (strcmp(value, "off") == 0)
+            cfg->purge = 0;
+        else
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "purge in [job] must be on or off, not '%s'",
+                           value);
+        return 1;
+    }
+    if (strcmp(key, "hub") == 0) {
+        st->hub_line = st->lineno;
+        return jf_set(st, &cfg->hub, value);
+    }
+    if (strcmp(key, "max_clock_skew") == 0 || strcmp(key, "retention") == 0) {
+        if (rs_parse_duration(value, &us) < 0)
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "invalid %s '%s' in [job] (expected a duration "
+                           "like 1s, 250ms, 2m or 1h)",
+                           key, value);
+        if (key[0] == 'm')
+            cfg->max_clock_skew_us = us;
+        else
+            cfg->retention_us = us;
+        return 1;
     }
     if (strcmp(key, "interval") == 0 || strcmp(key, "lock_timeout") == 0) {
         int interval = key[0] == 'i';
@@ -648,7 +710,8 @@ static int jf_job_key(jf_state_t *st, const char *key, const char *value)
     }
     return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                    "unknown key '%s' in [job] (known: mode, source, conflict, "
-                   "interval, batch_size, lock_timeout)",
+                   "priority, hub, max_clock_skew, retention, purge, interval, "
+                   "batch_size, lock_timeout)",
                    key);
 }
 
@@ -815,9 +878,18 @@ static int jf_table_key(jf_state_t *st, const char *key, const char *value)
     if (strcmp(key, "plugins") == 0)
         return jf_parse_plugins(st, value, &table->plugins, &table->nplugins,
                                 &table->plugins_line);
+    if (strcmp(key, "conflict") == 0) {
+        table->conflict = jf_parse_rule(value);
+        if (table->conflict == 0)
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "invalid conflict rule '%s' in [table %s] "
+                           "(expected latest, priority, source or target)",
+                           value, table->name);
+        return 1;
+    }
     return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                    "unknown key '%s' in [table %s] (known: key, columns, "
-                   "filter, leaving, plugins)",
+                   "filter, leaving, plugins, conflict)",
                    key, table->name);
 }
 
@@ -1158,7 +1230,8 @@ void rs_job_cfg_free(rs_job_cfg_t *cfg)
     free(cfg->path);
     free(cfg->dir);
     free(cfg->source);
-    free(cfg->conflict);
+    jf_free_list(cfg->priority, cfg->npriority);
+    free(cfg->hub);
     free(cfg);
 }
 
@@ -1297,11 +1370,31 @@ static void jf_check_job(jf_state_t *st)
                 cfg->nnodes);
         return;
     }
-    if (cfg->mode == RS_MODE_BIDIRECTIONAL && cfg->nnodes > 2) {
-        jf_fail(st, ROWSYNC_EINVAL, cfg->nodes[2].line,
-                "bidirectional jobs take exactly two nodes in this version "
-                "(found %zu); use one-way jobs to fan out",
-                cfg->nnodes);
+    if (cfg->hub != NULL && cfg->mode != RS_MODE_BIDIRECTIONAL) {
+        jf_fail(st, ROWSYNC_EINVAL, st->hub_line,
+                "hub in [job] is for bidirectional jobs (a one-way job "
+                "already sends from its source to every other node)");
+        return;
+    }
+    if (cfg->hub != NULL && rs_job_cfg_node(cfg, cfg->hub) == NULL) {
+        jf_fail(st, ROWSYNC_EINVAL, st->hub_line,
+                "hub '%s' in [job] names no [node %s] section", cfg->hub,
+                cfg->hub);
+        return;
+    }
+    for (size_t i = 0; i < cfg->npriority; i++) {
+        if (rs_job_cfg_node(cfg, cfg->priority[i]) == NULL) {
+            jf_fail(st, ROWSYNC_EINVAL, st->priority_line,
+                    "priority in [job] names '%s', which is no [node] "
+                    "section",
+                    cfg->priority[i]);
+            return;
+        }
+    }
+    if (cfg->conflict == RS_RULE_PRIORITY && cfg->npriority == 0) {
+        jf_fail(st, ROWSYNC_EINVAL, st->job_line,
+                "conflict = priority needs priority = NODE, NODE, ... in "
+                "[job]");
         return;
     }
     if (cfg->mode == RS_MODE_ONEWAY && cfg->source == NULL) {
@@ -1363,8 +1456,11 @@ int rs_job_cfg_parse(rs_job_cfg_t **out, const char *path, rowsync_error_t *err)
     st.cfg->batch_size = 1000;
     st.cfg->lock_timeout_us = INT64_C(30000000);
     st.cfg->path = rs_strdup(path);
-    st.cfg->conflict = rs_strdup("latest");
-    if (st.cfg->path == NULL || st.cfg->conflict == NULL)
+    st.cfg->conflict = RS_RULE_LATEST;
+    st.cfg->max_clock_skew_us = INT64_C(1000000);
+    st.cfg->retention_us = INT64_C(3600000000);
+    st.cfg->purge = 1;
+    if (st.cfg->path == NULL)
         jf_nomem(&st);
 
     if (!st.stop) {

@@ -67,6 +67,7 @@ typedef struct rs_table_cfg {
                             names, in order) */
     size_t nplugins;
     int plugins_line;
+    int conflict;        /* rs_rule_t overriding the job's, 0: the job's */
     rs_table_node_cfg_t *on; /* [table NAME @ NODE] sections, file order */
     size_t non;
 } rs_table_cfg_t;
@@ -83,13 +84,28 @@ typedef struct rs_plugin_cfg {
 
 typedef enum rs_mode { RS_MODE_ONEWAY = 1, RS_MODE_BIDIRECTIONAL = 2 } rs_mode_t;
 
+/* How a key changed on two nodes since the last pass is decided. */
+typedef enum rs_rule {
+    RS_RULE_LATEST = 1,   /* the later change; equal times: priority order */
+    RS_RULE_PRIORITY = 2, /* the change from the node listed first */
+    RS_RULE_SOURCE = 3,   /* the change being sent wins */
+    RS_RULE_TARGET = 4    /* the receiving node keeps its version */
+} rs_rule_t;
+
 typedef struct rs_job_cfg {
     char *path;              /* the job file as given */
     char *dir;               /* its directory (absolute) */
     rs_mode_t mode;
     char *source;            /* one-way: required; bidirectional: optional
                                 node that `init` loads empty nodes from */
-    char *conflict;          /* "latest" */
+    rs_rule_t conflict;      /* default RS_RULE_LATEST */
+    char **priority;         /* node names, highest first (may be partial) */
+    size_t npriority;
+    char *hub;               /* bidirectional: spokes sync only with it;
+                                NULL: every pair of nodes (full mesh) */
+    int64_t max_clock_skew_us; /* default 1 s */
+    int64_t retention_us;    /* keep consumed history this long, 1 h */
+    int purge;               /* purge consumed history after a pass, 1 */
     int64_t interval_us;     /* default 5 s */
     size_t batch_size;       /* rows per apply transaction, default 1000 */
     int64_t lock_timeout_us; /* wait for a busy pair, default 30 s */
@@ -107,6 +123,9 @@ int rs_job_cfg_parse(rs_job_cfg_t **out, const char *path, rowsync_error_t *err)
 void rs_job_cfg_free(rs_job_cfg_t *cfg);
 
 /* "5s", "250ms", "2m", "1h", "1.5s", a bare number = seconds. */
+/* The rule's name as the job file spells it. */
+const char *rs_rule_name(rs_rule_t rule);
+
 int rs_parse_duration(const char *text, int64_t *us);
 
 /* The [table NAME @ NODE] section of table for node, or NULL. */

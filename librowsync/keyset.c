@@ -61,6 +61,7 @@ rs_key_entry_t *rs_keyset_add(rs_keyset_t *set, const char *key)
         if (!(e->key = rs_strdup(key)))
             return NULL;
         e->time_us = 0;
+        e->origin = NULL;
         e->lost = 0;
         set->count++;
     }

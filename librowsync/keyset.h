@@ -9,6 +9,8 @@
 typedef struct rs_key_entry {
     char *key;       /* canonical key text, owned */
     int64_t time_us; /* time of the change on the side that was collected */
+    const char *origin; /* node the collected change was first written on
+                           (a job node name, borrowed), NULL if unknown */
     int lost;        /* the collected change lost a conflict: do not send it */
 } rs_key_entry_t;
 

@@ -80,6 +80,9 @@ struct lite_apply {
     sqlite3_stmt *upd; /* NULL when every column is a key column */
     sqlite3_stmt *ins;
     sqlite3_stmt *del;
+    sqlite3_stmt *tomb; /* history row for a delete of an absent row,
+                           prepared on first use */
+    int no_history;     /* the table has no capture: no tombstones */
 };
 
 /* A lock name held by this connection and the byte it maps to. */
@@ -416,6 +419,7 @@ static void lite_drop_cache(rowsync_conn_t *c)
         sqlite3_finalize(a->upd);
         sqlite3_finalize(a->ins);
         sqlite3_finalize(a->del);
+        sqlite3_finalize(a->tomb);
         free(a->table);
         free(a->sig);
         free(a);
@@ -2376,6 +2380,7 @@ static int lite_apply_stmts(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         sqlite3_finalize(a->upd);
         sqlite3_finalize(a->ins);
         sqlite3_finalize(a->del);
+        sqlite3_finalize(a->tomb);
         free(a->table);
         free(a->sig);
         free(a);
@@ -2460,6 +2465,7 @@ cleanup:
     sqlite3_finalize(a->upd);
     sqlite3_finalize(a->ins);
     sqlite3_finalize(a->del);
+    sqlite3_finalize(a->tomb);
     free(a->table);
     free(a->sig);
     free(a);
@@ -2533,6 +2539,59 @@ static int lite_run(sqlite3_stmt *st, const rowsync_value_t *values, size_t n,
     return rc;
 }
 
+/* Records a delete of a row that is not there, as the delete trigger
+ * would have: with three nodes or more, a later change to the key must
+ * meet this delete in the history to lose against it. Nothing to do when
+ * the table has no capture. */
+static int lite_tombstone(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                          struct lite_apply *a, const rowsync_value_t *keys,
+                          rowsync_error_t *err)
+{
+    int rc;
+
+    if (a->tomb == NULL && !a->no_history) {
+        rowsync_buf_t b = {NULL, 0, 0, 0};
+        int has = 0;
+        char *hist = lite_name3("rowsync_h_", spec->table, "");
+        if (hist == NULL)
+            return lite_oom(err);
+        rc = lite_object_exists(c, "table", hist, &has, err);
+        free(hist);
+        if (rc < 0)
+            return rc;
+        if (!has) {
+            a->no_history = 1;
+            return 0;
+        }
+        rowsync_buf_puts(&b, "INSERT INTO ");
+        lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
+        rowsync_buf_puts(&b, " (op, time_us, origin, ");
+        lite_sb_hkeys(&b, "", spec->nkeys);
+        rowsync_buf_puts(&b,
+                         ") VALUES (3, " LITE_TRIG_TIME ", " LITE_TRIG_ORIGIN);
+        for (size_t i = 0; i < spec->nkeys; i++)
+            rowsync_buf_printf(&b, ", ?%zu", i + 1);
+        rowsync_buf_puts(&b, ")");
+        if (b.oom) {
+            rowsync_buf_free(&b);
+            return lite_oom(err);
+        }
+        rc = sqlite3_prepare_v2(c->db, b.p, -1, &a->tomb, NULL);
+        rowsync_buf_free(&b);
+        if (rc != SQLITE_OK)
+            return lite_fail(c, err, rc, "cannot prepare the tombstone of "
+                                         "table '%s'",
+                             spec->table);
+    }
+    if (a->no_history)
+        return 0;
+    rc = lite_run(a->tomb, keys, spec->nkeys, NULL);
+    if (rc != SQLITE_OK)
+        return lite_fail(c, err, rc, "cannot record a delete of table '%s'",
+                         spec->table);
+    return 0;
+}
+
 /* Applies a batch inside the open transaction: INSERT/UPDATE update by
  * key and insert when nothing matched; DELETE deletes by key. Each
  * change's origin and time go to rowsync_session first. */
@@ -2568,7 +2627,10 @@ static int lite_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         if (rc < 0)
             return rc;
         if (ch->op == ROWSYNC_OP_DELETE) {
-            rc = lite_run(a->del, ch->values, spec->nkeys, NULL);
+            rc = lite_run(a->del, ch->values, spec->nkeys, &done);
+            if (rc == SQLITE_OK && done == 0 &&
+                (rc = lite_tombstone(c, spec, a, ch->values, err)) < 0)
+                return rc;
         } else {
             rc = SQLITE_OK;
             if (a->upd != NULL)

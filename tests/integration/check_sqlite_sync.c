@@ -1085,43 +1085,6 @@ START_TEST(test_bad_not_a_database)
 }
 END_TEST
 
-/* Bidirectional takes exactly two nodes in this version: a third is a
- * job file error, found before anything is installed. */
-START_TEST(test_bad_bidirectional_three_nodes)
-{
-    char *depot = h_path(g_dir, "depot.db");
-    h_make_items(g_shop, 10);
-    h_make_items(g_branch, 10);
-    h_make_items(depot, 10);
-    h_write_file(g_job, "[job]\n"
-                        "mode = bidirectional\n"
-                        "\n"
-                        "[node shop]\n"
-                        "driver = sqlite\n"
-                        "path = shop.db\n"
-                        "\n"
-                        "[node branch]\n"
-                        "driver = sqlite\n"
-                        "path = branch.db\n"
-                        "\n"
-                        "[node depot]\n"
-                        "driver = sqlite\n"
-                        "path = depot.db\n"
-                        "\n"
-                        "[table items]\n");
-    char *d = h_schema(depot);
-    h_proc_t *p = fails_cleanly(2, g_shop, g_branch);
-    assert_error_line(p);
-    ck_assert_msg(has(p->err, "bidirectional"),
-                  "message does not explain the mode's node limit: %s",
-                  h_describe(p));
-    h_proc_free(p);
-    assert_schema(depot, d);
-    free(d);
-    free(depot);
-}
-END_TEST
-
 /* ---- status ------------------------------------------------------------ */
 
 START_TEST(test_status_counts_pending)
@@ -1812,7 +1775,6 @@ static Suite *sqlite_sync_suite(void)
     ADD(s, test_bad_missing_database);
     ADD(s, test_bad_unreadable_database);
     ADD(s, test_bad_not_a_database);
-    ADD(s, test_bad_bidirectional_three_nodes);
     ADD(s, test_status_counts_pending);
     ADD(s, test_teardown_removes_everything);
     ADD(s, test_history_clear_empties_history);

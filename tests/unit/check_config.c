@@ -155,7 +155,7 @@ START_TEST(test_config_bidirectional_model)
     ck_assert_str_eq(cfg->dir, real);
     ck_assert_int_eq(cfg->mode, RS_MODE_BIDIRECTIONAL);
     ck_assert_str_eq(cfg->source, "right");
-    ck_assert_str_eq(cfg->conflict, "latest");
+    ck_assert_int_eq(cfg->conflict, RS_RULE_LATEST);
     ck_assert(cfg->interval_us == 250000);
     ck_assert_uint_eq(cfg->batch_size, 500);
     ck_assert(cfg->lock_timeout_us == INT64_C(60000000));
@@ -215,7 +215,7 @@ START_TEST(test_config_one_way_defaults)
 
     ck_assert_int_eq(cfg->mode, RS_MODE_ONEWAY);
     ck_assert_str_eq(cfg->source, "a");
-    ck_assert_str_eq(cfg->conflict, "latest");
+    ck_assert_int_eq(cfg->conflict, RS_RULE_LATEST);
     ck_assert(cfg->interval_us == INT64_C(5000000));
     ck_assert_uint_eq(cfg->batch_size, 1000);
     ck_assert(cfg->lock_timeout_us == INT64_C(30000000));
@@ -686,10 +686,12 @@ END_TEST
 
 START_TEST(test_config_unsupported_conflict_rule)
 {
-    parse_fails_at("[job]\nmode = bidirectional\nconflict = source\n", 3,
-                   "conflict rule 'source' is not supported yet "
-                   "(supported: latest)",
-                   NULL);
+    parse_fails_at("[job]\nmode = bidirectional\nconflict = newest\n", 3,
+                   "invalid conflict rule 'newest' in [job]",
+                   "latest, priority, source or target", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES
+                   "[table t]\nconflict = oldest\n",
+                   8, "invalid conflict rule 'oldest' in [table t]", NULL);
 }
 END_TEST
 
@@ -752,12 +754,53 @@ START_TEST(test_config_source_names_no_node)
 }
 END_TEST
 
+/* Three nodes both ways: a mesh by default, a hub when named; the
+ * conflict rules, priority list, clock bound and retention parse, and each
+ * reference to a node is checked. */
 START_TEST(test_config_bidirectional_three_nodes)
 {
-    /* the third node's header is on line 7 */
-    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[node c]\n"
-                   "driver = x\n[table t]\n",
-                   7, "exactly two nodes", NULL);
+    rs_job_cfg_t *cfg = parse_ok(
+        "[job]\nmode = bidirectional\nconflict = priority\n"
+        "priority = c, a\nhub = c\nmax_clock_skew = 250ms\n"
+        "retention = 2m\npurge = off\n" NODES "[node c]\ndriver = x\n"
+        "[table t]\nconflict = target\n");
+    ck_assert_uint_eq(cfg->nnodes, 3);
+    ck_assert_int_eq(cfg->conflict, RS_RULE_PRIORITY);
+    ck_assert_uint_eq(cfg->npriority, 2);
+    ck_assert_str_eq(cfg->priority[0], "c");
+    ck_assert_str_eq(cfg->priority[1], "a");
+    ck_assert_str_eq(cfg->hub, "c");
+    ck_assert_int_eq(cfg->max_clock_skew_us, 250000);
+    ck_assert_int_eq(cfg->retention_us, INT64_C(120000000));
+    ck_assert_int_eq(cfg->purge, 0);
+    ck_assert_int_eq(cfg->tables[0].conflict, RS_RULE_TARGET);
+    rs_job_cfg_free(cfg);
+
+    cfg = parse_ok("[job]\nmode = bidirectional\n" NODES "[node c]\n"
+                   "driver = x\n[table t]\n");
+    ck_assert_ptr_null(cfg->hub);
+    ck_assert_int_eq(cfg->conflict, RS_RULE_LATEST);
+    ck_assert_int_eq(cfg->max_clock_skew_us, 1000000);
+    ck_assert_int_eq(cfg->purge, 1);
+    ck_assert_int_eq(cfg->tables[0].conflict, 0);
+    rs_job_cfg_free(cfg);
+
+    parse_fails_at("[job]\nmode = bidirectional\nhub = z\n" NODES
+                   "[table t]\n",
+                   3, "hub 'z' in [job] names no [node z] section", NULL);
+    parse_fails_at("[job]\nmode = one-way\nsource = a\nhub = a\n" NODES
+                   "[table t]\n",
+                   4, "hub in [job] is for bidirectional jobs", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\npriority = a, q\n" NODES
+                   "[table t]\n",
+                   3, "priority in [job] names 'q'", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\nconflict = priority\n" NODES
+                   "[table t]\n",
+                   1, "conflict = priority needs priority", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\nmax_clock_skew = soon\n",
+                   3, "invalid max_clock_skew 'soon'", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\npurge = maybe\n", 3,
+                   "purge in [job] must be on or off", NULL);
 }
 END_TEST
 

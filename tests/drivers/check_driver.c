@@ -840,13 +840,15 @@ static DBPROCESS *msa_open(const char *db)
 static int msa_run(DBPROCESS *d, const char *sql)
 {
     RETCODE rc;
+    STATUS st;
     if (dbcmd(d, sql) == FAIL || dbsqlexec(d) == FAIL)
         return -1;
     while ((rc = dbresults(d)) != NO_MORE_RESULTS) {
         if (rc == FAIL)
             return -1;
-        while (dbnextrow(d) != NO_MORE_ROWS)
-            ;
+        while ((st = dbnextrow(d)) != NO_MORE_ROWS)
+            if (st == FAIL) /* a dead connection: FAIL forever */
+                return -1;
     }
     return 0;
 }

@@ -189,17 +189,23 @@ static int mss_fail(rowsync_conn_t *c, DBPROCESS *dbproc,
     return code;
 }
 
-/* Drains every remaining result of dbproc. 0, or the failure. */
+/* Drains every remaining result of dbproc. 0, or the failure. dbnextrow
+ * answers FAIL, not NO_MORE_ROWS, on a dead connection, and keeps doing
+ * so: waiting for NO_MORE_ROWS alone would spin forever. */
 static int mss_drain(rowsync_conn_t *c, DBPROCESS *dbproc,
                      rowsync_error_t *err, const char *what)
 {
     RETCODE rc;
+    STATUS st;
 
     while ((rc = dbresults(dbproc)) != NO_MORE_RESULTS) {
         if (rc == FAIL)
             return mss_fail(c, dbproc, err, what);
-        while (dbnextrow(dbproc) != NO_MORE_ROWS)
-            ;
+        while ((st = dbnextrow(dbproc)) != NO_MORE_ROWS)
+            if (st == FAIL) {
+                dbcancel(dbproc);
+                return mss_fail(c, dbproc, err, what);
+            }
     }
     if (mss_diag_of(dbproc)->msgno != 0)
         return mss_fail(c, dbproc, err, what);

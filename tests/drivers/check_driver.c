@@ -749,10 +749,11 @@ static const struct conf_backend conf_pgsql = {
 static DBPROCESS *msa_admin;
 static char msa_db[64];
 static char *msa_copy;
-static rowsync_option_t msa_opts[8];
-static rowsync_option_t msa_bad_opts[8];
+static rowsync_option_t msa_opts[12];
+static rowsync_option_t msa_bad_opts[12];
 static size_t msa_nopts;
 static const char *msa_password;
+static const char *msa_home; /* the string's own database (or NULL) */
 
 static const char *msa_get(const char *key)
 {
@@ -780,7 +781,7 @@ static int msa_parse(const char *cs)
         *eq = '\0';
         if (strcmp(part, "password") == 0)
             msa_password = eq + 1;
-        else if (msa_nopts < 7) {
+        else if (msa_nopts < 10) {
             msa_opts[msa_nopts].key = part;
             msa_opts[msa_nopts++].value = eq + 1;
         }
@@ -839,13 +840,15 @@ static DBPROCESS *msa_open(const char *db)
 static int msa_run(DBPROCESS *d, const char *sql)
 {
     RETCODE rc;
+    STATUS st;
     if (dbcmd(d, sql) == FAIL || dbsqlexec(d) == FAIL)
         return -1;
     while ((rc = dbresults(d)) != NO_MORE_RESULTS) {
         if (rc == FAIL)
             return -1;
-        while (dbnextrow(d) != NO_MORE_ROWS)
-            ;
+        while ((st = dbnextrow(d)) != NO_MORE_ROWS)
+            if (st == FAIL) /* a dead connection: FAIL forever */
+                return -1;
     }
     return 0;
 }
@@ -858,7 +861,8 @@ static int msa_setup(void)
 
     if (msa_parse(getenv("ROWSYNC_TEST_MSSQL")) < 0)
         ck_abort_msg("ROWSYNC_TEST_MSSQL is malformed");
-    creator = msa_open(msa_get("database"));
+    msa_home = msa_get("database");
+    creator = msa_open(msa_home);
     if (creator == NULL)
         ck_abort_msg("cannot reach the SQL Server of ROWSYNC_TEST_MSSQL");
     snprintf(msa_db, sizeof msa_db, "rowsync_conf_%ld", (long)getpid());
@@ -874,6 +878,11 @@ static int msa_setup(void)
     if (msa_admin == NULL)
         return -1;
     msa_run(msa_admin, "SET XACT_ABORT ON; SET TEXTSIZE 2147483647");
+    /* The driver must use the test's database, named or not. */
+    if (msa_get("database") == NULL) {
+        msa_opts[msa_nopts].key = "database";
+        msa_opts[msa_nopts++].value = msa_db;
+    }
     for (i = 0; i < msa_nopts; i++)
         if (strcmp(msa_opts[i].key, "database") == 0)
             msa_opts[i].value = msa_db;
@@ -930,7 +939,8 @@ static void msa_teardown(void)
     msa_admin = NULL;
     if (msa_db[0] == '\0' || getenv("ROWSYNC_KEEP_TMP") != NULL)
         return;
-    creator = msa_open(msa_get("database") ? msa_get("database") : "master");
+    /* Not through msa_db itself: a database in use cannot be dropped. */
+    creator = msa_open(msa_home ? msa_home : "master");
     if (creator == NULL)
         return;
     snprintf(sql, sizeof sql,
@@ -968,19 +978,32 @@ static int msa_bad_node(int which, rowsync_node_config_t *cfg, int *code,
                         const char **needle)
 {
     static char where[128];
-    size_t i;
+    size_t i, n = 0;
+    int have_port = 0;
 
     *cfg = conf_node;
     for (i = 0; i < conf_node.noptions; i++) {
-        msa_bad_opts[i] = conf_node.options[i];
-        if (which == 0 && strcmp(msa_bad_opts[i].key, "database") == 0)
-            msa_bad_opts[i].value = "rowsync_no_such_database";
-        if (which == 1 && strcmp(msa_bad_opts[i].key, "port") == 0)
-            msa_bad_opts[i].value = "1";
+        /* a closed port: no instance (it would replace the port) */
+        if (which == 1 && strcmp(conf_node.options[i].key, "instance") == 0)
+            continue;
+        msa_bad_opts[n] = conf_node.options[i];
+        if (which == 0 && strcmp(msa_bad_opts[n].key, "database") == 0)
+            msa_bad_opts[n].value = "rowsync_no_such_database";
+        if (which == 1 && strcmp(msa_bad_opts[n].key, "port") == 0) {
+            msa_bad_opts[n].value = "1";
+            have_port = 1;
+        }
+        n++;
+    }
+    if (which == 1 && !have_port) {
+        msa_bad_opts[n].key = "port";
+        msa_bad_opts[n++].value = "1";
     }
     cfg->options = msa_bad_opts;
+    cfg->noptions = n;
     *code = ROWSYNC_ECONN;
-    snprintf(where, sizeof where, "%s:1", msa_get("host"));
+    snprintf(where, sizeof where, "%s:1",
+             msa_get("host") ? msa_get("host") : "");
     *needle = which == 0 ? "rowsync_no_such_database" : where;
     return 0;
 }
@@ -1007,7 +1030,15 @@ static const struct conf_backend conf_mssql = {
     msa_native_tests,
 };
 #define CONF_BACKEND (&conf_mssql)
+/* SQL Server 2016-2022 have no json type: the types table's j column is
+ * nvarchar(max), described (and extracted) as TEXT. */
+#define CONF_JSON_TYPE ROWSYNC_TYPE_TEXT
 #endif /* CONF_WITH_MSSQL */
+
+#ifndef CONF_JSON_TYPE
+/* The core type the types table's j column describes as. */
+#define CONF_JSON_TYPE ROWSYNC_TYPE_JSON
+#endif
 
 /* ==== helpers ======================================================== */
 
@@ -1475,7 +1506,7 @@ START_TEST(test_describe)
         ROWSYNC_TYPE_DECIMAL,   ROWSYNC_TYPE_DOUBLE,      ROWSYNC_TYPE_TEXT,
         ROWSYNC_TYPE_BINARY,    ROWSYNC_TYPE_DATE,        ROWSYNC_TYPE_TIME,
         ROWSYNC_TYPE_TIMESTAMP, ROWSYNC_TYPE_TIMESTAMPTZ, ROWSYNC_TYPE_UUID,
-        ROWSYNC_TYPE_JSON};
+        CONF_JSON_TYPE};
     static const char *const items_cols[] = {"shop", "sku", "price", "qty",
                                              "note"};
     static const rowsync_type_t items_types[] = {
@@ -2271,7 +2302,7 @@ START_TEST(test_values_round_trip)
                        conf_ts(2023, 11, 14, 22, 13, 20, 654321));
     rows[0][11] =
         v_typed(ROWSYNC_TYPE_UUID, "123e4567-e89b-12d3-a456-426614174000");
-    rows[0][12] = v_typed(ROWSYNC_TYPE_JSON, "{\"a\": [1, 2]}");
+    rows[0][12] = v_typed(CONF_JSON_TYPE, "{\"a\": [1, 2]}");
 
     rows[1][0] = v_int(2);
     rows[1][1] = v_bool(0);
@@ -2286,7 +2317,7 @@ START_TEST(test_values_round_trip)
     rows[1][10] = v_us(ROWSYNC_TYPE_TIMESTAMPTZ, 0);
     rows[1][11] =
         v_typed(ROWSYNC_TYPE_UUID, "00000000-0000-0000-0000-000000000000");
-    rows[1][12] = v_typed(ROWSYNC_TYPE_JSON, "[]");
+    rows[1][12] = v_typed(CONF_JSON_TYPE, "[]");
 
     rows[2][0] = v_int(3);
     for (i = 1; i < 13; i++)

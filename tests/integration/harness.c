@@ -708,3 +708,320 @@ int h_lines_with(const char *text, const char *a, const char *b)
     }
     return 0;
 }
+
+/* ---- SQL Server ------------------------------------------------------ */
+
+#ifdef H_WITH_MSSQL
+#include <sybfront.h>
+#include <sybdb.h>
+
+struct h_ms {
+    DBPROCESS *db;
+    char msgs[2048]; /* messages of the batch under way */
+    int failed;      /* a message of severity > 10 or a db-lib error */
+};
+
+static char hms_copy[1024];  /* ROWSYNC_TEST_MSSQL, split in place */
+static const char *hms_keys[16], *hms_vals[16];
+static int hms_n = -1;       /* pairs parsed, -1 = not yet */
+static const char *hms_err;  /* why the string is unusable */
+static char hms_open_msgs[2048]; /* messages while no DBPROCESS exists */
+
+int h_ms_configured(void)
+{
+    const char *cs = getenv("ROWSYNC_TEST_MSSQL");
+    return cs != NULL && cs[0] != '\0';
+}
+
+/* Splits the connection string into hms_keys/hms_vals; every key must be
+ * one the driver or the harness knows, and host must be present. */
+static void hms_parse(void)
+{
+    static const char *const known[] = {"host",     "port",     "instance",
+                                        "database", "user",     "password",
+                                        "tds_version", "encryption", NULL};
+    const char *cs = getenv("ROWSYNC_TEST_MSSQL");
+    char *save = NULL, *part;
+
+    hms_n = 0;
+    hms_err = NULL;
+    if (cs == NULL || cs[0] == '\0') {
+        hms_err = "ROWSYNC_TEST_MSSQL is not set";
+        return;
+    }
+    if (strlen(cs) >= sizeof hms_copy) {
+        hms_err = "ROWSYNC_TEST_MSSQL is too long";
+        return;
+    }
+    snprintf(hms_copy, sizeof hms_copy, "%s", cs);
+    for (part = strtok_r(hms_copy, ";", &save); part != NULL;
+         part = strtok_r(NULL, ";", &save)) {
+        char *eq = strchr(part, '=');
+        int ok = 0;
+        while (*part == ' ')
+            part++;
+        if (*part == '\0')
+            continue;
+        if (eq == NULL || hms_n == 16) {
+            hms_err = "ROWSYNC_TEST_MSSQL: expected key=value pairs"
+                      " separated by ';'";
+            return;
+        }
+        *eq = '\0';
+        for (int i = 0; known[i]; i++)
+            ok |= strcmp(known[i], part) == 0;
+        if (!ok) {
+            hms_err = "ROWSYNC_TEST_MSSQL: unknown key (use host, port,"
+                      " instance, database, user, password, tds_version,"
+                      " encryption)";
+            return;
+        }
+        hms_keys[hms_n] = part;
+        hms_vals[hms_n++] = eq + 1;
+    }
+    if (h_ms_opt("host") == NULL)
+        hms_err = "ROWSYNC_TEST_MSSQL names no host";
+}
+
+const char *h_ms_config_error(void)
+{
+    hms_parse();
+    return hms_err;
+}
+
+const char *h_ms_opt(const char *key)
+{
+    if (hms_n < 0)
+        hms_parse();
+    for (int i = 0; i < hms_n; i++)
+        if (strcmp(hms_keys[i], key) == 0)
+            return hms_vals[i][0] ? hms_vals[i] : NULL;
+    return NULL;
+}
+
+/* Appends a message to the session's buffer (or the one used while
+ * dbopen runs). */
+static void hms_note(DBPROCESS *db, const char *text, int is_error)
+{
+    h_ms_t *ms = db ? (h_ms_t *)dbgetuserdata(db) : NULL;
+    char *buf = ms ? ms->msgs : hms_open_msgs;
+    size_t cap = ms ? sizeof ms->msgs : sizeof hms_open_msgs;
+    size_t n = strlen(buf);
+    if (ms && is_error)
+        ms->failed = 1;
+    if (n + 3 < cap)
+        snprintf(buf + n, cap - n, "%s%s", n ? "; " : "", text ? text : "");
+}
+
+static int hms_err_handler(DBPROCESS *db, int severity, int dberr, int oserr,
+                           char *dberrstr, char *oserrstr)
+{
+    char line[600];
+    (void)severity;
+    snprintf(line, sizeof line, "db-lib %d: %s%s%s%s", dberr,
+             dberrstr ? dberrstr : "", oserr != 0 && oserr != DBNOERR ? " (" : "",
+             oserr != 0 && oserr != DBNOERR && oserrstr ? oserrstr : "",
+             oserr != 0 && oserr != DBNOERR ? ")" : "");
+    hms_note(db, line, 1);
+    return INT_CANCEL;
+}
+
+static int hms_msg_handler(DBPROCESS *db, DBINT msgno, int msgstate,
+                           int severity, char *msgtext, char *srvname,
+                           char *proc, int line)
+{
+    char text[600];
+    (void)msgstate;
+    (void)srvname;
+    (void)proc;
+    (void)line;
+    if (severity <= 10)
+        return 0; /* "Changed database context" and the like */
+    snprintf(text, sizeof text, "Msg %d: %s", (int)msgno,
+             msgtext ? msgtext : "");
+    hms_note(db, text, 1);
+    return 0;
+}
+
+h_ms_t *h_ms_try_open(const char *db, char *err, size_t errlen)
+{
+    const char *host = h_ms_opt("host"), *port = h_ms_opt("port");
+    const char *inst = h_ms_opt("instance"), *tdsv = h_ms_opt("tds_version");
+    const char *enc = h_ms_opt("encryption");
+    char server[600];
+    LOGINREC *login;
+    h_ms_t *ms;
+
+    if (hms_err != NULL || host == NULL) {
+        snprintf(err, errlen, "%s", hms_err ? hms_err : "no host");
+        return NULL;
+    }
+    if (dbinit() == FAIL) {
+        snprintf(err, errlen, "dbinit failed");
+        return NULL;
+    }
+    dberrhandle(hms_err_handler);
+    dbmsghandle(hms_msg_handler);
+    login = dblogin();
+    if (login == NULL) {
+        snprintf(err, errlen, "dblogin failed");
+        return NULL;
+    }
+    DBSETLAPP(login, "rowsync-tests");
+    DBSETLCHARSET(login, "UTF-8");
+    dbsetlversion(login, tdsv && strcmp(tdsv, "7.3") == 0   ? DBVERSION_73
+                         : tdsv && strcmp(tdsv, "7.2") == 0 ? DBVERSION_72
+                         : tdsv && strcmp(tdsv, "7.1") == 0 ? DBVERSION_71
+                                                            : DBVERSION_74);
+    if (h_ms_opt("user"))
+        DBSETLUSER(login, h_ms_opt("user"));
+    if (h_ms_opt("password"))
+        DBSETLPWD(login, h_ms_opt("password"));
+    if (db == NULL)
+        db = h_ms_opt("database");
+    if (db != NULL)
+        DBSETLDBNAME(login, db);
+    if (enc && strcmp(enc, "require") == 0)
+        DBSETLENCRYPT(login, TRUE);
+    else if (enc && strcmp(enc, "off") == 0)
+        DBSETLENCRYPT(login, FALSE);
+    dbsetlogintime(15);
+    if (inst != NULL)
+        snprintf(server, sizeof server, "%s\\%s", host, inst);
+    else
+        snprintf(server, sizeof server, "%s:%s", host, port ? port : "1433");
+    hms_open_msgs[0] = '\0';
+    ms = calloc(1, sizeof *ms);
+    if (ms != NULL)
+        ms->db = dbopen(login, server);
+    dbloginfree(login);
+    if (ms == NULL || ms->db == NULL) {
+        snprintf(err, errlen, "cannot connect to SQL Server %s (database %s):"
+                 " %s", server, db ? db : "(default)",
+                 hms_open_msgs[0] ? hms_open_msgs : "no message");
+        free(ms);
+        return NULL;
+    }
+    dbsetuserdata(ms->db, (BYTE *)ms);
+    if (h_ms_run(ms,
+                 "SET ANSI_NULLS ON; SET ANSI_PADDING ON; SET ANSI_WARNINGS ON;"
+                 " SET QUOTED_IDENTIFIER ON; SET CONCAT_NULL_YIELDS_NULL ON;"
+                 " SET ARITHABORT ON; SET NOCOUNT ON; SET DATEFORMAT ymd;"
+                 " SET TEXTSIZE 2147483647",
+                 NULL, NULL, err, errlen) != 0) {
+        h_ms_close(ms);
+        return NULL;
+    }
+    return ms;
+}
+
+h_ms_t *h_ms_open(const char *db)
+{
+    char err[1024];
+    h_ms_t *ms = h_ms_try_open(db, err, sizeof err);
+    ck_assert_msg(ms != NULL, "%s", err);
+    return ms;
+}
+
+void h_ms_close(h_ms_t *ms)
+{
+    if (ms == NULL)
+        return;
+    if (ms->db != NULL)
+        dbclose(ms->db);
+    free(ms);
+}
+
+/* 1 for the column types db-lib hands over as character data (nvarchar
+ * already converted to the session's UTF-8). */
+static int hms_is_char(int type)
+{
+    switch (type) {
+    case SYBCHAR:
+    case SYBVARCHAR:
+    case SYBTEXT:
+    case SYBNTEXT:
+    case SYBNVARCHAR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int h_ms_run(h_ms_t *ms, const char *sql, h_ms_cell_fn fn, void *ud,
+             char *err, size_t errlen)
+{
+    RETCODE rc;
+    int row = 0;
+
+    ms->msgs[0] = '\0';
+    ms->failed = 0;
+    if (dbcmd(ms->db, sql) == FAIL || dbsqlexec(ms->db) == FAIL) {
+        dbcancel(ms->db);
+        snprintf(err, errlen, "%s", ms->msgs[0] ? ms->msgs : "dbsqlexec failed");
+        return -1;
+    }
+    while ((rc = dbresults(ms->db)) != NO_MORE_RESULTS) {
+        if (rc == FAIL) {
+            ms->failed = 1;
+            continue; /* the next statement of the batch may still run */
+        }
+        int ncols = dbnumcols(ms->db);
+        STATUS st;
+        while ((st = dbnextrow(ms->db)) != NO_MORE_ROWS) {
+            if (st == FAIL) {
+                ms->failed = 1;
+                break;
+            }
+            for (int c = 1; fn != NULL && c <= ncols; c++) {
+                BYTE *data = dbdata(ms->db, c);
+                DBINT len = dbdatlen(ms->db, c);
+                int type = dbcoltype(ms->db, c);
+                if (data == NULL) {
+                    fn(ud, row, c - 1, ncols, NULL, 0, 1);
+                } else if (hms_is_char(type)) {
+                    char *copy = malloc((size_t)len + 1);
+                    ck_assert_msg(copy != NULL, "out of memory");
+                    memcpy(copy, data, (size_t)len);
+                    copy[len] = '\0';
+                    fn(ud, row, c - 1, ncols, copy, (size_t)len, 0);
+                    free(copy);
+                } else {
+                    /* Binary becomes hex, numbers and dates text. A
+                     * destlen of -1 asks for a NUL-terminated result (a
+                     * positive one would pad SYBCHAR with blanks). */
+                    size_t cap = 2 * (size_t)len + 64;
+                    char *text = calloc(1, cap);
+                    ck_assert_msg(text != NULL, "out of memory");
+                    if (dbconvert(ms->db, type, data, len, SYBCHAR,
+                                  (BYTE *)text, -1) < 0) {
+                        ms->failed = 1;
+                        text[0] = '\0';
+                    }
+                    fn(ud, row, c - 1, ncols, text, strlen(text), 0);
+                    free(text);
+                }
+            }
+            row++;
+        }
+    }
+    if (ms->failed) {
+        snprintf(err, errlen, "%s",
+                 ms->msgs[0] ? ms->msgs : "the batch failed without a message");
+        return -1;
+    }
+    return 0;
+}
+
+void h_ms_exec(h_ms_t *ms, const char *fmt, ...)
+{
+    va_list ap;
+    char err[2048];
+    va_start(ap, fmt);
+    char *sql = h_vstrf(fmt, ap);
+    va_end(ap);
+    int rc = h_ms_run(ms, sql, NULL, NULL, err, sizeof err);
+    ck_assert_msg(rc == 0, "SQL Server: %s\nin: %.400s", err, sql);
+    free(sql);
+}
+#endif /* H_WITH_MSSQL */

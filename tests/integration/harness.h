@@ -130,4 +130,44 @@ int h_line_has(const char *text, const char *word, long n);
 /* 1 when some line of text contains both a and b (case-sensitive). */
 int h_lines_with(const char *text, const char *a, const char *b);
 
+/* ---- SQL Server (only with -DH_WITH_MSSQL) ----------------------------
+ *
+ * An admin client on FreeTDS db-lib for the server named in
+ * $ROWSYNC_TEST_MSSQL, the connection string of docs/drivers/mssql.md:
+ * ";"-separated key=value pairs (host, port, instance, database, user,
+ * password, tds_version, encryption). Sessions speak UTF-8 and run with
+ * the ANSI options on (db-lib's defaults would create tables with
+ * ANSI_PADDING off) and DATEFORMAT ymd. */
+#ifdef H_WITH_MSSQL
+typedef struct h_ms h_ms_t;
+
+/* One cell of a result: data is NUL-terminated text (numbers and dates
+ * converted by db-lib when the column is not character data), len its
+ * length; isnull for SQL NULL. row counts from 0 over every result set. */
+typedef void (*h_ms_cell_fn)(void *ud, int row, int col, int ncols,
+                             const char *data, size_t len, int isnull);
+
+/* 1 when ROWSYNC_TEST_MSSQL is set and not empty. */
+int h_ms_configured(void);
+/* Parses ROWSYNC_TEST_MSSQL (again). NULL when it is usable, else what is
+ * wrong with it (static text). */
+const char *h_ms_config_error(void);
+/* The value of key in the connection string, or NULL. */
+const char *h_ms_opt(const char *key);
+/* Opens a session on database db (NULL: the string's database). NULL on
+ * failure with the reason in err; never fails the test (usable from
+ * main()). */
+h_ms_t *h_ms_try_open(const char *db, char *err, size_t errlen);
+/* Same, failing the current test on error. */
+h_ms_t *h_ms_open(const char *db);
+void h_ms_close(h_ms_t *ms);
+/* Runs a batch; cells of every row go to fn (may be NULL). 0, or -1 with
+ * the server's or FreeTDS's messages in err. */
+int h_ms_run(h_ms_t *ms, const char *sql, h_ms_cell_fn fn, void *ud,
+             char *err, size_t errlen);
+/* Runs a batch; fails the test on error. */
+void h_ms_exec(h_ms_t *ms, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+#endif
+
 #endif

@@ -2943,6 +2943,72 @@ static void add(Suite *s, const char *name, const TTest *test)
 
 #define ADD(s, t) add((s), #t, t)
 
+/* ---- three nodes of three kinds (issue 6) ------------------------------ */
+
+/* The seed scenario with three writers, one SQLite, one PostgreSQL and
+ * one MariaDB node, in one bidirectional job (a full mesh, or with the
+ * PostgreSQL node as hub): each node changes rows, two change the same
+ * row (the later change wins), one deletes, two insert. One pass leaves
+ * the three nodes identical; a second moves nothing. */
+static void run_three_kinds(const char *job_extra)
+{
+    node_t n3;
+    pair_setup_table("three_kinds", KIND_sqlite, KIND_pgsql);
+    node_init(&n3, KIND_mysql, "my", "rowsync_a");
+    n_drop_table(&n3, g_table);
+    const node_t *nodes[3] = {&g_n1, &g_n2, &n3};
+    for (int i = 0; i < 3; i++)
+        items_create(nodes[i], 10);
+    sbuf_t b = {0};
+    sb_printf(&b, "[job]\nmode = bidirectional\n%s\n", job_extra);
+    for (int i = 0; i < 3; i++)
+        node_section(&b, nodes[i]);
+    sb_printf(&b, "[table %s]\n", g_table);
+    h_write_file(g_job, "%s", b.s);
+    free(b.s);
+    h_proc_free(rs_ok("init"));
+
+    set_item(&g_n1, 6, "lite-6", 60);
+    h_sleep_ms(20);
+    set_item(&g_n2, 6, "pg-6", 61);
+    set_item(&n3, 7, "my-7", 70);
+    n_exec(&g_n1, "DELETE FROM %s WHERE id = 8", n_table(&g_n1, g_table));
+    n_exec(&n3, "INSERT INTO %s VALUES (11, 'my-11', 11)", n_table(&n3, g_table));
+    n_exec(&g_n2, "INSERT INTO %s VALUES (12, 'pg-12', 12)",
+           n_table(&g_n2, g_table));
+    h_sleep_ms(20);
+    set_item(&n3, 3, "my-3", 33);
+
+    h_proc_t *p = rs_ok("sync");
+    h_proc_free(p);
+    const char *want = "1|'item-1'|1\n2|'item-2'|2\n3|'my-3'|33\n"
+                       "4|'item-4'|4\n5|'item-5'|5\n6|'pg-6'|61\n"
+                       "7|'my-7'|70\n9|'item-9'|9\n10|'item-10'|10\n"
+                       "11|'my-11'|11\n12|'pg-12'|12\n";
+    for (int i = 0; i < 3; i++) {
+        char *got = items_dump(nodes[i]);
+        assert_same_dump("three writers", "expected", want, nodes[i]->name,
+                         got);
+        free(got);
+    }
+    p = rs_ok("sync");
+    ck_assert_msg(strstr(p->out, "sync: 0 upserted, 0 deleted, 0 conflicts"),
+                  "a second pass moved something: %s", h_describe(p));
+    h_proc_free(p);
+}
+
+START_TEST(test_three_kinds_mesh)
+{
+    run_three_kinds("");
+}
+END_TEST
+
+START_TEST(test_three_kinds_hub)
+{
+    run_three_kinds("hub = pg\n");
+}
+END_TEST
+
 static Suite *matrix_suite(void)
 {
     Suite *s = suite_create("matrix");
@@ -3016,6 +3082,8 @@ static Suite *matrix_suite(void)
     ADD(s, test_two_syncs_at_once_pgsql_to_mysql);
     ADD(s, test_commit_order_pgsql_to_mysql);
     ADD(s, test_commit_order_mysql_to_pgsql);
+    ADD(s, test_three_kinds_mesh);
+    ADD(s, test_three_kinds_hub);
     return s;
 }
 

@@ -1953,13 +1953,51 @@ static int en_require_capture(rowsync_job_t *job, rs_node_t *node,
     return 0;
 }
 
-/* Reads every node's clock against the core's: the offset, the
- * reading's error (half the round trip) and whether it went backwards
- * since the last pass of this process. Warns when two nodes are further
- * apart than max_clock_skew; latest-wins then refuses to order changes
- * closer than that (en_incoming_wins). History and cursors do not depend
- * on clocks, so a clock that jumps back needs no repair. */
-static int en_read_clocks(rowsync_job_t *job, rowsync_error_t *err)
+/* The node's clock as the last pass anywhere saw it, kept in the node's
+ * own state so a clock that went backwards is noticed by the next sync,
+ * in this process or another. Written at most once a minute. */
+#define EN_CLOCK_KEY "clock/last_us"
+#define EN_CLOCK_SAVE_US INT64_C(60000000)
+
+static int en_clock_history(rowsync_job_t *job, rs_node_t *node,
+                            int64_t server, int save, rowsync_error_t *err)
+{
+    char buf[ROWSYNC_STATE_MAX];
+    int rc = node->drv->state_get(node->conn, EN_CLOCK_KEY, buf, sizeof(buf),
+                                  NULL, err);
+    if (rc < 0)
+        return rc;
+    int64_t last = buf[0] ? strtoll(buf, NULL, 10) : 0;
+    if (!node->clock_read || node->clock_last_us < last)
+        node->clock_last_us = last;
+    if (node->clock_last_us &&
+        server < node->clock_last_us - job->cfg->max_clock_skew_us)
+        rs_log(job->ctx, ROWSYNC_LOG_WARN,
+               "the clock of node '%s' went backwards by %.3f s since an "
+               "earlier pass; captured changes keep their order and nothing "
+               "needs reinstalling, but conflicts with changes it stamps are "
+               "decided on skewed times until it catches up",
+               node->cfg->name, (double)(node->clock_last_us - server) / 1e6);
+    if (!save || (last && server > last && server - last < EN_CLOCK_SAVE_US))
+        return 0;
+    if (last && server <= last)
+        return 0; /* keep the highest reading */
+    snprintf(buf, sizeof(buf), "%lld", (long long)server);
+    if ((rc = node->drv->begin(node->conn, err)) == 0 &&
+        (rc = node->drv->state_set(node->conn, EN_CLOCK_KEY, buf, err)) == 0)
+        rc = node->drv->commit(node->conn, err);
+    if (rc < 0)
+        node->drv->rollback(node->conn);
+    return rc;
+}
+
+/* Reads every node's clock against the core's: the offset and the
+ * reading's error (half the round trip), and whether it went backwards
+ * since an earlier pass. Warns when two nodes are further apart than
+ * max_clock_skew; latest-wins then refuses to order changes closer than
+ * that (en_incoming_wins). History and cursors do not depend on clocks,
+ * so a clock that jumps back needs no repair. */
+static int en_read_clocks(rowsync_job_t *job, int save, rowsync_error_t *err)
 {
     size_t n = job->cfg->nnodes;
     for (size_t i = 0; i < n; i++) {
@@ -1967,21 +2005,16 @@ static int en_read_clocks(rowsync_job_t *job, rowsync_error_t *err)
         int64_t before = rs_now_us(), server = 0;
         int rc = node->drv->clock(node->conn, &server, err);
         int64_t after = rs_now_us();
+        if (rc == 0)
+            rc = en_clock_history(job, node, server, save, err);
         if (rc < 0) {
             rowsync_error_prefix(err, "reading the clock of node '%s'",
                                  node->cfg->name);
             return rc;
         }
-        if (node->clock_read && server < node->clock_last_us)
-            rs_log(job->ctx, ROWSYNC_LOG_WARN,
-                   "the clock of node '%s' went backwards by %.3f s since "
-                   "the last pass; captured changes keep their order, but "
-                   "conflicts with changes it stamps are decided on "
-                   "skewed times until it catches up",
-                   node->cfg->name,
-                   (double)(node->clock_last_us - server) / 1e6);
         node->clock_read = 1;
-        node->clock_last_us = server;
+        if (server > node->clock_last_us)
+            node->clock_last_us = server;
         node->clock_offset_us = server - (before + (after - before) / 2);
         node->clock_error_us = (after - before) / 2;
     }
@@ -2129,7 +2162,7 @@ int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
     for (size_t n = 0; rc == 0 && n < job->cfg->nnodes; n++)
         rc = en_require_capture(job, &job->nodes[n], err);
     if (rc == 0)
-        rc = en_read_clocks(job, err);
+        rc = en_read_clocks(job, 1, err);
     if (rc < 0)
         return rc;
 
@@ -2655,6 +2688,26 @@ int rs_engine_status(rowsync_job_t *job, rowsync_error_t *err)
     rs_out(job->ctx, "job %s: %s, %zu nodes, %zu tables", job->cfg->path,
            job->cfg->mode == RS_MODE_ONEWAY ? "one-way" : "bidirectional",
            job->cfg->nnodes, job->cfg->ntables);
+    if ((rc = en_read_clocks(job, 0, err)) < 0)
+        return rc;
+    for (size_t n = 0; n < job->cfg->nnodes; n++) {
+        rs_node_t *node = &job->nodes[n];
+        rs_out(job->ctx, "node %s: clock %+.3f s from this host (+/- %.3f s)",
+               node->cfg->name, (double)node->clock_offset_us / 1e6,
+               (double)node->clock_error_us / 1e6);
+    }
+    for (size_t i = 0; i < job->cfg->nnodes; i++)
+        for (size_t j = i + 1; j < job->cfg->nnodes; j++) {
+            const char *a = job->nodes[i].cfg->name;
+            const char *b = job->nodes[j].cfg->name;
+            int64_t skew = en_skew(job, a, b);
+            if (skew)
+                rs_out(job->ctx, "clock skew %s / %s: %.3f s, more than "
+                                 "max_clock_skew %.3f s: conflicts closer "
+                                 "than that go by priority order",
+                       a, b, (double)skew / 1e6,
+                       (double)job->cfg->max_clock_skew_us / 1e6);
+        }
     for (size_t n = 0; n < job->cfg->nnodes; n++) {
         rs_node_t *node = &job->nodes[n];
         size_t conflicts = 0;
@@ -2691,10 +2744,7 @@ int rs_engine_status(rowsync_job_t *job, rowsync_error_t *err)
     for (size_t i = 0; i < job->cfg->nnodes; i++) {
         for (size_t j = 0; j < job->cfg->nnodes; j++) {
             rs_node_t *from = &job->nodes[i], *to = &job->nodes[j];
-            if (from == to)
-                continue;
-            if (job->cfg->mode == RS_MODE_ONEWAY &&
-                strcmp(from->cfg->name, job->cfg->source) != 0)
+            if (!en_linked(job, from, to))
                 continue;
             for (size_t t = 0; t < job->cfg->ntables; t++) {
                 en_dir_t d;

@@ -1162,7 +1162,8 @@ static int mss_rpc_int(rowsync_conn_t *c, const char *sql, const char *decls,
  * none) consumes nothing. The batch (mss_sql_purge) deletes in chunks,
  * each its own autocommitted statement, so it refuses to run inside the
  * apply transaction. */
-static int mss_history_purge(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+static int mss_history_purge(rowsync_conn_t *c,
+                             const rowsync_table_spec_t *spec,
                              const char *const *cursors, size_t ncursors,
                              int64_t before_us, int64_t *purged,
                              rowsync_error_t *err)
@@ -1217,8 +1218,8 @@ static int mss_history_purge(rowsync_conn_t *c, const rowsync_table_spec_t *spec
     snprintf(t2, sizeof t2, "%" PRId64, before_us);
     p[0] = (mss_param_t){"upto", t1, strlen(t1), 0, 0};
     p[1] = (mss_param_t){"before", t2, strlen(t2), 0, 0};
-    rc = mss_rpc_int(c, b.p, "@upto nvarchar(max), @before nvarchar(max)", p,
-                     2, &n, err, "purging history");
+    rc = mss_rpc_int(c, b.p, "@upto nvarchar(max), @before nvarchar(max)", p, 2,
+                     &n, err, "purging history");
     rowsync_buf_free(&b);
     if (rc < 0) {
         rowsync_error_prefix(err, "table %s", spec->table);

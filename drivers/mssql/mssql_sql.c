@@ -839,22 +839,23 @@ void mss_sql_purge(rowsync_buf_t *b, const mss_obj_t *o)
     rowsync_buf_puts(b, "IF OBJECT_ID(");
     mss_qname_literal(b, o->rs_schema, o->hist);
     rowsync_buf_puts(b, ", N'U') IS NULL\nBEGIN\nSELECT CONVERT(bigint, -1);\n"
-                    "RETURN;\nEND;\n"
-                    "DECLARE @rowsync_u binary(8) = CONVERT(binary(8),"
-                    " CONVERT(bigint, ");
+                        "RETURN;\nEND;\n"
+                        "DECLARE @rowsync_u binary(8) = CONVERT(binary(8),"
+                        " CONVERT(bigint, ");
     mss_param(b, "upto");
     rowsync_buf_puts(b, "));\nDECLARE @rowsync_b bigint = CONVERT(bigint, ");
     mss_param(b, "before");
-    rowsync_buf_puts(b, ");\nDECLARE @rowsync_n bigint = 0, @rowsync_c int = 1;\n"
-                    "SET NOCOUNT ON;\n"
-                    "WHILE @rowsync_c > 0\nBEGIN\n");
+    rowsync_buf_puts(b,
+                     ");\nDECLARE @rowsync_n bigint = 0, @rowsync_c int = 1;\n"
+                     "SET NOCOUNT ON;\n"
+                     "WHILE @rowsync_c > 0\nBEGIN\n");
     rowsync_buf_printf(b, "DELETE TOP (%d) FROM ", MSS_PURGE_CHUNK);
     mss_qname(b, o->rs_schema, o->hist);
     rowsync_buf_puts(b, "\nWHERE rv < @rowsync_u AND time_us < @rowsync_b;\n"
-                    "SET @rowsync_c = @@ROWCOUNT;\n"
-                    "SET @rowsync_n = @rowsync_n + @rowsync_c;\n"
-                    "END;\n"
-                    "SELECT @rowsync_n;\n");
+                        "SET @rowsync_c = @@ROWCOUNT;\n"
+                        "SET @rowsync_n = @rowsync_n + @rowsync_c;\n"
+                        "END;\n"
+                        "SELECT @rowsync_n;\n");
 }
 
 void mss_sql_state_remove(rowsync_buf_t *b, const char *rs_schema)

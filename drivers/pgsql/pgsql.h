@@ -209,7 +209,7 @@ PG_HIDDEN int pg_step_parse(const char *text, pg_step_t *f);
 PG_HIDDEN void pg_step_sql(rowsync_buf_t *b, const pg_step_t *f,
                            char (*params)[24], int *np);
 
-/* ---- pgsql_purge.c: history upkeep ---------------------------------------- */
+/* ---- pgsql_purge.c: history upkeep -------------------------------------- */
 
 PG_HIDDEN int pg_history_purge(rowsync_conn_t *c,
                                const rowsync_table_spec_t *spec,

@@ -2549,8 +2549,8 @@ static int64_t conf_purge(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     ck_assert_msg(drv->history_purge != NULL,
                   "driver '%s' has no history_purge", drv->name);
     memset(&e, 0, sizeof e);
-    conf_ok(drv->history_purge(c, spec, cursors, n, before_us, &purged, &e),
-            &e, "history_purge");
+    conf_ok(drv->history_purge(c, spec, cursors, n, before_us, &purged, &e), &e,
+            "history_purge");
     return purged;
 }
 
@@ -2783,8 +2783,7 @@ START_TEST(test_purge_bad_cursor)
     cursors[0] = cur;
     cursors[1] = "not a cursor!";
     memset(&e, 0, sizeof e);
-    rc = drv->history_purge(c, &s.spec, cursors, 2, CONF_ANY_TIME, &purged,
-                            &e);
+    rc = drv->history_purge(c, &s.spec, cursors, 2, CONF_ANY_TIME, &purged, &e);
     ck_assert_msg(rc == ROWSYNC_EINVAL, "rc %d: %s", rc, e.message);
     ck_assert_int_eq(e.code, ROWSYNC_EINVAL);
     ck_assert_msg(strstr(e.message, "kv") != NULL,
@@ -2808,8 +2807,8 @@ START_TEST(test_purge_mid_cursor)
 
     c = conf_kv(&s);
     for (i = 1; i <= 4; i++) {
-        snprintf(sql, sizeof sql, "INSERT INTO kv VALUES (%d, 'v%d', %d)", i,
-                 i, i);
+        snprintf(sql, sizeof sql, "INSERT INTO kv VALUES (%d, 'v%d', %d)", i, i,
+                 i);
         conf_exec(sql);
     }
     conf_extract(c, &s.spec, "", NULL, NULL, 2, &cs);
@@ -4249,8 +4248,7 @@ START_TEST(myc_test_purge_chunks)
              conf_query("SELECT MAX(seq) FROM rowsync_h_kv"));
     conf_exec("UPDATE kv SET n = 2 WHERE id = 5");
     cursors[0] = cursor;
-    ck_assert_int_eq(conf_purge(c, &s.spec, cursors, 1, CONF_ANY_TIME),
-                     10003);
+    ck_assert_int_eq(conf_purge(c, &s.spec, cursors, 1, CONF_ANY_TIME), 10003);
     ck_assert_int_eq(conf_hcount(c, &s.spec), 1);
     drv->disconnect(c);
 }

@@ -1162,6 +1162,85 @@ static int mss_rpc_int(rowsync_conn_t *c, const char *sql, const char *decls,
     return mss_drain(c, c->db, err, what);
 }
 
+/* Deletes the history rows every cursor consumes, stamped before
+ * before_us. A SQL Server cursor is the first rowversion not consumed, so
+ * the rows to go have rv below the smallest cursor; an empty cursor (or
+ * none) consumes nothing. The batch (mss_sql_purge) deletes in chunks,
+ * each its own autocommitted statement, so it refuses to run inside the
+ * apply transaction. */
+static int mss_history_purge(rowsync_conn_t *c,
+                             const rowsync_table_spec_t *spec,
+                             const char *const *cursors, size_t ncursors,
+                             int64_t before_us, int64_t *purged,
+                             rowsync_error_t *err)
+{
+    char schema[4 * MSS_NAME_MAX + 1], name[4 * MSS_NAME_MAX + 1];
+    char hist[4 * MSS_NAME_MAX + 16], t1[24], t2[24];
+    uint64_t upto = UINT64_MAX, v;
+    rowsync_buf_t b = {0};
+    mss_param_t p[2];
+    int64_t n = 0;
+    mss_obj_t o;
+    size_t i;
+    int rc, empty = ncursors == 0;
+
+    if (purged != NULL)
+        *purged = 0;
+    if (spec == NULL || spec->table == NULL)
+        return rowsync_error_set(err, ROWSYNC_EINVAL, "no table spec");
+    if (c->in_txn)
+        return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                 "node %s: history_purge inside the apply"
+                                 " transaction",
+                                 c->node);
+    for (i = 0; i < ncursors; i++) {
+        const char *cur = cursors != NULL ? cursors[i] : NULL;
+        if (cur == NULL || cur[0] == '\0') {
+            empty = 1;
+            continue;
+        }
+        if (mss_cursor_parse(cur, &v) < 0)
+            return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                     "table %s on node %s: cursor '%.60s' is"
+                                     " not a SQL Server driver cursor;"
+                                     " history not purged",
+                                     spec->table, c->node, cur);
+        if (v < upto)
+            upto = v;
+    }
+    if (empty || upto == 0)
+        return 0;
+    if ((rc = mss_names(c, spec->table, schema, name, hist, err)) < 0)
+        return rc;
+    memset(&o, 0, sizeof o);
+    o.rs_schema = c->schema;
+    o.schema = schema;
+    o.table = name;
+    o.hist = hist;
+    mss_sql_purge(&b, &o);
+    if (b.oom)
+        return mss_oom(err);
+    snprintf(t1, sizeof t1, "%" PRIu64, upto);
+    snprintf(t2, sizeof t2, "%" PRId64, before_us);
+    p[0] = (mss_param_t){"upto", t1, strlen(t1), 0, 0};
+    p[1] = (mss_param_t){"before", t2, strlen(t2), 0, 0};
+    rc = mss_rpc_int(c, b.p, "@upto nvarchar(max), @before nvarchar(max)", p, 2,
+                     &n, err, "purging history");
+    rowsync_buf_free(&b);
+    if (rc < 0) {
+        rowsync_error_prefix(err, "table %s", spec->table);
+        return rc;
+    }
+    if (n < 0)
+        return rowsync_error_set(err, ROWSYNC_ENOTFOUND,
+                                 "change capture is not installed for table"
+                                 " %s on node %s; run `rowsync init`",
+                                 spec->table, c->node);
+    if (purged != NULL)
+        *purged = n;
+    return 0;
+}
+
 static int mss_lock(rowsync_conn_t *c, const char *name, int timeout_ms,
                     rowsync_error_t *err)
 {
@@ -2058,7 +2137,7 @@ static const rowsync_driver_t mss_driver = {
     mss_conflicts_read,
     mss_references,
     NULL, /* apply_insert_only */
-    NULL, /* history_purge */
+    mss_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */
 };

@@ -29,6 +29,7 @@
 #define MSS_NAME_MAX 128      /* sysname, in characters */
 #define MSS_PARAMS_MAX 2000   /* RPC parameters per call (server max 2100) */
 #define MSS_ROWS_MAX 1000     /* rows per VALUES list (server max 1000) */
+#define MSS_PURGE_CHUNK 4000  /* history rows per purge DELETE (escalation: 5000) */
 
 /* The clock expression shared by `clock`, the triggers and state rows:
  * UTC microseconds since the Unix epoch. */
@@ -134,6 +135,10 @@ MSS_HIDDEN void mss_sql_lock(rowsync_buf_t *b);
 MSS_HIDDEN void mss_sql_unlock(rowsync_buf_t *b);
 /* Drops the table's trigger and history table (idempotent). */
 MSS_HIDDEN void mss_sql_teardown(rowsync_buf_t *b, const mss_obj_t *o);
+/* Deletes the history rows with rv below @upto (bigint: the smallest
+ * cursor) stamped before @before (bigint), MSS_PURGE_CHUNK per DELETE.
+ * One row: the number removed, -1 when the history table is missing. */
+MSS_HIDDEN void mss_sql_purge(rowsync_buf_t *b, const mss_obj_t *o);
 /* Drops state, conflicts and the schema when it is empty. */
 MSS_HIDDEN void mss_sql_state_remove(rowsync_buf_t *b, const char *rs_schema);
 /* Columns of @t: name, type, max_length, precision, scale, collation,

@@ -825,6 +825,39 @@ void mss_sql_teardown(rowsync_buf_t *b, const mss_obj_t *o)
     rowsync_buf_puts(b, ";\n");
 }
 
+/* History upkeep: deletes the rows below rowversion @upto (the smallest
+ * cursor: every row with rv < it is consumed by every direction) that
+ * were stamped before @before, MSS_PURGE_CHUNK rows per DELETE. Each
+ * DELETE is its own autocommitted statement and stays below the 5000
+ * locks at which SQL Server escalates to a table lock, which would hold
+ * up the capture trigger's inserts. Rows in flight have rv >=
+ * MIN_ACTIVE_ROWVERSION() >= every cursor, so the rv index seek never
+ * reaches them. One row: the rows removed, or -1 when the history table
+ * does not exist. */
+void mss_sql_purge(rowsync_buf_t *b, const mss_obj_t *o)
+{
+    rowsync_buf_puts(b, "IF OBJECT_ID(");
+    mss_qname_literal(b, o->rs_schema, o->hist);
+    rowsync_buf_puts(b, ", N'U') IS NULL\nBEGIN\nSELECT CONVERT(bigint, -1);\n"
+                        "RETURN;\nEND;\n"
+                        "DECLARE @rowsync_u binary(8) = CONVERT(binary(8),"
+                        " CONVERT(bigint, ");
+    mss_param(b, "upto");
+    rowsync_buf_puts(b, "));\nDECLARE @rowsync_b bigint = CONVERT(bigint, ");
+    mss_param(b, "before");
+    rowsync_buf_puts(b,
+                     ");\nDECLARE @rowsync_n bigint = 0, @rowsync_c int = 1;\n"
+                     "SET NOCOUNT ON;\n"
+                     "WHILE @rowsync_c > 0\nBEGIN\n");
+    rowsync_buf_printf(b, "DELETE TOP (%d) FROM ", MSS_PURGE_CHUNK);
+    mss_qname(b, o->rs_schema, o->hist);
+    rowsync_buf_puts(b, "\nWHERE rv < @rowsync_u AND time_us < @rowsync_b;\n"
+                        "SET @rowsync_c = @@ROWCOUNT;\n"
+                        "SET @rowsync_n = @rowsync_n + @rowsync_c;\n"
+                        "END;\n"
+                        "SELECT @rowsync_n;\n");
+}
+
 void mss_sql_state_remove(rowsync_buf_t *b, const char *rs_schema)
 {
     rowsync_buf_t inner = {0};

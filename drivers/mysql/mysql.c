@@ -2470,6 +2470,179 @@ static int my_history_count(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     return my_history_error(c, spec->table, nm.hist, rc, err);
 }
 
+/* History rows deleted per statement by history_purge. */
+#define MY_PURGE_CHUNK 5000
+
+/* One purge chunk: b holds "SELECT seq ... AND seq > " up to base; the
+ * committed rows to go after *last are read with a consistent
+ * (non-locking) read, then deleted by primary key value, which locks
+ * exactly those rows (history rows are never updated, so nothing else
+ * holds them). *n receives the rows deleted; returns 1 when a full chunk
+ * was read (more may follow), 0 at the end, or an error. */
+static int my_purge_chunk(rowsync_conn_t *c, rowsync_buf_t *b, size_t base,
+                          const my_names_t *nm, const my_tref_t *t,
+                          int64_t *last, int64_t *n, rowsync_error_t *err)
+{
+    rowsync_buf_t d = {NULL, 0, 0, 0};
+    MYSQL_RES *res = NULL;
+    MYSQL_ROW row;
+    size_t rows = 0;
+    int rc;
+
+    *n = 0;
+    b->len = base;
+    rowsync_buf_printf(b, "%lld ORDER BY seq LIMIT %d", (long long)*last,
+                       MY_PURGE_CHUNK);
+    if (b->oom)
+        return my_oom(err);
+    rc = my_query(c, b->p, &res, err, "cannot read the history to purge");
+    if (rc < 0)
+        return rc;
+    rowsync_buf_puts(&d, "DELETE FROM ");
+    my_sb_qname(&d, t->db, nm->hist);
+    rowsync_buf_puts(&d, " WHERE seq IN (");
+    while (res != NULL && (row = mysql_fetch_row(res)) != NULL) {
+        if (row[0] == NULL)
+            continue;
+        rowsync_buf_printf(&d, "%s%s", rows ? "," : "", row[0]);
+        *last = strtoll(row[0], NULL, 10);
+        rows++;
+    }
+    mysql_free_result(res);
+    rowsync_buf_puts(&d, ")");
+    if (d.oom)
+        rc = my_oom(err);
+    else if (rows > 0)
+        rc = my_exec(c, c->db, d.p, err, "cannot purge the history");
+    if (rc == 0 && rows > 0)
+        *n = (int64_t)mysql_affected_rows(c->db);
+    rowsync_buf_free(&d);
+    if (rc < 0)
+        return rc;
+    return rows == MY_PURGE_CHUNK ? 1 : 0;
+}
+
+/* Deletes the history rows that every cursor covers and that were stamped
+ * before before_us. A MySQL cursor (S, gaps) covers every seq <= S
+ * outside its gaps (see "cursors" above), so the rows to go have
+ * seq <= min(S) and lie in no gap of any cursor: a row whose writer was
+ * still in flight when some cursor was taken stays until that direction
+ * has read it. An empty cursor, or none, covers nothing. On MySQL before
+ * 8.0 the AUTO_INCREMENT counter restarts at MAX(seq) + 1 after a server
+ * restart, so the newest row is kept there: seqs must never come back
+ * below the cursors handed out.
+ *
+ * The delete runs in chunks of MY_PURGE_CHUNK rows in seq order (see
+ * my_purge_chunk), each its own autocommitted statement: a long history
+ * goes without one huge InnoDB transaction, and no lock is taken on a
+ * row or range that a writer still holds (a range DELETE would wait for
+ * the in-flight row of a gap, and its next-key locks would hold up the
+ * triggers' inserts). Every chunk removes only covered rows, so a
+ * failure between chunks leaves a correct, smaller history. Seq bounds
+ * come from parsed cursors and are written as integers, like the
+ * extraction window; before_us likewise. */
+static int my_history_purge(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                            const char *const *cursors, size_t ncursors,
+                            int64_t before_us, int64_t *purged,
+                            rowsync_error_t *err)
+{
+    my_cursor_t *curs = NULL;
+    rowsync_buf_t b = {NULL, 0, 0, 0};
+    int64_t upto = INT64_MAX, done = 0, last = 0, n;
+    my_names_t nm;
+    my_tref_t t;
+    size_t i, j, base;
+    int rc, empty = ncursors == 0;
+
+    if (purged != NULL)
+        *purged = 0;
+    if (spec == NULL)
+        return rowsync_error_set(err, ROWSYNC_EINVAL, "no table spec");
+    if (c->in_tx)
+        return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                 "node '%s': history_purge inside the apply "
+                                 "transaction",
+                                 c->node);
+    rc = my_tref(c, spec->table, &t, err);
+    if (rc < 0)
+        return rc;
+    my_names(&t, &nm);
+    if (ncursors > 0 && (curs = calloc(ncursors, sizeof *curs)) == NULL)
+        return my_oom(err);
+    for (i = 0; i < ncursors; i++) {
+        const char *text = cursors != NULL ? cursors[i] : NULL;
+        if (text == NULL || text[0] == '\0') {
+            empty = 1;
+            continue;
+        }
+        rc = my_cursor_parse(c, text, &curs[i], err);
+        if (rc < 0) {
+            rowsync_error_prefix(err, "table '%s'", spec->table);
+            goto out;
+        }
+        if (curs[i].s < upto)
+            upto = curs[i].s;
+    }
+    if (empty || upto <= 0)
+        goto out;
+    if (!c->mariadb && mysql_get_server_version(c->db) < 80000) {
+        int isnull = 0;
+        rowsync_buf_puts(&b, "SELECT MAX(seq) FROM ");
+        my_sb_qname(&b, t.db, nm.hist);
+        if (b.oom) {
+            rc = my_oom(err);
+            goto out;
+        }
+        rc = my_query_int(c, b.p, &n, &isnull, err, "cannot read the history");
+        b.len = 0;
+        if (rc < 0) {
+            rc = my_history_error(c, spec->table, nm.hist, rc, err);
+            goto out;
+        }
+        if (isnull || n - 1 < upto)
+            upto = isnull ? 0 : n - 1;
+        if (upto <= 0)
+            goto out;
+    }
+    rowsync_buf_puts(&b, "SELECT seq FROM ");
+    my_sb_qname(&b, t.db, nm.hist);
+    rowsync_buf_printf(&b, " WHERE seq <= %lld AND time_us < %lld",
+                       (long long)upto, (long long)before_us);
+    for (i = 0; i < ncursors; i++)
+        for (j = 0; j < curs[i].ng && curs[i].g[j].a <= upto; j++) {
+            if (curs[i].g[j].a == curs[i].g[j].b)
+                rowsync_buf_printf(&b, " AND seq <> %lld",
+                                   (long long)curs[i].g[j].a);
+            else
+                rowsync_buf_printf(&b, " AND seq NOT BETWEEN %lld AND %lld",
+                                   (long long)curs[i].g[j].a,
+                                   (long long)curs[i].g[j].b);
+        }
+    rowsync_buf_puts(&b, " AND seq > ");
+    if (b.oom) {
+        rc = my_oom(err);
+        goto out;
+    }
+    base = b.len;
+    do {
+        rc = my_purge_chunk(c, &b, base, &nm, &t, &last, &n, err);
+        done += n;
+    } while (rc > 0);
+    if (rc < 0) {
+        rc = my_history_error(c, spec->table, nm.hist, rc, err);
+        if (err != NULL && !strstr(err->message, spec->table))
+            rowsync_error_prefix(err, "table '%s'", spec->table);
+    }
+    if (purged != NULL)
+        *purged = done;
+out:
+    for (i = 0; i < ncursors && curs != NULL; i++)
+        my_cursor_free(&curs[i]);
+    free(curs);
+    rowsync_buf_free(&b);
+    return rc;
+}
+
 /* Drops the state tables (the apply marker is a session variable: nothing
  * to drop for it). */
 static int my_state_remove(rowsync_conn_t *c, rowsync_error_t *err)
@@ -4126,7 +4299,7 @@ static const rowsync_driver_t my_driver = {
     my_conflicts_read,
     my_references,
     NULL, /* apply_insert_only */
-    NULL, /* history_purge */
+    my_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */
 };

@@ -681,7 +681,7 @@ static const rowsync_driver_t pg_driver = {
     pg_conflicts_read,
     pg_references,
     NULL, /* apply_insert_only */
-    NULL, /* history_purge */
+    pg_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */
 };

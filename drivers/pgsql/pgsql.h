@@ -202,6 +202,20 @@ PG_HIDDEN int pg_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
 PG_HIDDEN int pg_stream_cursor(rowsync_stream_t *s, char *buf, size_t len,
                                rowsync_error_t *err);
 PG_HIDDEN void pg_stream_close(rowsync_stream_t *s);
+/* Cursor text -> step function (-1 when the text is not a cursor), and
+ * the SQL test "history row h is consumed by f" with its numbers appended
+ * to params as $np+1... (shared with pgsql_purge.c). */
+PG_HIDDEN int pg_step_parse(const char *text, pg_step_t *f);
+PG_HIDDEN void pg_step_sql(rowsync_buf_t *b, const pg_step_t *f,
+                           char (*params)[24], int *np);
+
+/* ---- pgsql_purge.c: history upkeep -------------------------------------- */
+
+PG_HIDDEN int pg_history_purge(rowsync_conn_t *c,
+                               const rowsync_table_spec_t *spec,
+                               const char *const *cursors, size_t ncursors,
+                               int64_t before_us, int64_t *purged,
+                               rowsync_error_t *err);
 
 /* ---- pgsql_apply.c: apply transaction, state, conflict journal ---------- */
 

@@ -113,7 +113,7 @@ static void pg_step_below(pg_step_t *f, uint64_t x)
 }
 
 /* Reads a cursor text; -1 when it is not one. */
-static int pg_step_parse(const char *text, pg_step_t *f)
+int pg_step_parse(const char *text, pg_step_t *f)
 {
     const char *p = text;
     size_t k = 0;
@@ -192,8 +192,8 @@ static int pg_step_format(const pg_step_t *in, char *buf, size_t len)
 
 /* Appends a SQL boolean: "row h is consumed by f", with the numbers as
  * parameters $np+1... (their texts are added to params). */
-static void pg_step_sql(rowsync_buf_t *b, const pg_step_t *f, char (*params)[24],
-                        int *np)
+void pg_step_sql(rowsync_buf_t *b, const pg_step_t *f, char (*params)[24],
+                 int *np)
 {
     rowsync_buf_puts(b, "CASE");
     for (size_t i = 0; i <= f->n; i++) {

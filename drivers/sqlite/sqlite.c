@@ -1616,6 +1616,80 @@ static int lite_history_count(rowsync_conn_t *c,
     return rc;
 }
 
+/* Deletes the history rows that every cursor covers and that were stamped
+ * before before_us. A SQLite cursor is a seq and covers every row at or
+ * below it, so the rows to go are those with seq <= the smallest cursor.
+ * An empty cursor covers nothing, and so does an empty list: nothing is
+ * removed then. One DELETE in one write transaction (SQLite has one
+ * writer at a time; the seq range is the primary key). AUTOINCREMENT
+ * keeps seq from ever going back below the cursors handed out. */
+static int lite_history_purge(rowsync_conn_t *c,
+                              const rowsync_table_spec_t *spec,
+                              const char *const *cursors, size_t ncursors,
+                              int64_t before_us, int64_t *purged,
+                              rowsync_error_t *err)
+{
+    rowsync_buf_t b = {NULL, 0, 0, 0};
+    sqlite3_stmt *st = NULL;
+    int64_t upto = INT64_MAX, v = 0;
+    int rc, empty = ncursors == 0;
+    size_t i;
+
+    rc = lite_need_history(c, spec != NULL ? spec->table : NULL, err);
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < ncursors; i++) {
+        const char *cur = cursors != NULL ? cursors[i] : NULL;
+        if (cur == NULL || cur[0] == '\0') {
+            empty = 1;
+            continue;
+        }
+        rc = lite_parse_cursor(c, cur, &v, err);
+        if (rc < 0) {
+            rowsync_error_prefix(err, "table '%s'", spec->table);
+            return rc;
+        }
+        if (v < upto)
+            upto = v;
+    }
+    if (purged != NULL)
+        *purged = 0;
+    if (empty)
+        return 0;
+    rowsync_buf_puts(&b, "DELETE FROM ");
+    lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
+    rowsync_buf_puts(&b, " WHERE seq <= ?1 AND time_us < ?2");
+    if (b.oom) {
+        rowsync_buf_free(&b);
+        return lite_oom(err);
+    }
+    rc = lite_ddl_begin(c, err);
+    if (rc == 0)
+        rc = lite_prepare(c, b.p, &st, err, "cannot purge the history");
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, upto);
+        sqlite3_bind_int64(st, 2, before_us);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE) {
+            v = sqlite3_changes(c->db);
+            rc = 0;
+        } else {
+            rc = lite_fail(c, err, rc, "cannot purge the history");
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc < 0) {
+        rowsync_error_prefix(err, "table '%s'", spec->table);
+        lite_ddl_end(c, 0, NULL);
+    } else {
+        rc = lite_ddl_end(c, 1, err);
+        if (rc == 0 && purged != NULL)
+            *purged = v;
+    }
+    rowsync_buf_free(&b);
+    return rc;
+}
+
 /* Drops the state tables. rowsync_session stays while any trigger still
  * reads it, so that application writes keep working. */
 static int lite_state_remove(rowsync_conn_t *c, rowsync_error_t *err)
@@ -2748,7 +2822,7 @@ static const rowsync_driver_t lite_driver = {
     lite_conflicts_read,
     lite_references,
     NULL, /* apply_insert_only */
-    NULL, /* history_purge */
+    lite_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */
 };

@@ -140,6 +140,7 @@ SQL_CASE(test_sql_state_remove, "state_remove",
          mss_sql_state_remove(&b, "rowsync"))
 SQL_CASE(test_sql_describe, "describe", mss_sql_describe(&b))
 SQL_CASE(test_sql_references, "references", mss_sql_references(&b))
+SQL_CASE(test_sql_purge, "purge_composite", mss_sql_purge(&b, &o2))
 
 START_TEST(test_sql_stage_insert)
 {
@@ -668,6 +669,7 @@ static Suite *mssql_suite(void)
     CASE("sql_state_remove", test_sql_state_remove);
     CASE("sql_describe", test_sql_describe);
     CASE("sql_references", test_sql_references);
+    CASE("sql_history_purge", test_sql_purge);
     CASE("quote_hostile_identifiers", test_quote_hostile);
     CASE("split_table_names", test_split_name);
     CASE("long_names_cut_with_hash", test_long_names);

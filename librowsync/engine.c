@@ -2100,8 +2100,8 @@ static int en_sync_bidirectional(rowsync_job_t *job,
  * removes the captured changes that every direction out of the node has
  * read (its peers' cursors) and that are older than the retention. A
  * delete's history row is its tombstone: it stays until every peer has
- * read it. A node nothing reads from in this job (a one-way target) keeps
- * only the retention. The job must know every reader of a node's
+ * read it. A node nothing reads from in this job (a one-way target) is
+ * not purged: no cursor covers its history. The job must know every reader of a node's
  * history: a database shared with another job that reads it needs
  * purge = off in this one (rowsync.conf(5)). */
 static int en_purge(rowsync_job_t *job, rowsync_error_t *err)
@@ -2134,7 +2134,7 @@ static int en_purge(rowsync_job_t *job, rowsync_error_t *err)
                 nc++;
             }
             int64_t purged = 0;
-            if (rc == 0)
+            if (rc == 0 && nc > 0)
                 rc = node->drv->history_purge(node->conn, &tab->on[x].spec,
                                               list, nc, before, &purged,
                                               err);

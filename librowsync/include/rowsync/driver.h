@@ -258,11 +258,13 @@ typedef struct rowsync_driver {
                              rowsync_error_t *err);
     /* Deletes the table's captured changes that every cursor in `cursors`
      * covers (the core passes the cursor of every direction out of this
-     * node; an empty cursor covers nothing) and that were captured before
-     * before_us (server clock, UTC us). A delete's history row, the
-     * tombstone, goes the same way, once every node has seen it. *purged
-     * receives the number of history rows removed. Runs in its own
-     * transaction; never removes a change some direction has not read. */
+     * node; an empty cursor, or no cursor at all, covers nothing) and
+     * whose change time is before before_us (UTC us). A delete's history
+     * row, the tombstone, goes the same way, once every node has seen it.
+     * *purged receives the number of history rows removed. Runs outside
+     * the apply transaction (ROWSYNC_EINVAL inside it), in one or more
+     * transactions of its own; stopping part-way is safe, since it never
+     * removes a change some direction has not read. */
     int (*history_purge)(rowsync_conn_t *conn,
                          const rowsync_table_spec_t *spec,
                          const char *const *cursors, size_t ncursors,

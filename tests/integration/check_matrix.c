@@ -2627,6 +2627,77 @@ static void run_server_stopped(kind_t k)
     priv_run(k, "stop");
 }
 
+/* Clocks (issue 6): a private PostgreSQL server runs 20 s ahead of the
+ * SQLite node (libfaketime preloaded into it). Its change to row 2 comes
+ * first in real time but carries a time 20 s later; SQLite's change comes
+ * 1.5 s later. Trusting the times would keep PostgreSQL's; rowsync
+ * reports the skew, refuses to order changes closer than it and falls
+ * back to priority order (node names here: lite before pgpriv), and
+ * journals why. Then the server restarts with the right time, so its
+ * clock went 20 s backwards: the next pass says so and keeps syncing
+ * without reinstalling anything. */
+#define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+START_TEST(test_clock_skew_and_backwards_pgsql)
+{
+    const char *lib = getenv("ROWSYNC_FAKETIME_LIB");
+    if (lib == NULL)
+        lib = FAKETIME_LIB;
+    ck_assert_msg(h_exists(lib),
+                  "libfaketime (%s) is missing: install the faketime package "
+                  "(tests/packages.txt) or set ROWSYNC_FAKETIME_LIB",
+                  lib);
+    ck_assert_int_eq(chmod(g_dir, 0711), 0);
+    char port[16];
+    snprintf(port, sizeof port, "%d", closed_port());
+    ck_assert_int_eq(setenv("ROWSYNC_PG_PORT", port, 1), 0);
+    ck_assert_int_eq(setenv("FAKETIME", "+20s", 1), 0);
+    ck_assert_int_eq(setenv("LD_PRELOAD", lib, 1), 0);
+    priv_run(KIND_pgsql, "start");
+    unsetenv("LD_PRELOAD");
+    unsetenv("FAKETIME");
+    priv_env(KIND_pgsql, &g_pg);
+    ck_assert_int_eq(setenv("ROWSYNC_TEST_PG_PASSWORD", g_pg.password, 1), 0);
+
+    pair_setup("skew", KIND_sqlite, KIND_pgsql);
+    snprintf(g_n2.name, sizeof g_n2.name, "pgpriv");
+    items_create(&g_n1, 5);
+    items_create(&g_n2, 5);
+    write_job("bidirectional", "");
+    h_proc_free(rs_ok("init"));
+
+    set_item(&g_n2, 2, "pg-first", 20);
+    h_sleep_ms(1500);
+    set_item(&g_n1, 2, "lite-later", 21);
+    h_proc_t *p = rs_ok("sync");
+    ck_assert_msg(strstr(p->err, "clock skew between nodes") &&
+                      strstr(p->err, "pgpriv"),
+                  "the skew is not reported: %s", h_describe(p));
+    h_proc_free(p);
+    assert_item(&g_n1, 2, "lite-later", 21);
+    assert_item(&g_n2, 2, "lite-later", 21);
+    p = rs_ok("status");
+    ck_assert_msg(strstr(p->out, "clock skew lite / pgpriv"),
+                  "status does not show the skew: %s", h_describe(p));
+    ck_assert_msg(h_lines_with(p->out, "lite won over pgpriv",
+                               "clocks skewed beyond max_clock_skew"),
+                  "the journal does not say the skew decided: %s",
+                  h_describe(p));
+    h_proc_free(p);
+
+    priv_run(KIND_pgsql, "stop");
+    priv_run(KIND_pgsql, "resume");
+    n_forget(&g_n2);
+    set_item(&g_n2, 3, "pg-after-restart", 30);
+    p = rs_ok("sync");
+    ck_assert_msg(strstr(p->err, "pgpriv' went backwards by"),
+                  "the clock going back is not reported: %s", h_describe(p));
+    h_proc_free(p);
+    assert_item(&g_n1, 3, "pg-after-restart", 30);
+    assert_same_items();
+}
+END_TEST
+
 START_TEST(test_server_stopped_mid_pass_pgsql)
 {
     run_server_stopped(KIND_pgsql);
@@ -3084,6 +3155,7 @@ static Suite *matrix_suite(void)
     ADD(s, test_commit_order_mysql_to_pgsql);
     ADD(s, test_three_kinds_mesh);
     ADD(s, test_three_kinds_hub);
+    ADD(s, test_clock_skew_and_backwards_pgsql);
     return s;
 }
 

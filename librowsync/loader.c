@@ -80,7 +80,7 @@ struct rs_module {
  * header's minor and these tables disagree. */
 static const size_t ld_driver_sizes[] = {
     LD_END(rowsync_driver_t, references),  /* 1.0 */
-    LD_END(rowsync_driver_t, watch_clear), /* 1.1 */
+    LD_END(rowsync_driver_t, stream_columns), /* 1.1 */
 };
 static const size_t ld_plugin_sizes[] = {
     LD_END(rowsync_plugin_t, transform), /* 1.0 */
@@ -155,6 +155,7 @@ static const struct ld_member ld_driver_members[] = {
     LD_DM(history_purge, 1, 0),
     LD_DM(watch, 1, 0),
     LD_DM(watch_clear, 1, 0),
+    LD_DM(stream_columns, 1, 0),
 };
 #define LD_PM(m, minor, req) {#m, offsetof(rowsync_plugin_t, m), minor, req}
 static const struct ld_member ld_plugin_members[] = {

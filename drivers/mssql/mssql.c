@@ -2140,6 +2140,7 @@ static const rowsync_driver_t mss_driver = {
     mss_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */
+    NULL, /* stream_columns */
 };
 
 int mssql_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

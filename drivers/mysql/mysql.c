@@ -4302,6 +4302,7 @@ static const rowsync_driver_t my_driver = {
     my_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */
+    NULL, /* stream_columns */
 };
 
 int mysql_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

@@ -2825,6 +2825,7 @@ static const rowsync_driver_t lite_driver = {
     lite_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */
+    NULL, /* stream_columns */
 };
 
 int sqlite_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

@@ -125,6 +125,7 @@ START_TEST(test_driver_table_layout)
         offsetof(rowsync_driver_t, history_purge),
         offsetof(rowsync_driver_t, watch),
         offsetof(rowsync_driver_t, watch_clear),
+        offsetof(rowsync_driver_t, stream_columns),
     };
     size_t nf = sizeof(functions) / sizeof(functions[0]), i;
 
@@ -137,12 +138,12 @@ START_TEST(test_driver_table_layout)
     /* The last member of 1.0 stays where it was; 1.1 ends the table. */
     ck_assert_uint_eq(offsetof(rowsync_driver_t, references),
                       HDR + 4 * PTR + 26 * FPTR);
-    ck_assert_uint_eq(offsetof(rowsync_driver_t, watch_clear),
-                      HDR + 4 * PTR + 30 * FPTR);
-    ck_assert_uint_eq(sizeof(rowsync_driver_t), HDR + 4 * PTR + 31 * FPTR);
+    ck_assert_uint_eq(offsetof(rowsync_driver_t, stream_columns),
+                      HDR + 4 * PTR + 31 * FPTR);
+    ck_assert_uint_eq(sizeof(rowsync_driver_t), HDR + 4 * PTR + 32 * FPTR);
 #if UINTPTR_MAX == UINT64_MAX
     ck_assert_uint_eq(offsetof(rowsync_driver_t, references), 248);
-    ck_assert_uint_eq(sizeof(rowsync_driver_t), 288);
+    ck_assert_uint_eq(sizeof(rowsync_driver_t), 296);
 #endif
 }
 END_TEST

@@ -278,6 +278,15 @@ typedef struct rowsync_driver {
      * Without them run mode polls every interval. */
     int (*watch)(rowsync_conn_t *conn, int *fd, rowsync_error_t *err);
     int (*watch_clear)(rowsync_conn_t *conn, rowsync_error_t *err);
+    /* For an extract stream: the spec columns that the change last
+     * returned by stream_next changed since the stream's `since`, for
+     * column-level merge. Bit i of *changed is spec column i (i < 64).
+     * Every bit is set when that is unknown: an insert, a delete, a
+     * change applied by rowsync, a column past the 64th. Updates captured
+     * by the triggers record which columns differ between the old and the
+     * new row; the net change ORs them. */
+    int (*stream_columns)(rowsync_stream_t *stream, uint64_t *changed,
+                          rowsync_error_t *err);
 } rowsync_driver_t;
 
 #define ROWSYNC_DRIVER_HEADER                                                \

@@ -575,6 +575,7 @@ static void en_free_tables(rowsync_job_t *job)
             free(rt->types);
             free(rt->from);
             free(rt->fill);
+            free(rt->insert_only);
             free(rt->convert);
             free(rt->fcols[0]);
             free(rt->fcols[1]);
@@ -907,7 +908,9 @@ static int en_route(rowsync_job_t *job, rs_table_t *tab, size_t from, size_t to,
     r->from = calloc(cap, sizeof(*r->from));
     r->fill = calloc(cap, sizeof(*r->fill));
     r->convert = calloc(cap, sizeof(*r->convert));
-    if (!r->columns || !r->types || !r->from || !r->fill || !r->convert)
+    r->insert_only = calloc(cap, 1);
+    if (!r->columns || !r->types || !r->from || !r->fill || !r->convert ||
+        !r->insert_only)
         return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
     size_t n = 0;
     for (size_t j = 0; j < dst->spec.ncolumns; j++)
@@ -923,7 +926,9 @@ static int en_route(rowsync_job_t *job, rs_table_t *tab, size_t from, size_t to,
         r->columns[n] = dst->fill_columns[f];
         r->types[n] = dst->fill_types[f];
         r->fill[n] = f;
+        r->insert_only[n] = 1;
         r->from[n++] = RS_ROUTE_FILL;
+        r->nfill++;
     }
     r->spec.table = dst->spec.table;
     r->spec.columns = r->columns;
@@ -1184,7 +1189,12 @@ static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
         return 0;
     if ((rc = ddrv->begin(d->to->conn, err)) < 0)
         return rc;
-    if (batch->n)
+    /* fill columns take their value on insert only, where the driver can */
+    if (batch->n && d->route->nfill && ddrv->apply_insert_only)
+        rc = ddrv->apply_insert_only(d->to->conn, &d->route->spec,
+                                     d->route->insert_only, batch->changes,
+                                     batch->n, err);
+    else if (batch->n)
         rc = ddrv->apply(d->to->conn, &d->route->spec, batch->changes, batch->n,
                          err);
     for (size_t i = 0; rc == 0 && i < nconflicts; i++)

@@ -1404,6 +1404,31 @@ START_TEST(test_mapping_oneway_renames_skip_fill_filter)
 }
 END_TEST
 
+/* A fill column takes its value when a row is inserted on the target;
+ * a later update of that row leaves it alone, so a change made to it on
+ * the target survives. */
+START_TEST(test_fill_is_written_on_insert_only)
+{
+    make_customers();
+    job_customers("");
+    h_proc_free(rs_ok("init"));
+    assert_clients("SELECT 1, 'Ann', 'ann@x', 'DE'");
+    h_sql(g_branch, "UPDATE clients SET country = 'AT' WHERE client_id = 1");
+    h_sql(g_shop, "UPDATE customers SET name = 'Ann B' WHERE id = 1;"
+                  "INSERT INTO customers VALUES (4, 'Dee', 'dee@x', 'EU', 1)");
+    h_proc_free(rs_ok("sync"));
+    assert_clients("SELECT 1, 'Ann B', 'ann@x', 'AT' UNION ALL "
+                   "SELECT 4, 'Dee', 'dee@x', 'DE'");
+    /* a row that leaves the subset and comes back is inserted again */
+    h_sql(g_shop, "UPDATE customers SET region = 'US' WHERE id = 1");
+    h_proc_free(rs_ok("sync"));
+    h_sql(g_shop, "UPDATE customers SET region = 'EU' WHERE id = 1");
+    h_proc_free(rs_ok("sync"));
+    assert_clients("SELECT 1, 'Ann B', 'ann@x', 'DE' UNION ALL "
+                   "SELECT 4, 'Dee', 'dee@x', 'DE'");
+}
+END_TEST
+
 START_TEST(test_filter_leaving_keep_keeps_the_row)
 {
     make_customers();
@@ -1819,6 +1844,7 @@ static Suite *sqlite_sync_suite(void)
     ADD(s, test_history_clear_keeps_later_changes_flowing);
     ADD(s, test_types_travel_unchanged);
     ADD(s, test_mapping_oneway_renames_skip_fill_filter);
+    ADD(s, test_fill_is_written_on_insert_only);
     ADD(s, test_filter_leaving_keep_keeps_the_row);
     ADD(s, test_check_prints_resolved_mapping);
     ADD(s, test_check_names_unmapped_column);

@@ -1493,6 +1493,40 @@ START_TEST(test_check_names_unmapped_column)
 }
 END_TEST
 
+/* One check lists every column a node can neither find, map nor skip,
+ * on every node and table, not only the first, then exits non-zero. */
+START_TEST(test_check_reports_every_unresolved_column)
+{
+    make_customers();
+    h_sql(g_shop, "CREATE TABLE orders(id INTEGER PRIMARY KEY, total INTEGER,"
+                  " note TEXT)");
+    h_sql(g_branch, "CREATE TABLE orders(id INTEGER PRIMARY KEY)");
+    h_write_file(g_job, "[job]\nmode = one-way\nsource = shop\n"
+                        "[node shop]\ndriver = sqlite\npath = shop.db\n"
+                        "[node branch]\ndriver = sqlite\npath = branch.db\n"
+                        "[table customers]\n"
+                        "[table customers @ branch]\n"
+                        "name = clients\n"
+                        "map = id:client_id\n"
+                        "[table orders]\n");
+    h_proc_t *p = fails_cleanly(1, g_shop, g_branch);
+    char *out = all_output(p);
+    static const char *const missing[] = {"'name' of table 'customers'",
+                                          "'email' of table 'customers'",
+                                          "'region' of table 'customers'",
+                                          "'active' of table 'customers'",
+                                          "'total' of table 'orders'",
+                                          "'note' of table 'orders'"};
+    for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++)
+        ck_assert_msg(h_lines_with(out, "problem:", missing[i]),
+                      "no problem line for column %s: %s", missing[i], out);
+    ck_assert_msg(strstr(out, "job ") == NULL || strstr(out, ": ok") == NULL,
+                  "check says ok: %s", out);
+    free(out);
+    h_proc_free(p);
+}
+END_TEST
+
 START_TEST(test_filter_parse_error_names_line_and_column)
 {
     make_customers();
@@ -1845,6 +1879,7 @@ static Suite *sqlite_sync_suite(void)
     ADD(s, test_types_travel_unchanged);
     ADD(s, test_mapping_oneway_renames_skip_fill_filter);
     ADD(s, test_fill_is_written_on_insert_only);
+    ADD(s, test_check_reports_every_unresolved_column);
     ADD(s, test_filter_leaving_keep_keeps_the_row);
     ADD(s, test_check_prints_resolved_mapping);
     ADD(s, test_check_names_unmapped_column);

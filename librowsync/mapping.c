@@ -170,8 +170,8 @@ static int mp_problem(const rowsync_error_t *e, rs_map_report_fn report,
 static int mp_node_table(const rs_job_cfg_t *cfg, const rs_table_cfg_t *tc,
                          const char *node, const rowsync_table_info_t *info,
                          char **names, size_t ncols, size_t nkeys,
-                         rs_node_table_t *nt, rs_map_report_fn report,
-                         void *ud, rowsync_error_t *err)
+                         rs_node_table_t *nt, rs_map_report_fn report, void *ud,
+                         rowsync_error_t *err)
 {
     const rs_table_node_cfg_t *on = rs_table_cfg_on(tc, node);
     int line = on ? on->line : tc->line;
@@ -242,8 +242,8 @@ static int mp_node_table(const rs_job_cfg_t *cfg, const rs_table_cfg_t *tc,
                 rowsync_error_set(&e, ROWSYNC_ENOTFOUND,
                                   "fill column '%s' of table '%s' not found "
                                   "on node '%s' as table '%s' (%s:%d)",
-                                  on->fill[f].column, tc->name, node,
-                                  nt->name, cfg->path, line);
+                                  on->fill[f].column, tc->name, node, nt->name,
+                                  cfg->path, line);
                 rc = mp_problem(&e, report, ud, &first, &nproblems);
                 continue;
             }
@@ -272,8 +272,8 @@ static int mp_node_table(const rs_job_cfg_t *cfg, const rs_table_cfg_t *tc,
                 rowsync_error_prefix(&e,
                                      "fill value '%s' for column '%s' of "
                                      "table '%s' on node '%s' (%s:%d)",
-                                     text, col->name, tc->name, node,
-                                     cfg->path, line);
+                                     text, col->name, tc->name, node, cfg->path,
+                                     line);
                 e.code = ROWSYNC_EINVAL;
                 rc = mp_problem(&e, report, ud, &first, &nproblems);
             }
@@ -324,9 +324,8 @@ static int mp_filter_columns(const rs_job_cfg_t *cfg, const rs_table_t *tab,
 }
 
 /* Builds the route of changes from node `from` to node `to`. */
-static int mp_route(const rs_job_cfg_t *cfg, const rs_table_t *tab,
-                    size_t from, size_t to, rs_route_t *r,
-                    rowsync_error_t *err)
+static int mp_route(const rs_job_cfg_t *cfg, const rs_table_t *tab, size_t from,
+                    size_t to, rs_route_t *r, rowsync_error_t *err)
 {
     const rs_node_table_t *src = &tab->on[from], *dst = &tab->on[to];
     size_t cap = dst->spec.ncolumns + dst->nfill + 1;
@@ -396,7 +395,6 @@ static int mp_route(const rs_job_cfg_t *cfg, const rs_table_t *tab,
     }
     return 0;
 }
-
 
 /* Frees what rs_map_table put in one node's table (not nt itself). */
 static void mp_node_table_free(rs_node_table_t *nt)
@@ -487,9 +485,9 @@ int rs_map_table(const rs_job_cfg_t *cfg, const rs_table_cfg_t *tc,
             continue;
         }
         memset(&e, 0, sizeof(e));
-        rc = mp_node_table(cfg, tc, cfg->nodes[n].name, infos[n], tab->canon,
-                           tab->ncanon, tab->nkeys, &tab->on[n], report, ud,
-                           &e);
+        rc =
+            mp_node_table(cfg, tc, cfg->nodes[n].name, infos[n], tab->canon,
+                          tab->ncanon, tab->nkeys, &tab->on[n], report, ud, &e);
         if (rc == 0)
             continue;
         if (rc == ROWSYNC_ENOMEM || !report) {
@@ -512,8 +510,8 @@ int rs_map_table(const rs_job_cfg_t *cfg, const rs_table_cfg_t *tc,
     for (size_t f = 0; f < nn; f++)
         for (size_t t = 0; t < nn; t++)
             if (f != t && (cfg->mode == RS_MODE_BIDIRECTIONAL || f == ref) &&
-                (rc = mp_route(cfg, tab, f, t, &tab->routes[f * nn + t],
-                               err)) < 0)
+                (rc = mp_route(cfg, tab, f, t, &tab->routes[f * nn + t], err)) <
+                    0)
                 return rc;
     return 0;
 }

@@ -30,12 +30,11 @@ typedef void (*rs_map_report_fn)(void *ud, const rowsync_error_t *err);
  * class with its message in err; with report set, every problem is
  * passed to it first (a table without key, every missing column of every
  * node, not only the first; a NULL infos[n], a table missing on node n,
- * counts as a problem the caller reported), and routes are not built. tab's members are freed by rs_map_table_free,
- * also after a failure. */
+ * counts as a problem the caller reported), and routes are not built. tab's
+ * members are freed by rs_map_table_free, also after a failure. */
 RS_HIDDEN int rs_map_table(const rs_job_cfg_t *cfg, const rs_table_cfg_t *tc,
-                           const rowsync_table_info_t *const *infos,
-                           size_t ref, rs_table_t *tab,
-                           rs_map_report_fn report, void *ud,
+                           const rowsync_table_info_t *const *infos, size_t ref,
+                           rs_table_t *tab, rs_map_report_fn report, void *ud,
                            rowsync_error_t *err);
 RS_HIDDEN void rs_map_table_free(rs_table_t *tab, size_t nnodes);
 

@@ -62,7 +62,10 @@ static void job(const char *mode, const char *rest)
 }
 
 /* A described column: name, type, key position. */
-#define COL(n, t, k) {(n), ROWSYNC_TYPE_##t, #t, 1, (k)}
+#define COL(n, t, k)                                                           \
+    {                                                                          \
+        (n), ROWSYNC_TYPE_##t, #t, 1, (k)                                      \
+    }
 
 /* The customers table on a: id (key), name, email, region. */
 static const rowsync_column_t a_cols[] = {

@@ -17,6 +17,7 @@
 #include "filter.h"
 #include "keyset.h"
 #include "loader.h"
+#include "mapping.h"
 #include "row.h"
 
 #define RS_STOPPED 3 /* internal status: a stop was requested, work saved */
@@ -548,44 +549,8 @@ static void en_free_tables(rowsync_job_t *job)
 {
     if (!job->tables)
         return;
-    for (size_t t = 0; t < job->cfg->ntables; t++) {
-        rs_table_t *tab = &job->tables[t];
-        if (!tab->on)
-            continue;
-        size_t nn = job->cfg->nnodes;
-        for (size_t n = 0; n < nn; n++) {
-            rs_node_table_t *nt = &tab->on[n];
-            for (size_t c = 0; c < nt->spec.ncolumns; c++)
-                free(nt->columns[c]);
-            free(nt->columns);
-            free(nt->types);
-            free(nt->canon);
-            free(nt->name);
-            for (size_t f = 0; f < nt->nfill; f++)
-                free(nt->fill_columns[f]);
-            free(nt->fill_columns);
-            free(nt->fill_types);
-            free(nt->fill_values);
-            free(nt->fill_scratch);
-        }
-        free(tab->on);
-        for (size_t r = 0; tab->routes && r < nn * nn; r++) {
-            rs_route_t *rt = &tab->routes[r];
-            free(rt->columns);
-            free(rt->types);
-            free(rt->from);
-            free(rt->fill);
-            free(rt->convert);
-            free(rt->fcols[0]);
-            free(rt->fcols[1]);
-            free(rt->fvals);
-            free(rt->chain);
-        }
-        free(tab->routes);
-        for (size_t c = 0; c < tab->ncanon; c++)
-            free(tab->canon[c]);
-        free(tab->canon);
-    }
+    for (size_t t = 0; t < job->cfg->ntables; t++)
+        rs_map_table_free(&job->tables[t], job->cfg->nnodes);
     free(job->tables);
     job->tables = NULL;
     free(job->order);
@@ -616,354 +581,10 @@ static rs_node_t *en_reference_node(rowsync_job_t *job)
     return &job->nodes[0];
 }
 
-static const rowsync_column_t *en_find_column(const rowsync_table_info_t *info,
-                                              const char *name)
-{
-    for (size_t c = 0; c < info->ncolumns; c++)
-        if (strcmp(info->columns[c].name, name) == 0)
-            return &info->columns[c];
-    for (size_t c = 0; c < info->ncolumns; c++)
-        if (strcasecmp(info->columns[c].name, name) == 0)
-            return &info->columns[c];
-    return NULL;
-}
-
-/* The table's name on node: its [table NAME @ NODE] name, or the
- * canonical name. */
+/* The table's name on node (see rs_map_table_name). */
 static const char *en_table_name(const rs_table_cfg_t *tc, const char *node)
 {
-    const rs_table_node_cfg_t *on = rs_table_cfg_on(tc, node);
-    return on && on->name ? on->name : tc->name;
-}
-
-/* The name a canonical column has on a node (map), or NULL when the node
- * skips it. */
-static const char *en_node_column(const rs_table_node_cfg_t *on,
-                                  const char *canon)
-{
-    if (!on)
-        return canon;
-    for (size_t i = 0; i < on->nskip; i++)
-        if (strcmp(on->skip[i], canon) == 0)
-            return NULL;
-    for (size_t i = 0; i < on->nmap; i++)
-        if (strcmp(on->map_from[i], canon) == 0)
-            return on->map_to[i];
-    return canon;
-}
-
-/* The canonical name of a column as a node names it (map inverted), or
- * NULL when it is one of the node's fill columns. */
-static const char *en_canon_column(const rs_table_node_cfg_t *on,
-                                   const char *name)
-{
-    if (!on)
-        return name;
-    for (size_t i = 0; i < on->nfill; i++)
-        if (strcasecmp(on->fill[i].column, name) == 0)
-            return NULL;
-    for (size_t i = 0; i < on->nmap; i++)
-        if (strcasecmp(on->map_to[i], name) == 0)
-            return on->map_from[i];
-    return name;
-}
-
-static int en_listed(char **list, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcasecmp(list[i], name) == 0)
-            return 1;
-    return 0;
-}
-
-/* Decides the canonical column list of a table (keys first) from the job
- * file and the reference node's description, read through the reference
- * node's mapping (its renames inverted, its skipped columns added, its
- * fill columns left out). *names is malloc'd, each name owned by it. */
-static int en_canonical_columns(rowsync_job_t *job, const rs_table_cfg_t *tc,
-                                const rs_node_t *ref,
-                                const rowsync_table_info_t *info,
-                                char ***names, size_t *ncols, size_t *nkeys,
-                                rowsync_error_t *err)
-{
-    const char *file = job->cfg->path;
-    const rs_table_node_cfg_t *on = rs_table_cfg_on(tc, ref->cfg->name);
-    size_t cap =
-        info->ncolumns + tc->ncolumns + tc->nkey + (on ? on->nskip : 0) + 1;
-    char **list = calloc(cap, sizeof(*list));
-    size_t n = 0, k = 0;
-    if (!list)
-        return ROWSYNC_ENOMEM;
-    int rc = 0;
-    if (tc->nkey) {
-        for (size_t i = 0; i < tc->nkey; i++)
-            list[n++] = rs_strdup(tc->key[i]);
-    } else {
-        int maxpos = 0;
-        for (size_t c = 0; c < info->ncolumns; c++)
-            if (info->columns[c].key_position > maxpos)
-                maxpos = info->columns[c].key_position;
-        for (int pos = 1; pos <= maxpos; pos++)
-            for (size_t c = 0; c < info->ncolumns; c++)
-                if (info->columns[c].key_position == pos) {
-                    const char *cn = en_canon_column(on, info->columns[c].name);
-                    list[n++] = rs_strdup(cn ? cn : info->columns[c].name);
-                }
-        if (n == 0) {
-            rc = rowsync_error_set(
-                err, ROWSYNC_EINVAL,
-                "table '%s' on node '%s' has no primary key: set key = "
-                "COLUMN[, COLUMN...] in [table %s] (%s:%d)",
-                tc->name, ref->cfg->name, tc->name, file, tc->line);
-            goto fail;
-        }
-    }
-    k = n;
-    if (tc->ncolumns) {
-        for (size_t i = 0; i < tc->ncolumns; i++) {
-            int is_key = 0;
-            for (size_t j = 0; j < k; j++)
-                is_key |= strcmp(list[j], tc->columns[i]) == 0;
-            if (!is_key)
-                list[n++] = rs_strdup(tc->columns[i]);
-        }
-    } else {
-        for (size_t c = 0; c < info->ncolumns; c++) {
-            const char *cn = en_canon_column(on, info->columns[c].name);
-            if (cn && !en_listed(list, n, cn))
-                list[n++] = rs_strdup(cn);
-        }
-        for (size_t i = 0; on && i < on->nskip; i++)
-            if (!en_listed(list, n, on->skip[i]))
-                list[n++] = rs_strdup(on->skip[i]);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!list[i]) {
-            rc = ROWSYNC_ENOMEM;
-            goto fail;
-        }
-    *names = list;
-    *ncols = n;
-    *nkeys = k;
-    return 0;
-fail:
-    for (size_t i = 0; i < n; i++)
-        free(list[i]);
-    free(list);
-    return rc;
-}
-
-/* Builds the spec of one table on one node from its description and the
- * canonical columns, through the node's [table NAME @ NODE] section:
- * renamed columns take their node names, skipped ones are left out, fill
- * columns get their values parsed as the node's column types. Every other
- * canonical column must exist there. */
-static int en_node_table(rowsync_job_t *job, const rs_table_cfg_t *tc,
-                         const rs_node_t *node,
-                         const rowsync_table_info_t *info, char **names,
-                         size_t ncols, size_t nkeys, rs_node_table_t *nt,
-                         rowsync_error_t *err)
-{
-    const rs_table_node_cfg_t *on = rs_table_cfg_on(tc, node->cfg->name);
-    int line = on ? on->line : tc->line;
-    nt->name = rs_strdup(en_table_name(tc, node->cfg->name));
-    nt->columns = calloc(ncols ? ncols : 1, sizeof(char *));
-    nt->types = calloc(ncols ? ncols : 1, sizeof(rowsync_type_t));
-    nt->canon = calloc(ncols ? ncols : 1, sizeof(size_t));
-    if (!nt->name || !nt->columns || !nt->types || !nt->canon)
-        return ROWSYNC_ENOMEM;
-    nt->spec.table = nt->name;
-    nt->spec.columns = (const char *const *)nt->columns;
-    nt->spec.types = nt->types;
-    nt->spec.nkeys = nkeys;
-    for (size_t i = 0; i < ncols; i++) {
-        const char *want = en_node_column(on, names[i]);
-        if (!want)
-            continue;
-        const rowsync_column_t *col = en_find_column(info, want);
-        if (!col) {
-            if (strcmp(want, names[i]) != 0)
-                return rowsync_error_set(
-                    err, ROWSYNC_ENOTFOUND,
-                    "%s '%s' (canonical '%s') of table '%s' not found on "
-                    "node '%s' as table '%s' (%s:%d)",
-                    i < nkeys ? "key column" : "column", want, names[i],
-                    tc->name, node->cfg->name, nt->name, job->cfg->path, line);
-            return rowsync_error_set(
-                err, ROWSYNC_ENOTFOUND,
-                "%s '%s' of table '%s' not found on node '%s'%s%s; map it "
-                "(map = %s:NAME) or skip it (skip = %s) in [table %s @ %s] "
-                "(%s:%d)",
-                i < nkeys ? "key column" : "column", names[i], tc->name,
-                node->cfg->name, on && on->name ? " as table " : "",
-                on && on->name ? on->name : "", names[i], names[i], tc->name,
-                node->cfg->name, job->cfg->path, line);
-        }
-        size_t at = nt->spec.ncolumns;
-        if (!(nt->columns[at] = rs_strdup(col->name)))
-            return ROWSYNC_ENOMEM;
-        nt->types[at] = col->type;
-        nt->canon[at] = i;
-        nt->spec.ncolumns = at + 1;
-    }
-    if (!on || !on->nfill)
-        return 0;
-    size_t scratch_len = 0;
-    for (size_t f = 0; f < on->nfill; f++)
-        scratch_len += on->fill[f].value ? strlen(on->fill[f].value) + 1 : 0;
-    nt->fill_columns = calloc(on->nfill, sizeof(char *));
-    nt->fill_types = calloc(on->nfill, sizeof(rowsync_type_t));
-    nt->fill_values = calloc(on->nfill, sizeof(rowsync_value_t));
-    nt->fill_scratch = malloc(scratch_len + 1);
-    if (!nt->fill_columns || !nt->fill_types || !nt->fill_values ||
-        !nt->fill_scratch)
-        return ROWSYNC_ENOMEM;
-    unsigned char *scratch = nt->fill_scratch;
-    for (size_t f = 0; f < on->nfill; f++) {
-        const rowsync_column_t *col = en_find_column(info, on->fill[f].column);
-        if (!col)
-            return rowsync_error_set(
-                err, ROWSYNC_ENOTFOUND,
-                "fill column '%s' of table '%s' not found on node '%s' as "
-                "table '%s' (%s:%d)",
-                on->fill[f].column, tc->name, node->cfg->name, nt->name,
-                job->cfg->path, line);
-        for (size_t i = 0; i < nt->spec.ncolumns; i++)
-            if (strcasecmp(nt->columns[i], col->name) == 0)
-                return rowsync_error_set(
-                    err, ROWSYNC_EINVAL,
-                    "fill column '%s' of table '%s' on node '%s' is also a "
-                    "synced column; fill only columns no other node has "
-                    "(%s:%d)",
-                    col->name, tc->name, node->cfg->name, job->cfg->path, line);
-        if (!(nt->fill_columns[f] = rs_strdup(col->name)))
-            return ROWSYNC_ENOMEM;
-        nt->nfill = f + 1;
-        nt->fill_types[f] = col->type;
-        const char *text = on->fill[f].value;
-        if (!text) {
-            nt->fill_values[f].type = ROWSYNC_TYPE_NULL;
-            continue;
-        }
-        if (rowsync_value_parse(col->type, text, strlen(text), scratch,
-                                &nt->fill_values[f], err) != 0) {
-            rowsync_error_prefix(err,
-                                 "fill value '%s' for column '%s' of table "
-                                 "'%s' on node '%s' (%s:%d)",
-                                 text, col->name, tc->name, node->cfg->name,
-                                 job->cfg->path, line);
-            return ROWSYNC_EINVAL;
-        }
-        scratch += strlen(text) + 1;
-    }
-    return 0;
-}
-
-/* Looks up the source spec index of every column a filter reads.
- * A column the source does not carry is an error naming the filter's
- * line. */
-static int en_filter_columns(rowsync_job_t *job, rs_table_t *tab,
-                             const rs_filter_t *f, int line,
-                             const rs_node_table_t *src, const char *srcname,
-                             size_t **out, rowsync_error_t *err)
-{
-    size_t n = rs_filter_ncolumns(f);
-    size_t *idx = calloc(n ? n : 1, sizeof(*idx));
-    if (!idx)
-        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const char *name = rs_filter_column(f, i);
-        size_t c = 0, j;
-        while (c < tab->ncanon && strcasecmp(tab->canon[c], name) != 0)
-            c++;
-        for (j = 0; c < tab->ncanon && j < src->spec.ncolumns; j++)
-            if (src->canon[j] == c)
-                break;
-        if (c == tab->ncanon || j == src->spec.ncolumns) {
-            free(idx);
-            return rowsync_error_set(
-                err, ROWSYNC_EINVAL,
-                "%s:%d: the filter of table '%s' reads column '%s', which "
-                "%s",
-                job->cfg->path, line, tab->cfg->name, name,
-                c == tab->ncanon ? "is not a column of the table"
-                                 : "the source node skips");
-        }
-        (void)srcname;
-        idx[i] = j;
-    }
-    *out = idx;
-    return 0;
-}
-
-/* Builds the route of changes from node `from` to node `to`. */
-static int en_route(rowsync_job_t *job, rs_table_t *tab, size_t from, size_t to,
-                    rs_route_t *r, rowsync_error_t *err)
-{
-    const rs_node_table_t *src = &tab->on[from], *dst = &tab->on[to];
-    size_t cap = dst->spec.ncolumns + dst->nfill + 1;
-    r->columns = calloc(cap, sizeof(*r->columns));
-    r->types = calloc(cap, sizeof(*r->types));
-    r->from = calloc(cap, sizeof(*r->from));
-    r->fill = calloc(cap, sizeof(*r->fill));
-    r->convert = calloc(cap, sizeof(*r->convert));
-    if (!r->columns || !r->types || !r->from || !r->fill || !r->convert)
-        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
-    size_t n = 0;
-    for (size_t j = 0; j < dst->spec.ncolumns; j++)
-        for (size_t i = 0; i < src->spec.ncolumns; i++)
-            if (src->canon[i] == dst->canon[j]) {
-                r->columns[n] = dst->columns[j];
-                r->types[n] = dst->types[j];
-                r->convert[n] = src->types[i] != dst->types[j];
-                r->from[n++] = i;
-                break;
-            }
-    for (size_t f = 0; f < dst->nfill; f++) {
-        r->columns[n] = dst->fill_columns[f];
-        r->types[n] = dst->fill_types[f];
-        r->fill[n] = f;
-        r->from[n++] = RS_ROUTE_FILL;
-    }
-    r->spec.table = dst->spec.table;
-    r->spec.columns = r->columns;
-    r->spec.types = r->types;
-    r->spec.ncolumns = n;
-    r->spec.nkeys = dst->spec.nkeys;
-    const rs_table_node_cfg_t *on =
-        rs_table_cfg_on(tab->cfg, job->nodes[to].cfg->name);
-    r->filters[0] = tab->cfg->filter;
-    r->filters[1] = on ? on->filter : NULL;
-    size_t most = 0;
-    for (int k = 0; k < 2; k++) {
-        if (!r->filters[k])
-            continue;
-        int line = k == 0 ? tab->cfg->filter_line : on->filter_line;
-        int rc =
-            en_filter_columns(job, tab, r->filters[k], line, src,
-                              job->nodes[from].cfg->name, &r->fcols[k], err);
-        if (rc < 0)
-            return rc;
-        if (rs_filter_ncolumns(r->filters[k]) > most)
-            most = rs_filter_ncolumns(r->filters[k]);
-    }
-    if (!(r->fvals = calloc(most + 1, sizeof(*r->fvals))))
-        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
-    /* the plugin chain: the table's, then the target's */
-    size_t nchain = tab->cfg->nplugins + (on ? on->nplugins : 0);
-    if (!(r->chain = calloc(nchain + 1, sizeof(*r->chain))))
-        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
-    for (size_t k = 0; k < nchain; k++) {
-        const char *name = k < tab->cfg->nplugins
-                               ? tab->cfg->plugins[k]
-                               : on->plugins[k - tab->cfg->nplugins];
-        const rs_plugin_cfg_t *pc = rs_job_cfg_plugin(job->cfg, name);
-        if (!pc) /* the parser checked every chain */
-            return rowsync_error_set(err, ROWSYNC_EINVAL,
-                                     "no [plugin %s] section", name);
-        r->chain[r->nchain++] = (size_t)(pc - job->cfg->plugins);
-    }
-    return 0;
+    return rs_map_table_name(tc, node);
 }
 
 /* Describes a table on a node (by its name there); a failure names the
@@ -1065,6 +686,8 @@ static int en_order_tables(rowsync_job_t *job, rs_node_t *ref,
     return rc;
 }
 
+/* Describes every table on every node and resolves its shapes and
+ * routes (mapping.c). */
 int rs_engine_resolve(rowsync_job_t *job, rowsync_error_t *err)
 {
     if (job->resolved)
@@ -1074,43 +697,22 @@ int rs_engine_resolve(rowsync_job_t *job, rowsync_error_t *err)
         return rc;
     size_t nn = job->cfg->nnodes;
     job->tables = calloc(job->cfg->ntables, sizeof(*job->tables));
-    if (!job->tables)
-        return ROWSYNC_ENOMEM;
+    const rowsync_table_info_t **infos = calloc(nn ? nn : 1, sizeof(*infos));
+    if (!job->tables || !infos) {
+        free(infos);
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    }
     rs_node_t *ref = en_reference_node(job);
     for (size_t t = 0; t < job->cfg->ntables && rc == 0; t++) {
-        rs_table_t *tab = &job->tables[t];
-        tab->cfg = &job->cfg->tables[t];
-        if (!(tab->on = calloc(nn, sizeof(*tab->on))))
-            return ROWSYNC_ENOMEM;
-        const rowsync_table_info_t *info;
-        rc = en_describe(job, ref, tab->cfg, &info, err);
-        if (rc < 0)
-            break;
-        char **names = NULL;
-        size_t ncols = 0, nkeys = 0;
-        rc = en_canonical_columns(job, tab->cfg, ref, info, &names, &ncols,
-                                  &nkeys, err);
-        tab->canon = names;
-        tab->ncanon = ncols;
-        tab->nkeys = nkeys;
-        for (size_t n = 0; n < nn && rc == 0; n++) {
-            rs_node_t *node = &job->nodes[n];
-            rc = en_describe(job, node, tab->cfg, &info, err);
-            if (rc == 0)
-                rc = en_node_table(job, tab->cfg, node, info, names, ncols,
-                                   nkeys, &tab->on[n], err);
-        }
-        if (rc == 0 && !(tab->routes = calloc(nn * nn, sizeof(*tab->routes))))
-            rc = rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
-        /* routes for the directions changes travel: from the source in
-         * one-way jobs, both ways in bidirectional ones */
-        for (size_t f = 0; rc == 0 && f < nn; f++)
-            for (size_t t2 = 0; rc == 0 && t2 < nn; t2++)
-                if (f != t2 && (job->cfg->mode == RS_MODE_BIDIRECTIONAL ||
-                                &job->nodes[f] == ref))
-                    rc = en_route(job, tab, f, t2, &tab->routes[f * nn + t2],
-                                  err);
+        const rs_table_cfg_t *tc = &job->cfg->tables[t];
+        /* each node describes on its own connection: all stay valid */
+        for (size_t n = 0; n < nn && rc == 0; n++)
+            rc = en_describe(job, &job->nodes[n], tc, &infos[n], err);
+        if (rc == 0)
+            rc = rs_map_table(job->cfg, tc, infos, en_node_index(job, ref),
+                              &job->tables[t], NULL, NULL, err);
     }
+    free(infos);
     if (rc == 0)
         rc = en_order_tables(job, ref, err);
     if (rc < 0) {
@@ -1191,7 +793,12 @@ static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
         return 0;
     if ((rc = ddrv->begin(d->to->conn, err)) < 0)
         return rc;
-    if (batch->n)
+    /* fill columns take their value on insert only, where the driver can */
+    if (batch->n && d->route->nfill && ddrv->apply_insert_only)
+        rc = ddrv->apply_insert_only(d->to->conn, &d->route->spec,
+                                     d->route->insert_only, batch->changes,
+                                     batch->n, err);
+    else if (batch->n)
         rc = ddrv->apply(d->to->conn, &d->route->spec, batch->changes, batch->n,
                          err);
     for (size_t i = 0; rc == 0 && i < nconflicts; i++)
@@ -2434,68 +2041,64 @@ int rs_engine_init(rowsync_job_t *job, rowsync_error_t *err)
 
 /* ---- check, status, teardown, history clear -------------------------- */
 
+/* Prints one shape problem found by the mapping resolver. */
+static void en_print_problem(void *ud, const rowsync_error_t *e)
+{
+    rowsync_job_t *job = ud;
+    rs_out(job->ctx, "problem: %s", e->message);
+}
+
 /* Before resolving, walks every table on every node and prints each
- * shape problem (a missing table, a column a node neither has, maps nor
- * skips, a fill column or value that does not fit), so one check reports
- * them all. Returns 0, or the first problem's error (in err). */
+ * shape problem (a missing table, a table without key, every column a
+ * node neither has, maps nor skips, a fill column or value that does not
+ * fit), so one check reports them all. Returns 0, or the first problem's
+ * error (in err). */
 static int en_check_shapes(rowsync_job_t *job, rowsync_error_t *err)
 {
-    rs_node_t *ref = en_reference_node(job);
+    size_t nn = job->cfg->nnodes, ref = en_node_index(job,
+                                                      en_reference_node(job));
+    const rowsync_table_info_t **infos = calloc(nn ? nn : 1, sizeof(*infos));
     rowsync_error_t first, e;
-    int problems = 0;
+    int problems = 0, rc = 0;
+    if (!infos)
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
     memset(&first, 0, sizeof(first));
-    for (size_t t = 0; t < job->cfg->ntables; t++) {
+    for (size_t t = 0; t < job->cfg->ntables && rc == 0; t++) {
         const rs_table_cfg_t *tc = &job->cfg->tables[t];
-        const rowsync_table_info_t *info;
-        char **names = NULL;
-        size_t ncols = 0, nkeys = 0;
-        memset(&e, 0, sizeof(e));
-        int rc = en_describe(job, ref, tc, &info, &e);
-        if (rc == 0)
-            rc = en_canonical_columns(job, tc, ref, info, &names, &ncols,
-                                      &nkeys, &e);
-        for (size_t n = 0; rc == 0 && n < job->cfg->nnodes; n++) {
-            rs_node_table_t nt;
-            memset(&nt, 0, sizeof(nt));
-            int nrc = en_describe(job, &job->nodes[n], tc, &info, &e);
-            if (nrc == 0)
-                nrc = en_node_table(job, tc, &job->nodes[n], info, names, ncols,
-                                    nkeys, &nt, &e);
-            for (size_t c = 0; c < nt.spec.ncolumns; c++)
-                free(nt.columns[c]);
-            for (size_t f = 0; f < nt.nfill; f++)
-                free(nt.fill_columns[f]);
-            free(nt.columns);
-            free(nt.types);
-            free(nt.canon);
-            free(nt.name);
-            free(nt.fill_columns);
-            free(nt.fill_types);
-            free(nt.fill_values);
-            free(nt.fill_scratch);
+        int missing = 0;
+        for (size_t n = 0; n < nn; n++) {
+            memset(&e, 0, sizeof(e));
+            int nrc = en_describe(job, &job->nodes[n], tc, &infos[n], &e);
             if (nrc == ROWSYNC_ENOMEM || nrc == ROWSYNC_ECONN) {
                 rc = nrc;
                 break;
             }
             if (nrc < 0) {
+                infos[n] = NULL;
+                missing = 1;
                 if (!problems++)
                     first = e;
                 rs_out(job->ctx, "problem: %s", e.message);
             }
         }
-        for (size_t i = 0; i < ncols; i++)
-            free(names[i]);
-        free(names);
-        if (rc == ROWSYNC_ENOMEM || rc == ROWSYNC_ECONN) {
-            if (err)
-                *err = e;
-            return rc;
-        }
-        if (rc < 0) {
-            if (!problems++)
-                first = e;
-            rs_out(job->ctx, "problem: %s", e.message);
-        }
+        if (rc < 0 || !infos[ref])
+            continue; /* no reference shape to map against */
+        rs_table_t tab;
+        memset(&tab, 0, sizeof(tab));
+        memset(&e, 0, sizeof(e));
+        int mrc = rs_map_table(job->cfg, tc, infos, ref, &tab,
+                               en_print_problem, job, &e);
+        rs_map_table_free(&tab, nn);
+        if (mrc == ROWSYNC_ENOMEM)
+            rc = mrc;
+        else if (mrc < 0 && !missing && !problems++)
+            first = e;
+    }
+    free(infos);
+    if (rc < 0) {
+        if (err)
+            *err = e;
+        return rc;
     }
     if (!problems)
         return 0;

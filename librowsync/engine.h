@@ -55,6 +55,9 @@ typedef struct rs_route {
     int *convert; /* the source column's type differs: convert */
     size_t *from; /* source spec index, or RS_ROUTE_FILL */
     size_t *fill; /* for RS_ROUTE_FILL: index in the target's fills */
+    unsigned char *insert_only; /* per column: 1 for a fill column, written
+                                   on insert only (apply_insert_only) */
+    size_t nfill; /* fill columns in the spec */
     const struct rs_filter *filters[2]; /* table filter, target's filter */
     size_t *fcols[2];              /* per filter column: source spec index */
     const rowsync_value_t **fvals; /* scratch for evaluation */

@@ -1,19 +1,25 @@
 /* The subset filter language (grammar in filter.h): a recursive-descent
  * parser into a small tree, and an evaluator over canonical values.
  *
- * Evaluation works on a few value kinds: NULL, boolean, integer, double,
- * text and temporal (a DATE/TIME/TIMESTAMP[TZ] as microseconds). Decimals
- * are compared as doubles. A number used as a condition is true when it is
+ * Evaluation works on a few value kinds: NULL, boolean, integer, exact
+ * decimal (a scaled 64-bit integer, up to 18 digits), double, text and
+ * temporal (a DATE/TIME/TIMESTAMP[TZ] as microseconds). Decimals that fit
+ * stay exact through comparison, +, - and *; longer ones, division and
+ * anything mixed with a double are computed as doubles. A number used as a condition is true when it is
  * not zero (MariaDB stores BOOLEAN as TINYINT), and a boolean compares
  * with a number as 0 or 1. A string literal compared with a temporal
  * column is read as that column's type. Text compares byte-wise (UTF-8
  * code point order), the same on every database.
+ *
+ * rs_filter_value evaluates the same tree to a value instead of a truth
+ * (the `set` plugin's expressions, through rowsync_expr_* in row.c).
  *
  * This file depends only on value.c, util.c and error.c. */
 #include <config.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -45,6 +51,7 @@ typedef enum fl_vk {
     FV_NULL,
     FV_BOOL,
     FV_INT,
+    FV_DEC,
     FV_DBL,
     FV_TEXT,
     FV_TIME
@@ -54,8 +61,11 @@ typedef enum fl_vk {
  * value (borrowed). */
 typedef struct fl_val {
     fl_vk_t k;
-    rowsync_type_t t; /* FV_TIME: DATE, TIME, TIMESTAMP or TIMESTAMPTZ */
-    int64_t i;        /* FV_BOOL, FV_INT, FV_TIME (microseconds) */
+    rowsync_type_t t; /* FV_TIME: DATE, TIME, TIMESTAMP or TIMESTAMPTZ;
+                         FV_TEXT from a column: its type (UUID, ...) */
+    int64_t i;        /* FV_BOOL, FV_INT, FV_TIME (microseconds), FV_DEC
+                         (the digits without the point) */
+    int scale;        /* FV_DEC: digits after the point */
     double d;
     const char *p;
     size_t n;
@@ -313,6 +323,38 @@ static int fl_column(fl_parser_t *ps, char *name, size_t *idx)
 static fl_node_t *fl_or(fl_parser_t *ps);
 static fl_node_t *fl_sum(fl_parser_t *ps);
 
+/* Reads -?digits[.digits] (n bytes) as an exact decimal into *o. Returns
+ * 0 when the text has another form (an exponent) or more than 18 digits,
+ * which then count as doubles. */
+static int fl_dec_parse(const char *p, size_t n, fl_val_t *o)
+{
+    size_t i = 0, digits = 0;
+    int neg = 0, scale = 0, point = 0;
+    int64_t m = 0;
+
+    if (i < n && (p[i] == '-' || p[i] == '+'))
+        neg = p[i++] == '-';
+    for (; i < n; i++) {
+        if (p[i] == '.' && !point) {
+            point = 1;
+            continue;
+        }
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
+        if (m == 0 && p[i] == '0' && !point)
+            continue; /* leading zeros do not count */
+        if (++digits > 18)
+            return 0;
+        m = m * 10 + (p[i] - '0');
+        scale += point;
+    }
+    memset(o, 0, sizeof *o);
+    o->k = FV_DEC;
+    o->i = neg ? -m : m;
+    o->scale = scale;
+    return 1;
+}
+
 /* A typed literal: DATE '...' or TIMESTAMP '...'. */
 static fl_node_t *fl_typed(fl_parser_t *ps, rowsync_type_t type)
 {
@@ -404,7 +446,7 @@ static fl_node_t *fl_primary(fl_parser_t *ps)
                 n->lit.k = FV_DBL;
                 n->lit.d = strtod(n->text, NULL);
             }
-        } else {
+        } else if (!fl_dec_parse(n->text, strlen(n->text), &n->lit)) {
             n->lit.k = FV_DBL;
             n->lit.d = strtod(n->text, NULL);
         }
@@ -801,7 +843,26 @@ typedef struct fl_eval {
     const rs_filter_t *f;
     const rowsync_value_t *const *values;
     rowsync_error_t *err;
+    const char *noun; /* "filter" or "expression", for messages */
 } fl_eval_t;
+
+/* " (column 'x')" or " (columns 'x', 'y')" naming the columns a failing
+ * operator read directly, so a type error says which value is at fault;
+ * "" when neither operand is a column. */
+static const char *fl_cols(const fl_eval_t *ev, const fl_node_t *a,
+                           const fl_node_t *b, char *buf, size_t len)
+{
+    const char *x = a && a->kind == FL_COL ? ev->f->columns[a->col] : NULL;
+    const char *y = b && b->kind == FL_COL ? ev->f->columns[b->col] : NULL;
+
+    if (x && y && strcmp(x, y) != 0)
+        snprintf(buf, len, " (columns '%s', '%s')", x, y);
+    else if (x || y)
+        snprintf(buf, len, " (column '%s')", x ? x : y);
+    else
+        buf[0] = '\0';
+    return buf;
+}
 
 static const char *fl_kind_name(const fl_val_t *v)
 {
@@ -811,6 +872,7 @@ static const char *fl_kind_name(const fl_val_t *v)
     case FV_BOOL:
         return "boolean";
     case FV_INT:
+    case FV_DEC:
     case FV_DBL:
         return "number";
     case FV_TEXT:
@@ -846,6 +908,8 @@ static int fl_from_value(fl_eval_t *ev, const rowsync_value_t *v, fl_val_t *o)
         if (v->u.bytes.len >= sizeof num)
             return rowsync_error_set(ev->err, ROWSYNC_ECONVERT,
                                      "decimal value too long for a filter");
+        if (fl_dec_parse(v->u.bytes.ptr, v->u.bytes.len, o))
+            break;
         memcpy(num, v->u.bytes.ptr, v->u.bytes.len);
         num[v->u.bytes.len] = '\0';
         o->k = FV_DBL;
@@ -861,6 +925,7 @@ static int fl_from_value(fl_eval_t *ev, const rowsync_value_t *v, fl_val_t *o)
         break;
     default: /* TEXT, BINARY, UUID, JSON */
         o->k = FV_TEXT;
+        o->t = v->type;
         o->p = v->u.bytes.ptr;
         o->n = v->u.bytes.len;
         break;
@@ -899,9 +964,47 @@ static int fl_text_to_time(fl_eval_t *ev, const fl_node_t *n, fl_val_t *v,
         return 0;
     }
     return rowsync_error_set(ev->err, ROWSYNC_ECONVERT,
-                             "at column %zu of the filter: '%.*s' is not a %s",
-                             n->pos + 1, (int)(v->n > 64 ? 64 : v->n), v->p,
+                             "at column %zu of the %s: '%.*s' is not a %s",
+                             n->pos + 1, ev->noun, (int)(v->n > 64 ? 64 : v->n), v->p,
                              rowsync_type_name(t));
+}
+
+/* A number as a double (booleans as 0 or 1). */
+static double fl_double(const fl_val_t *v)
+{
+    static const double tens[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
+                                  1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13,
+                                  1e14, 1e15, 1e16, 1e17, 1e18};
+    if (v->k == FV_DBL)
+        return v->d;
+    if (v->k == FV_DEC)
+        return (double)v->i / tens[v->scale < 18 ? v->scale : 18];
+    return (double)v->i;
+}
+
+/* Brings two exact numbers (INT, BOOL or DEC) to one scale: *x and *y are
+ * their digits at scale *scale. Returns 0 when that overflows 64 bits. */
+static int fl_align(const fl_val_t *a, const fl_val_t *b, int64_t *x,
+                    int64_t *y, int *scale)
+{
+    int sa = a->k == FV_DEC ? a->scale : 0, sb = b->k == FV_DEC ? b->scale : 0;
+
+    *x = a->i;
+    *y = b->i;
+    for (; sa < sb; sa++)
+        if (__builtin_mul_overflow(*x, 10, x))
+            return 0;
+    for (; sb < sa; sb++)
+        if (__builtin_mul_overflow(*y, 10, y))
+            return 0;
+    *scale = sa;
+    return 1;
+}
+
+static int fl_is_num(const fl_val_t *v)
+{
+    return v->k == FV_INT || v->k == FV_DEC || v->k == FV_DBL ||
+           v->k == FV_BOOL;
 }
 
 /* Compares two non-NULL values: *c < 0, 0, > 0. Numbers compare with
@@ -922,13 +1025,14 @@ static int fl_compare(fl_eval_t *ev, const fl_node_t *n, fl_val_t a, fl_val_t b,
         *c = (a.i > b.i) - (a.i < b.i);
         return 0;
     }
-    if ((a.k == FV_INT || a.k == FV_DBL || a.k == FV_BOOL) &&
-        (b.k == FV_INT || b.k == FV_DBL || b.k == FV_BOOL)) {
-        if (a.k != FV_DBL && b.k != FV_DBL)
-            *c = (a.i > b.i) - (a.i < b.i);
+    if (fl_is_num(&a) && fl_is_num(&b)) {
+        int64_t xi, yi;
+        int scale;
+        if (a.k != FV_DBL && b.k != FV_DBL &&
+            fl_align(&a, &b, &xi, &yi, &scale))
+            *c = (xi > yi) - (xi < yi);
         else {
-            double x = a.k == FV_DBL ? a.d : (double)a.i;
-            double y = b.k == FV_DBL ? b.d : (double)b.i;
+            double x = fl_double(&a), y = fl_double(&b);
             *c = (x > y) - (x < y);
         }
         return 0;
@@ -945,10 +1049,13 @@ static int fl_compare(fl_eval_t *ev, const fl_node_t *n, fl_val_t a, fl_val_t b,
         *c = (x > y) - (x < y);
         return 0;
     }
-    return rowsync_error_set(ev->err, ROWSYNC_ECONVERT,
-                             "at column %zu of the filter: cannot compare "
-                             "%s with %s",
-                             n->pos + 1, fl_kind_name(&a), fl_kind_name(&b));
+    char cols[160];
+    return rowsync_error_set(
+        ev->err, ROWSYNC_ECONVERT,
+        "at column %zu of the %s: cannot compare %s with %s%s", n->pos + 1,
+        ev->noun, fl_kind_name(&a), fl_kind_name(&b),
+        fl_cols(ev, n->a, n->kind == FL_CMP ? n->b : NULL, cols,
+                sizeof cols));
 }
 
 /* Truth of a value: 1, 0, or -1 for NULL. */
@@ -961,16 +1068,20 @@ static int fl_truth(fl_eval_t *ev, const fl_node_t *n, const fl_val_t *v,
         return 0;
     case FV_BOOL:
     case FV_INT:
+    case FV_DEC:
         *t = v->i != 0;
         return 0;
     case FV_DBL:
         *t = v->d != 0.0;
         return 0;
-    default:
+    default: {
+        char cols[160];
         return rowsync_error_set(ev->err, ROWSYNC_ECONVERT,
-                                 "at column %zu of the filter: %s is not a "
-                                 "condition (compare it with something)",
-                                 n->pos + 1, fl_kind_name(v));
+                                 "at column %zu of the %s: %s is not a "
+                                 "condition (compare it with something)%s",
+                                 n->pos + 1, ev->noun, fl_kind_name(v),
+                                 fl_cols(ev, n, NULL, cols, sizeof cols));
+    }
     }
 }
 
@@ -1023,26 +1134,59 @@ static int fl_like(const char *s, size_t sn, const char *p, size_t pn)
     return sn == 0;
 }
 
+/* Exact +, - or * when a decimal takes part: *out is a DEC at the
+ * operands' common scale (+, -) or their scales' sum (*). Returns 0 when
+ * the result would not fit 64 bits (the caller then uses doubles). */
+static int fl_dec_arith(int op, const fl_val_t *a, const fl_val_t *b,
+                        fl_val_t *out)
+{
+    int64_t x, y, r;
+    int scale;
+
+    if (op == '*') {
+        scale = (a->k == FV_DEC ? a->scale : 0) + (b->k == FV_DEC ? b->scale : 0);
+        if (scale > 18 || __builtin_mul_overflow(a->i, b->i, &r))
+            return 0;
+    } else {
+        if (!fl_align(a, b, &x, &y, &scale))
+            return 0;
+        if (op == '+' ? __builtin_add_overflow(x, y, &r)
+                      : __builtin_sub_overflow(x, y, &r))
+            return 0;
+    }
+    out->k = FV_DEC;
+    out->i = r;
+    out->scale = scale;
+    return 1;
+}
+
 static int fl_arith(fl_eval_t *ev, const fl_node_t *n, fl_val_t a, fl_val_t b,
                     fl_val_t *out)
 {
+    char cols[160];
+
     memset(out, 0, sizeof *out);
     if (a.k == FV_NULL || b.k == FV_NULL) {
         out->k = FV_NULL;
         return 0;
     }
-    if ((a.k != FV_INT && a.k != FV_DBL) || (b.k != FV_INT && b.k != FV_DBL))
+    if ((a.k != FV_INT && a.k != FV_DEC && a.k != FV_DBL) ||
+        (b.k != FV_INT && b.k != FV_DEC && b.k != FV_DBL))
         return rowsync_error_set(ev->err, ROWSYNC_ECONVERT,
-                                 "at column %zu of the filter: '%c' needs "
-                                 "numbers, not %s and %s",
-                                 n->pos + 1, n->op, fl_kind_name(&a),
-                                 fl_kind_name(&b));
-    if ((n->op == '/' || n->op == '%') &&
-        ((b.k == FV_INT && b.i == 0) || (b.k == FV_DBL && b.d == 0.0)))
+                                 "at column %zu of the %s: '%c' needs "
+                                 "numbers, not %s and %s%s",
+                                 n->pos + 1, ev->noun, n->op, fl_kind_name(&a),
+                                 fl_kind_name(&b),
+                                 fl_cols(ev, n->a, n->b, cols, sizeof cols));
+    if ((n->op == '/' || n->op == '%') && fl_double(&b) == 0.0)
         return rowsync_error_set(ev->err, ROWSYNC_ECONVERT,
-                                 "at column %zu of the filter: division by "
-                                 "zero",
-                                 n->pos + 1);
+                                 "at column %zu of the %s: division by "
+                                 "zero%s",
+                                 n->pos + 1, ev->noun,
+                                 fl_cols(ev, n->b, NULL, cols, sizeof cols));
+    if ((a.k == FV_DEC || b.k == FV_DEC) && a.k != FV_DBL && b.k != FV_DBL &&
+        n->op != '/' && n->op != '%' && fl_dec_arith(n->op, &a, &b, out))
+        return 0;
     if (a.k == FV_INT && b.k == FV_INT) {
         int64_t r;
         int ovf = 0;
@@ -1070,8 +1214,7 @@ static int fl_arith(fl_eval_t *ev, const fl_node_t *n, fl_val_t a, fl_val_t b,
             return 0;
         }
     }
-    double x = a.k == FV_DBL ? a.d : (double)a.i;
-    double y = b.k == FV_DBL ? b.d : (double)b.i;
+    double x = fl_double(&a), y = fl_double(&b);
     out->k = FV_DBL;
     switch (n->op) {
     case '+':
@@ -1089,9 +1232,9 @@ static int fl_arith(fl_eval_t *ev, const fl_node_t *n, fl_val_t a, fl_val_t b,
     default: /* the remainder of a truncating division, without libm */
         if (!(x / y > -9e18 && x / y < 9e18))
             return rowsync_error_set(ev->err, ROWSYNC_ECONVERT,
-                                     "at column %zu of the filter: '%%' "
+                                     "at column %zu of the %s: '%%' "
                                      "operands out of range",
-                                     n->pos + 1);
+                                     n->pos + 1, ev->noun);
         out->d = x - y * (double)(int64_t)(x / y);
         break;
     }
@@ -1134,17 +1277,21 @@ static int fl_eval(fl_eval_t *ev, const fl_node_t *n, fl_val_t *out)
         memset(out, 0, sizeof *out);
         if (a.k == FV_NULL)
             out->k = FV_NULL;
-        else if (a.k == FV_INT && a.i != INT64_MIN) {
-            out->k = FV_INT;
+        else if ((a.k == FV_INT || a.k == FV_DEC) && a.i != INT64_MIN) {
+            *out = a;
             out->i = -a.i;
-        } else if (a.k == FV_INT || a.k == FV_DBL) {
+        } else if (a.k == FV_INT || a.k == FV_DEC || a.k == FV_DBL) {
             out->k = FV_DBL;
-            out->d = a.k == FV_DBL ? -a.d : -(double)a.i;
-        } else
+            out->d = -fl_double(&a);
+        } else {
+            char cols[160];
             return rowsync_error_set(ev->err, ROWSYNC_ECONVERT,
-                                     "at column %zu of the filter: '-' needs "
-                                     "a number, not %s",
-                                     n->pos + 1, fl_kind_name(&a));
+                                     "at column %zu of the %s: '-' needs "
+                                     "a number, not %s%s",
+                                     n->pos + 1, ev->noun, fl_kind_name(&a),
+                                     fl_cols(ev, n->a, NULL, cols,
+                                             sizeof cols));
+        }
         return 0;
     case FL_NOT:
         if ((rc = fl_eval(ev, n->a, &a)) != 0 ||
@@ -1194,12 +1341,16 @@ static int fl_eval(fl_eval_t *ev, const fl_node_t *n, fl_val_t *out)
             fl_set_truth(out, -1);
             return 0;
         }
-        if (a.k != FV_TEXT || b.k != FV_TEXT)
+        if (a.k != FV_TEXT || b.k != FV_TEXT) {
+            char cols[160];
             return rowsync_error_set(ev->err, ROWSYNC_ECONVERT,
-                                     "at column %zu of the filter: LIKE needs "
-                                     "text, not %s and %s",
-                                     n->pos + 1, fl_kind_name(&a),
-                                     fl_kind_name(&b));
+                                     "at column %zu of the %s: LIKE needs "
+                                     "text, not %s and %s%s",
+                                     n->pos + 1, ev->noun, fl_kind_name(&a),
+                                     fl_kind_name(&b),
+                                     fl_cols(ev, n->a, n->b, cols,
+                                             sizeof cols));
+        }
         fl_set_truth(out, fl_like(a.p, a.n, b.p, b.n) != n->negated);
         return 0;
     case FL_BETWEEN:
@@ -1256,7 +1407,7 @@ static int fl_eval(fl_eval_t *ev, const fl_node_t *n, fl_val_t *out)
 int rs_filter_eval(const rs_filter_t *f, const rowsync_value_t *const *values,
                    int *result, rowsync_error_t *err)
 {
-    fl_eval_t ev = {f, values, err};
+    fl_eval_t ev = {f, values, err, "filter"};
     fl_val_t v;
     int rc, t;
 
@@ -1264,5 +1415,91 @@ int rs_filter_eval(const rs_filter_t *f, const rowsync_value_t *const *values,
         (rc = fl_truth(&ev, f->root, &v, &t)) != 0)
         return rc;
     *result = t;
+    return 0;
+}
+
+/* Writes an exact decimal's text (-?digits[.digits], scale digits after
+ * the point) into buf, which holds at least RS_FILTER_VALUE_BUF bytes;
+ * returns its length. */
+static size_t fl_dec_format(int64_t m, int scale, char *buf)
+{
+    char digits[24];
+    uint64_t u = m < 0 ? (uint64_t)0 - (uint64_t)m : (uint64_t)m;
+    size_t nd = 0, o = 0;
+
+    do {
+        digits[nd++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    while (nd <= (size_t)scale)
+        digits[nd++] = '0';
+    if (m < 0)
+        buf[o++] = '-';
+    while (nd > 0) {
+        if (nd == (size_t)scale)
+            buf[o++] = '.';
+        buf[o++] = digits[--nd];
+    }
+    buf[o] = '\0';
+    return o;
+}
+
+/* Evaluates f to a value; see filter.h. */
+int rs_filter_value(const rs_filter_t *f, const rowsync_value_t *const *values,
+                    rowsync_value_t *out, char *buf, rowsync_error_t *err)
+{
+    fl_eval_t ev = {f, values, err, "expression"};
+    fl_val_t v;
+    int rc;
+
+    /* a column alone is its value, whatever its type */
+    if (f->root->kind == FL_COL) {
+        *out = *values[f->root->col];
+        return 0;
+    }
+    if ((rc = fl_eval(&ev, f->root, &v)) != 0)
+        return rc;
+    memset(out, 0, sizeof *out);
+    switch (v.k) {
+    case FV_NULL:
+        out->type = ROWSYNC_TYPE_NULL;
+        break;
+    case FV_BOOL:
+        out->type = ROWSYNC_TYPE_BOOL;
+        out->u.b = v.i != 0;
+        break;
+    case FV_INT:
+        out->type = ROWSYNC_TYPE_INT;
+        out->u.i = v.i;
+        break;
+    case FV_DEC:
+        out->type = ROWSYNC_TYPE_DECIMAL;
+        out->u.bytes.len = fl_dec_format(v.i, v.scale, buf);
+        out->u.bytes.ptr = buf;
+        break;
+    case FV_DBL:
+        if (v.d != v.d || v.d - v.d != 0.0) /* NaN or infinite */
+            return rowsync_error_set(err, ROWSYNC_ECONVERT,
+                                     "the expression's result is not a "
+                                     "finite number");
+        out->type = ROWSYNC_TYPE_DOUBLE;
+        out->u.d = v.d;
+        break;
+    case FV_TEXT:
+        out->type = v.t == ROWSYNC_TYPE_BINARY || v.t == ROWSYNC_TYPE_UUID ||
+                            v.t == ROWSYNC_TYPE_JSON
+                        ? v.t
+                        : ROWSYNC_TYPE_TEXT;
+        out->u.bytes.ptr = v.p;
+        out->u.bytes.len = v.n;
+        break;
+    case FV_TIME:
+        out->type = v.t;
+        if (v.t == ROWSYNC_TYPE_DATE)
+            out->u.date = (int32_t)v.i;
+        else
+            out->u.i = v.i;
+        break;
+    }
     return 0;
 }

@@ -52,4 +52,20 @@ RS_HIDDEN int rs_filter_eval(const rs_filter_t *f,
                              const rowsync_value_t *const *values, int *result,
                              rowsync_error_t *err);
 
+/* Room rs_filter_value needs in buf for a decimal result's text. */
+#define RS_FILTER_VALUE_BUF 32
+
+/* Evaluates f to a value instead of a truth: numbers (INT, DECIMAL when a
+ * decimal takes part in +, - or * and the result fits 18 digits, DOUBLE
+ * otherwise and after /), text, booleans (a comparison's result), dates
+ * and timestamps, or NULL (NULL propagates through arithmetic, and a
+ * comparison with NULL is NULL). A lone column gives its value as it is.
+ * Text bytes point into values or into f; a DECIMAL's text is written to
+ * buf (RS_FILTER_VALUE_BUF bytes). Type errors as rs_filter_eval, their
+ * message saying "of the expression" and naming the columns involved. */
+RS_HIDDEN int rs_filter_value(const rs_filter_t *f,
+                              const rowsync_value_t *const *values,
+                              rowsync_value_t *out, char *buf,
+                              rowsync_error_t *err);
+
 #endif

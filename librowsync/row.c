@@ -1,12 +1,16 @@
-/* The change in flight handed to transform plugins (plugin.h), and the
- * hidden helpers the engine uses to build one and read it back (row.h).
+/* The change in flight handed to transform plugins (plugin.h), the
+ * hidden helpers the engine uses to build one and read it back (row.h),
+ * and the filter language's expressions as plugins see them
+ * (rowsync_expr_*, on top of filter.c).
  * A row owns copies of everything it holds, so a plugin's values and the
  * driver's stream buffers never have to outlive the call that made them. */
 #include <config.h>
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "filter.h"
 #include "row.h"
 
 /* Whether values of this type carry their data in u.bytes. */
@@ -277,4 +281,88 @@ int rowsync_row_set(rowsync_row_t *row, const char *column,
     row_value_clear(&row->values[i]);
     row->values[i] = copy;
     return 0;
+}
+
+/* ---- expressions for plugins (plugin.h) ----------------------------- */
+
+struct rowsync_expr {
+    rs_filter_t *f;
+    const rowsync_value_t **vals; /* per expression column, for eval */
+    char buf[RS_FILTER_VALUE_BUF]; /* a DECIMAL result's text */
+};
+
+/* Parses text through the filter parser; the error's byte offset becomes
+ * a 1-based column in *column and in the message. */
+int rowsync_expr_parse(rowsync_expr_t **out, const char *text,
+                       size_t *column, rowsync_error_t *err)
+{
+    rowsync_expr_t *e;
+    size_t pos = 0;
+    int rc;
+
+    if (out == NULL || text == NULL)
+        return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                 "no expression to parse");
+    e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    rc = rs_filter_parse(&e->f, text, &pos, err);
+    if (rc != 0) {
+        free(e);
+        if (rc == ROWSYNC_EINVAL) {
+            if (column != NULL)
+                *column = pos + 1;
+            rowsync_error_prefix(err, "at column %zu", pos + 1);
+        }
+        return rc;
+    }
+    e->vals = calloc(rs_filter_ncolumns(e->f) + 1, sizeof(*e->vals));
+    if (e->vals == NULL) {
+        rowsync_expr_free(e);
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    }
+    *out = e;
+    return 0;
+}
+
+/* Looks up each column the expression reads in the row (by canonical
+ * name), then evaluates it to a value. */
+int rowsync_expr_eval(rowsync_expr_t *expr, const rowsync_row_t *row,
+                      rowsync_value_t *out, rowsync_error_t *err)
+{
+    size_t i, n;
+
+    if (expr == NULL || row == NULL || out == NULL)
+        return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                 "rowsync_expr_eval: NULL argument");
+    n = rs_filter_ncolumns(expr->f);
+    for (i = 0; i < n; i++) {
+        const char *name = rs_filter_column(expr->f, i);
+        long at = row_find(row, name);
+        for (size_t c = 0; at < 0 && c < row->ncolumns; c++)
+            if (strcasecmp(row->columns[c], name) == 0)
+                at = (long)c;
+        if (at < 0)
+            return rowsync_error_set(
+                err, ROWSYNC_ENOTFOUND,
+                "the expression reads column '%s', which this %s of table "
+                "'%s' does not carry",
+                name, row->op == 3 ? "delete" : "change", row->table);
+        expr->vals[i] = &row->values[at];
+    }
+    return rs_filter_value(expr->f, expr->vals, out, expr->buf, err);
+}
+
+const char *rowsync_expr_text(const rowsync_expr_t *expr)
+{
+    return expr != NULL ? rs_filter_text(expr->f) : NULL;
+}
+
+void rowsync_expr_free(rowsync_expr_t *expr)
+{
+    if (expr == NULL)
+        return;
+    rs_filter_free(expr->f);
+    free(expr->vals);
+    free(expr);
 }

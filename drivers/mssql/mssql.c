@@ -116,6 +116,7 @@ typedef struct mss_target {
     size_t ncols, nkeys;
     char **cols, **decl, **native;
     unsigned char *identity;
+    unsigned char *insert_only; /* per column, or NULL for none */
     unsigned stage_no;
     mss_obj_t obj;
 } mss_target_t;
@@ -441,6 +442,7 @@ static void mss_free_targets(rowsync_conn_t *c)
         free(t->decl);
         free(t->native);
         free(t->identity);
+        free(t->insert_only);
         free(t->sig);
         free(t->schema);
         free(t->table);
@@ -800,12 +802,15 @@ static void mss_target_obj(rowsync_conn_t *c, mss_target_t *t)
     t->obj.decl = (const char *const *)t->decl;
     t->obj.native = (const char *const *)t->native;
     t->obj.identity = t->identity;
+    t->obj.insert_only = t->insert_only;
 }
 
-/* The target for spec (table and column list), from the cache or built
- * from the catalog. Borrowed; valid until disconnect. */
-static int mss_target(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
-                      mss_target_t **out, rowsync_error_t *err)
+/* The target for spec (table and column list) and its insert-only
+ * flags (may be NULL), from the cache or built from the catalog.
+ * Borrowed; valid until disconnect. */
+static int mss_target_io(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                         const unsigned char *insert_only, mss_target_t **out,
+                         rowsync_error_t *err)
 {
     rowsync_buf_t sig = {0};
     mss_tcat_t cat;
@@ -816,7 +821,8 @@ static int mss_target(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
 
     rowsync_buf_puts(&sig, spec->table);
     for (i = 0; i < spec->ncolumns; i++) {
-        rowsync_buf_add(&sig, "\n", 1);
+        rowsync_buf_add(&sig, insert_only && insert_only[i] ? "\n+" : "\n",
+                        insert_only && insert_only[i] ? 2 : 1);
         rowsync_buf_puts(&sig, spec->columns[i]);
     }
     if (sig.oom)
@@ -845,6 +851,9 @@ static int mss_target(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     t->decl = calloc(t->ncols, sizeof *t->decl);
     t->native = calloc(t->ncols, sizeof *t->native);
     t->identity = calloc(t->ncols, 1);
+    if (insert_only != NULL && t->ncols > 0 &&
+        (t->insert_only = malloc(t->ncols)) != NULL)
+        memcpy(t->insert_only, insert_only, t->ncols);
     t->schema = mss_strdup(cat.schema);
     t->table = mss_strdup(cat.table);
     mss_hist_name(cat.schema, cat.table, hist, sizeof hist);
@@ -853,7 +862,8 @@ static int mss_target(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     c->targets = t; /* freed with the others from here on */
     if (t->cols == NULL || t->decl == NULL || t->native == NULL ||
         t->identity == NULL || t->schema == NULL || t->table == NULL ||
-        t->hist == NULL)
+        t->hist == NULL ||
+        (insert_only != NULL && t->ncols > 0 && t->insert_only == NULL))
         goto oom;
     for (i = 0; i < spec->ncolumns; i++) {
         const mss_coldesc_t *cd = NULL;
@@ -899,6 +909,13 @@ oom:
     free(cat.cols);
     rowsync_buf_free(&sig);
     return mss_oom(err);
+}
+
+/* The target for spec with every column updated (capture, streams). */
+static int mss_target(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                      mss_target_t **out, rowsync_error_t *err)
+{
+    return mss_target_io(c, spec, NULL, out, err);
 }
 
 /* ---- capture ---------------------------------------------------------- */
@@ -1986,9 +2003,14 @@ out:
     return rc;
 }
 
-static int mss_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
-                     const rowsync_change_t *changes, size_t n,
-                     rowsync_error_t *err)
+/* Applies a batch: stages it, then deletes, MERGE (whose WHEN MATCHED
+ * leaves the columns flagged in insert_only, which may be NULL, alone)
+ * and history in one language batch. */
+static int mss_apply_insert_only(rowsync_conn_t *c,
+                                 const rowsync_table_spec_t *spec,
+                                 const unsigned char *insert_only,
+                                 const rowsync_change_t *changes, size_t n,
+                                 rowsync_error_t *err)
 {
     mss_target_t *t;
     rowsync_buf_t b = {0};
@@ -1999,7 +2021,7 @@ static int mss_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         return rc;
     if (n == 0)
         return 0;
-    if ((rc = mss_target(c, spec, &t, err)) < 0)
+    if ((rc = mss_target_io(c, spec, insert_only, &t, err)) < 0)
         goto failed;
     mss_sql_stage_ddl(&b, t->stage_no, &t->obj);
     if (b.oom) {
@@ -2052,6 +2074,14 @@ static int mss_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
 failed:
     c->txn_failed = 1;
     return rc;
+}
+
+/* apply: every column written on insert and on update. */
+static int mss_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                     const rowsync_change_t *changes, size_t n,
+                     rowsync_error_t *err)
+{
+    return mss_apply_insert_only(c, spec, NULL, changes, n, err);
 }
 
 static void mss_rollback(rowsync_conn_t *c)
@@ -2136,7 +2166,7 @@ static const rowsync_driver_t mss_driver = {
     mss_rollback,
     mss_conflicts_read,
     mss_references,
-    NULL, /* apply_insert_only */
+    mss_apply_insert_only,
     mss_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */

@@ -72,6 +72,8 @@ typedef struct mss_obj {
     const char *const *decl;
     const char *const *native;
     const unsigned char *identity; /* per column: 1 = identity column */
+    const unsigned char *insert_only; /* per column: 1 = written on insert,
+                                         not updated (NULL: none) */
 } mss_obj_t;
 
 /* The history table's name for schema.table: h_<schema>_<table>, cut to

@@ -662,6 +662,8 @@ void mss_sql_merge(rowsync_buf_t *b, unsigned no, const mss_obj_t *o)
     for (i = o->nkeys; i < o->ncols; i++) {
         if (o->identity != NULL && o->identity[i])
             continue; /* an identity column cannot be updated */
+        if (o->insert_only != NULL && o->insert_only[i])
+            continue; /* written on insert only */
         rowsync_buf_puts(b, nset++ ? ", t." : "\nWHEN MATCHED THEN UPDATE SET t.");
         mss_buf_ident(b, o->cols[i]);
         rowsync_buf_printf(b, " = s.c%zu", i + 1);

@@ -124,6 +124,8 @@ struct my_apply {
                    and they are NOT NULL: bulk upserts */
     int *fsp;   /* per column: fraction digits of a temporal
                    column, -1 for other columns */
+    unsigned char *insert_only; /* per column: written on insert only (not
+                                   updated), or NULL for none */
     struct my_stmt *stmts;
 };
 
@@ -1454,6 +1456,7 @@ static void my_apply_free(struct my_apply *a)
     }
     free(a->sig);
     free(a->fsp);
+    free(a->insert_only);
     free(a);
 }
 
@@ -3580,16 +3583,17 @@ static int my_begin(rowsync_conn_t *c, rowsync_error_t *err)
     return rc;
 }
 
-/* The signature of a spec: table, columns (separated by \x1f) and key
- * count. Malloc'd. */
-static char *my_spec_sig(const rowsync_table_spec_t *spec)
+/* The signature of a spec: table, columns (separated by \x1f, or \x1e
+ * before an insert-only column) and key count. Malloc'd. */
+static char *my_spec_sig(const rowsync_table_spec_t *spec,
+                         const unsigned char *insert_only)
 {
     rowsync_buf_t b = {NULL, 0, 0, 0};
     size_t i;
 
     rowsync_buf_puts(&b, spec->table);
     for (i = 0; i < spec->ncolumns; i++) {
-        rowsync_buf_puts(&b, "\x1f");
+        rowsync_buf_puts(&b, insert_only && insert_only[i] ? "\x1e" : "\x1f");
         rowsync_buf_puts(&b, spec->columns[i]);
     }
     rowsync_buf_printf(&b, "\x1f%zu", spec->nkeys);
@@ -3600,12 +3604,13 @@ static char *my_spec_sig(const rowsync_table_spec_t *spec)
     return b.p;
 }
 
-/* Finds or builds what apply needs for spec: the fraction digits of its
- * temporal columns, and whether a unique index on exactly the (NOT NULL)
- * key columns allows bulk INSERT ... ON DUPLICATE KEY UPDATE. */
+/* Finds or builds what apply needs for spec and its insert-only flags
+ * (may be NULL): the fraction digits of its temporal columns, and whether
+ * a unique index on exactly the (NOT NULL) key columns allows bulk
+ * INSERT ... ON DUPLICATE KEY UPDATE. */
 static int my_apply_meta(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
-                         const my_tref_t *t, struct my_apply **out,
-                         rowsync_error_t *err)
+                         const unsigned char *insert_only, const my_tref_t *t,
+                         struct my_apply **out, rowsync_error_t *err)
 {
     struct my_apply *a, **pp;
     rowsync_buf_t b = {NULL, 0, 0, 0};
@@ -3615,7 +3620,7 @@ static int my_apply_meta(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     size_t i, ncol = 0, nmatch = 0, nkeys_nn = 0;
     int rc, sub = 0;
 
-    sig = my_spec_sig(spec);
+    sig = my_spec_sig(spec, insert_only);
     if (sig == NULL)
         return my_oom(err);
     for (pp = &c->applies; (a = *pp) != NULL; pp = &a->next)
@@ -3636,6 +3641,14 @@ static int my_apply_meta(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     }
     a->sig = sig;
     a->t = *t;
+    for (i = spec->nkeys; insert_only && i < spec->ncolumns; i++)
+        if (insert_only[i] && a->insert_only == NULL &&
+            (a->insert_only = calloc(spec->ncolumns, 1)) == NULL) {
+            my_apply_free(a);
+            return my_oom(err);
+        }
+    for (i = spec->nkeys; a->insert_only && i < spec->ncolumns; i++)
+        a->insert_only[i] = insert_only[i] != 0;
     my_objname(t->name, "rowsync_h_", "", a->hist, sizeof a->hist);
     for (i = 0; i < spec->ncolumns; i++)
         a->fsp[i] = -1;
@@ -3727,6 +3740,17 @@ static void my_sb_params(rowsync_buf_t *b, size_t n)
     rowsync_buf_puts(b, ")");
 }
 
+/* The number of columns an update of spec sets: not the key, not the
+ * insert-only ones. */
+static size_t my_nset(const struct my_apply *a, const rowsync_table_spec_t *spec)
+{
+    size_t i, n = 0;
+
+    for (i = spec->nkeys; i < spec->ncolumns; i++)
+        n += !(a->insert_only && a->insert_only[i]);
+    return n;
+}
+
 /* The SQL of statement kind for `rows` rows of spec. */
 static void my_stmt_sql(rowsync_buf_t *b, const struct my_apply *a,
                         const rowsync_table_spec_t *spec, int kind, size_t rows)
@@ -3764,6 +3788,8 @@ static void my_stmt_sql(rowsync_buf_t *b, const struct my_apply *a,
         my_sb_ident(b, spec->columns[0]);
         rowsync_buf_puts(b, ", NULL)");
         for (i = spec->nkeys; i < spec->ncolumns; i++) {
+            if (a->insert_only && a->insert_only[i])
+                continue;
             rowsync_buf_puts(b, ", ");
             my_sb_ident(b, spec->columns[i]);
             rowsync_buf_puts(b, " = VALUES(");
@@ -3805,18 +3831,21 @@ static void my_stmt_sql(rowsync_buf_t *b, const struct my_apply *a,
         }
         break;
     case MY_K_UPDATE1:
-        /* non-key columns first, then the key; a key-only table "updates"
-         * its first key column to itself to count the matching rows */
+        /* non-key columns first (not the insert-only ones), then the key;
+         * with nothing to set, the first key column "updates" to itself
+         * to count the matching rows */
         rowsync_buf_puts(b, "UPDATE ");
         my_sb_qname(b, a->t.db, a->t.name);
         rowsync_buf_puts(b, " SET ");
-        if (spec->ncolumns == spec->nkeys) {
+        if (my_nset(a, spec) == 0) {
             my_sb_ident(b, spec->columns[0]);
             rowsync_buf_puts(b, " = ");
             my_sb_ident(b, spec->columns[0]);
         }
-        for (i = spec->nkeys; i < spec->ncolumns; i++) {
-            if (i > spec->nkeys)
+        for (r = 0, i = spec->nkeys; i < spec->ncolumns; i++) {
+            if (a->insert_only && a->insert_only[i])
+                continue;
+            if (r++ > 0)
                 rowsync_buf_puts(b, ", ");
             my_sb_ident(b, spec->columns[i]);
             rowsync_buf_puts(b, " = ?");
@@ -3938,7 +3967,8 @@ static size_t my_change_bytes(const rowsync_change_t *ch, size_t n)
 
 /* The values one change binds for statement kind, in parameter order;
  * hv holds the op, time and origin of a history row. Returns the count. */
-static size_t my_row_values(const rowsync_table_spec_t *spec,
+static size_t my_row_values(const struct my_apply *a,
+                            const rowsync_table_spec_t *spec,
                             const rowsync_change_t *ch, int kind,
                             rowsync_value_t *hv, const rowsync_value_t **vals,
                             int *cols)
@@ -3973,9 +4003,11 @@ static size_t my_row_values(const rowsync_table_spec_t *spec,
         }
         break;
     case MY_K_UPDATE1:
-        for (i = spec->nkeys; i < spec->ncolumns; i++, n++) {
+        for (i = spec->nkeys; i < spec->ncolumns; i++) {
+            if (a->insert_only && a->insert_only[i])
+                continue;
             vals[n] = &ch->values[i];
-            cols[n] = (int)i;
+            cols[n++] = (int)i;
         }
         for (i = 0; i < spec->nkeys; i++, n++) {
             vals[n] = &ch->values[i];
@@ -4021,7 +4053,7 @@ static int my_run(rowsync_conn_t *c, struct my_apply *a,
     }
     for (r = 0; r < rows; r++) {
         const rowsync_change_t *ch = &changes[idx[r]];
-        size_t m = my_row_values(spec, ch, kind, &hv[3 * r], vals, cols);
+        size_t m = my_row_values(a, spec, ch, kind, &hv[3 * r], vals, cols);
         for (j = 0; j < m; j++, n++) {
             rc = my_bind_value(&c->binds[n], vals[j], &c->times[n],
                                cols[j] >= 0 ? a->fsp[cols[j]] : -1, err);
@@ -4116,11 +4148,15 @@ static int my_run_chunks(rowsync_conn_t *c, struct my_apply *a,
 /* Applies a batch inside the open transaction: deletes first (they free
  * unique values), then upserts with multi-row INSERT ... ON DUPLICATE KEY
  * UPDATE (or, without a unique index on the key, UPDATE and INSERT row by
- * row), then the history rows with each change's origin and time. The
- * triggers stay silent: this session is marked @rowsync_applying. */
-static int my_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
-                    const rowsync_change_t *changes, size_t n,
-                    rowsync_error_t *err)
+ * row), then the history rows with each change's origin and time.
+ * Columns flagged in insert_only (may be NULL) are written by inserts
+ * and left alone by updates. The triggers stay silent: this session is
+ * marked @rowsync_applying. */
+static int my_apply_insert_only(rowsync_conn_t *c,
+                                const rowsync_table_spec_t *spec,
+                                const unsigned char *insert_only,
+                                const rowsync_change_t *changes, size_t n,
+                                rowsync_error_t *err)
 {
     struct my_apply *a = NULL;
     size_t *dels = NULL, *ups = NULL, *all = NULL, nd = 0, nu = 0, i;
@@ -4144,7 +4180,7 @@ static int my_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                 spec->table, c->node, changes[i].nvalues, spec->ncolumns);
     if (n == 0)
         return 0;
-    rc = my_apply_meta(c, spec, &t, &a, err);
+    rc = my_apply_meta(c, spec, insert_only, &t, &a, err);
     if (rc < 0)
         return rc;
     dels = malloc(n * sizeof *dels);
@@ -4190,6 +4226,14 @@ out:
     free(ups);
     free(all);
     return rc;
+}
+
+/* apply: every column written on insert and on update. */
+static int my_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                    const rowsync_change_t *changes, size_t n,
+                    rowsync_error_t *err)
+{
+    return my_apply_insert_only(c, spec, NULL, changes, n, err);
 }
 
 static int my_commit(rowsync_conn_t *c, rowsync_error_t *err)
@@ -4298,7 +4342,7 @@ static const rowsync_driver_t my_driver = {
     my_rollback,
     my_conflicts_read,
     my_references,
-    NULL, /* apply_insert_only */
+    my_apply_insert_only,
     my_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */

@@ -680,7 +680,7 @@ static const rowsync_driver_t pg_driver = {
     pg_rollback,
     pg_conflicts_read,
     pg_references,
-    NULL, /* apply_insert_only */
+    pg_apply_insert_only,
     pg_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */

@@ -224,6 +224,11 @@ PG_HIDDEN int pg_begin(rowsync_conn_t *c, rowsync_error_t *err);
 PG_HIDDEN int pg_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                        const rowsync_change_t *changes, size_t n,
                        rowsync_error_t *err);
+PG_HIDDEN int pg_apply_insert_only(rowsync_conn_t *c,
+                                   const rowsync_table_spec_t *spec,
+                                   const unsigned char *insert_only,
+                                   const rowsync_change_t *changes, size_t n,
+                                   rowsync_error_t *err);
 PG_HIDDEN int pg_commit(rowsync_conn_t *c, rowsync_error_t *err);
 PG_HIDDEN void pg_rollback(rowsync_conn_t *c);
 PG_HIDDEN int pg_state_get(rowsync_conn_t *c, const char *key, char *buf,

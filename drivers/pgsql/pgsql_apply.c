@@ -245,14 +245,16 @@ int pg_begin(rowsync_conn_t *c, rowsync_error_t *err)
     return 0;
 }
 
-/* The cache key of an apply target: table and columns. */
-static char *pg_target_sig(const rowsync_table_spec_t *spec)
+/* The cache key of an apply target: table, columns and which of them
+ * are written on insert only. */
+static char *pg_target_sig(const rowsync_table_spec_t *spec,
+                           const unsigned char *insert_only)
 {
     rowsync_buf_t b = {0};
     rowsync_buf_puts(&b, spec->table);
     rowsync_buf_printf(&b, "\n%zu", spec->nkeys);
     for (size_t i = 0; i < spec->ncolumns; i++) {
-        rowsync_buf_puts(&b, "\n");
+        rowsync_buf_puts(&b, insert_only && insert_only[i] ? "\n+" : "\n");
         rowsync_buf_puts(&b, spec->columns[i]);
     }
     return b.oom ? NULL : b.p;
@@ -260,11 +262,14 @@ static char *pg_target_sig(const rowsync_table_spec_t *spec)
 
 /* Builds an apply target: resolves the table, checks whether a unique
  * index matches the key (ON CONFLICT needs one; otherwise UPDATE + INSERT
- * WHERE NOT EXISTS) and prepares the statements. */
+ * WHERE NOT EXISTS) and prepares the statements. The update part sets
+ * every column but the key and those flagged in insert_only (may be
+ * NULL); with none left, an existing row is left alone. */
 static int pg_target_get(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
-                         pg_target_t **out, rowsync_error_t *err)
+                         const unsigned char *insert_only, pg_target_t **out,
+                         rowsync_error_t *err)
 {
-    char *sig = pg_target_sig(spec);
+    char *sig = pg_target_sig(spec, insert_only);
     pg_rel_t rel;
     int rc;
 
@@ -333,6 +338,9 @@ static int pg_target_get(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     snprintf(stage, sizeof stage, "pg_temp.rowsync_stage_%u", t->stage_no);
 
     rowsync_buf_t del = {0}, ups = {0}, his = {0}, cols = {0}, scols = {0};
+    size_t nset = 0;
+    for (size_t i = spec->nkeys; i < spec->ncolumns; i++)
+        nset += !(insert_only && insert_only[i]);
     for (size_t i = 0; i < spec->ncolumns; i++) {
         if (i)
             rowsync_buf_puts(&cols, ", ");
@@ -360,24 +368,30 @@ static int pg_target_get(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                 rowsync_buf_puts(&ups, ", ");
             pg_buf_ident(&ups, spec->columns[k]);
         }
-        if (spec->ncolumns == spec->nkeys) {
+        if (nset == 0) {
             rowsync_buf_puts(&ups, ") DO NOTHING");
         } else {
+            const char *sep = "";
             rowsync_buf_puts(&ups, ") DO UPDATE SET ");
             for (size_t i = spec->nkeys; i < spec->ncolumns; i++) {
-                if (i > spec->nkeys)
-                    rowsync_buf_puts(&ups, ", ");
+                if (insert_only && insert_only[i])
+                    continue;
+                rowsync_buf_puts(&ups, sep);
+                sep = ", ";
                 pg_buf_ident(&ups, spec->columns[i]);
                 rowsync_buf_puts(&ups, " = EXCLUDED.");
                 pg_buf_ident(&ups, spec->columns[i]);
             }
         }
     } else {
-        if (spec->ncolumns > spec->nkeys) {
+        if (nset > 0) {
+            const char *sep = "";
             rowsync_buf_printf(&ups, "UPDATE %s t SET ", rel.qname);
             for (size_t i = spec->nkeys; i < spec->ncolumns; i++) {
-                if (i > spec->nkeys)
-                    rowsync_buf_puts(&ups, ", ");
+                if (insert_only && insert_only[i])
+                    continue;
+                rowsync_buf_puts(&ups, sep);
+                sep = ", ";
                 pg_buf_ident(&ups, spec->columns[i]);
                 rowsync_buf_printf(&ups, " = s.c%zu", i + 1);
             }
@@ -554,12 +568,16 @@ static int pg_copy_flush(rowsync_conn_t *c, rowsync_buf_t *b, rowsync_error_t *e
     return 0;
 }
 
-/* Applies a batch: COPY into staging, then deletes, one upsert and the
- * history rows in one round trip, with the capture triggers of this table
- * standing aside (the marker names its oid only while these statements
- * run, so triggers of other tables fired by the apply capture as usual). */
-int pg_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
-             const rowsync_change_t *changes, size_t n, rowsync_error_t *err)
+/* Applies a batch: COPY into staging, then deletes, one upsert (leaving
+ * the columns flagged in insert_only, which may be NULL, as they are on
+ * rows that exist) and the history rows in one round trip, with the
+ * capture triggers of this table standing aside (the marker names its oid
+ * only while these statements run, so triggers of other tables fired by
+ * the apply capture as usual). */
+int pg_apply_insert_only(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                         const unsigned char *insert_only,
+                         const rowsync_change_t *changes, size_t n,
+                         rowsync_error_t *err)
 {
     pg_target_t *t = NULL;
     rowsync_buf_t b = {0};
@@ -592,7 +610,7 @@ int pg_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         else
             nups++;
     }
-    if ((rc = pg_target_get(c, spec, &t, err)) < 0 ||
+    if ((rc = pg_target_get(c, spec, insert_only, &t, err)) < 0 ||
         (rc = pg_stage_prepare(c, t, spec, err)) < 0)
         goto fail;
 
@@ -693,6 +711,13 @@ fail:
                                  spec->table, c->node);
     }
     return rc;
+}
+
+/* apply: every column written on insert and on update. */
+int pg_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+             const rowsync_change_t *changes, size_t n, rowsync_error_t *err)
+{
+    return pg_apply_insert_only(c, spec, NULL, changes, n, err);
 }
 
 /* Commits; a transaction that failed earlier is rolled back and reported,

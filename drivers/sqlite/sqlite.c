@@ -2396,14 +2396,15 @@ static int lite_begin(rowsync_conn_t *c, rowsync_error_t *err)
 
 /* The signature of a spec: its columns, separated by \x1f, and the key
  * count. Malloc'd. */
-static char *lite_spec_sig(const rowsync_table_spec_t *spec)
+static char *lite_spec_sig(const rowsync_table_spec_t *spec,
+                           const unsigned char *insert_only)
 {
     rowsync_buf_t b = {NULL, 0, 0, 0};
     size_t i;
 
     for (i = 0; i < spec->ncolumns; i++) {
         rowsync_buf_puts(&b, spec->columns[i]);
-        rowsync_buf_puts(&b, "\x1f");
+        rowsync_buf_puts(&b, insert_only && insert_only[i] ? "\x1e" : "\x1f");
     }
     rowsync_buf_printf(&b, "%zu", spec->nkeys);
     if (b.oom) {
@@ -2427,17 +2428,23 @@ static void lite_sb_key_where(rowsync_buf_t *b, const rowsync_table_spec_t *spec
 }
 
 /* Finds or prepares the apply statements for spec. Parameters are
- * numbered by spec position (?1 = columns[0]) in every statement. */
+ * numbered by spec position (?1 = columns[0]) in every statement. The
+ * UPDATE leaves out the key and the columns flagged in insert_only (may
+ * be NULL); when it would set nothing, there is none and the INSERT
+ * skips a key that exists. */
 static int lite_apply_stmts(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                            const unsigned char *insert_only,
                             struct lite_apply **out, rowsync_error_t *err)
 {
     struct lite_apply *a, **pp;
     rowsync_buf_t b = {NULL, 0, 0, 0};
     char *sig;
-    size_t i;
+    size_t i, nset = 0;
     int rc;
 
-    sig = lite_spec_sig(spec);
+    for (i = spec->nkeys; i < spec->ncolumns; i++)
+        nset += !(insert_only && insert_only[i]);
+    sig = lite_spec_sig(spec, insert_only);
     if (sig == NULL)
         return lite_oom(err);
     for (pp = &c->applies; (a = *pp) != NULL; pp = &a->next)
@@ -2467,13 +2474,17 @@ static int lite_apply_stmts(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     }
     a->sig = sig;
 
-    if (spec->ncolumns > spec->nkeys) {
+    if (nset > 0) {
+        int first = 1;
         rowsync_buf_puts(&b, "UPDATE ");
         lite_sb_ident(&b, spec->table);
         rowsync_buf_puts(&b, " SET ");
         for (i = spec->nkeys; i < spec->ncolumns; i++) {
-            if (i > spec->nkeys)
+            if (insert_only && insert_only[i])
+                continue;
+            if (!first)
                 rowsync_buf_puts(&b, ", ");
+            first = 0;
             lite_sb_ident(&b, spec->columns[i]);
             rowsync_buf_printf(&b, " = ?%zu", i + 1);
         }
@@ -2490,7 +2501,7 @@ static int lite_apply_stmts(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     lite_sb_ident(&b, spec->table);
     rowsync_buf_puts(&b, " (");
     lite_sb_cols(&b, NULL, spec, 0, spec->ncolumns);
-    if (spec->ncolumns > spec->nkeys) {
+    if (nset > 0) {
         rowsync_buf_puts(&b, ") VALUES (");
         for (i = 0; i < spec->ncolumns; i++)
             rowsync_buf_printf(&b, "%s?%zu", i ? ", " : "", i + 1);
@@ -2591,13 +2602,16 @@ static int lite_marker(rowsync_conn_t *c, const rowsync_change_t *ch,
 }
 
 /* Binds params 1..n from values and runs st once; *changes gets the rows
- * the statement itself changed. */
+ * the statement itself changed. Parameters past the statement's last one
+ * (an UPDATE without trailing insert-only columns) are not bound. */
 static int lite_run(sqlite3_stmt *st, const rowsync_value_t *values, size_t n,
                     int *changes)
 {
     size_t i;
     int rc = SQLITE_OK;
 
+    if (n > (size_t)sqlite3_bind_parameter_count(st))
+        n = (size_t)sqlite3_bind_parameter_count(st);
     for (i = 0; i < n && rc == SQLITE_OK; i++)
         rc = lite_bind(st, (int)i + 1, &values[i], 0);
     if (rc == SQLITE_OK) {
@@ -2667,11 +2681,14 @@ static int lite_tombstone(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
 }
 
 /* Applies a batch inside the open transaction: INSERT/UPDATE update by
- * key and insert when nothing matched; DELETE deletes by key. Each
- * change's origin and time go to rowsync_session first. */
-static int lite_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
-                      const rowsync_change_t *changes, size_t n,
-                      rowsync_error_t *err)
+ * key (every column but the key and those flagged in insert_only, which
+ * may be NULL) and insert when nothing matched; DELETE deletes by key.
+ * Each change's origin and time go to rowsync_session first. */
+static int lite_apply_insert_only(rowsync_conn_t *c,
+                                  const rowsync_table_spec_t *spec,
+                                  const unsigned char *insert_only,
+                                  const rowsync_change_t *changes, size_t n,
+                                  rowsync_error_t *err)
 {
     struct lite_apply *a = NULL;
     size_t i;
@@ -2685,7 +2702,7 @@ static int lite_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     rc = lite_check_spec(c, spec, err);
     if (rc < 0)
         return rc;
-    rc = lite_apply_stmts(c, spec, &a, err);
+    rc = lite_apply_stmts(c, spec, insert_only, &a, err);
     if (rc < 0)
         return rc;
     for (i = 0; i < n; i++) {
@@ -2721,6 +2738,14 @@ static int lite_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         }
     }
     return 0;
+}
+
+/* apply: every column written on insert and on update. */
+static int lite_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                      const rowsync_change_t *changes, size_t n,
+                      rowsync_error_t *err)
+{
+    return lite_apply_insert_only(c, spec, NULL, changes, n, err);
 }
 
 /* Removes the apply marker, then commits changes, state and journal
@@ -2821,7 +2846,7 @@ static const rowsync_driver_t lite_driver = {
     lite_rollback,
     lite_conflicts_read,
     lite_references,
-    NULL, /* apply_insert_only */
+    lite_apply_insert_only,
     lite_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */

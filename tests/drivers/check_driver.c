@@ -2043,6 +2043,112 @@ START_TEST(test_apply_semantics)
 }
 END_TEST
 
+/* Applies n changes of kv (id, v, n) in one transaction through
+ * apply_insert_only with flags. */
+static void conf_apply_io(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                          const unsigned char *flags, rowsync_change_t *ch,
+                          size_t n, const char *what)
+{
+    rowsync_error_t e;
+
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    conf_ok(drv->apply_insert_only(c, spec, flags, ch, n, &e), &e, what);
+    conf_ok(drv->commit(c, &e), &e, "commit");
+}
+
+static rowsync_change_t conf_kv_change(rowsync_op_t op, int64_t t,
+                                       rowsync_value_t *v, int64_t id,
+                                       const char *text, int64_t num)
+{
+    rowsync_change_t ch;
+
+    v[0] = v_int(id);
+    v[1] = v_text(text);
+    v[2] = v_int(num);
+    ch.op = op;
+    ch.time_us = t;
+    ch.origin = "A";
+    ch.nvalues = 3;
+    ch.values = v;
+    return ch;
+}
+
+/* apply_insert_only (ABI 1.1): a flagged column is written when the
+ * change inserts the row and keeps its value when the change updates an
+ * existing row, alone or in a batch with inserts; with every non-key
+ * column flagged an existing row is left as it is. apply still writes
+ * every column. */
+START_TEST(test_apply_insert_only)
+{
+    static const unsigned char n_only[] = {0, 0, 1};
+    static const unsigned char v_and_n[] = {0, 1, 1};
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_value_t v[3][3];
+    rowsync_change_t ch[3];
+
+    c = conf_kv(&s);
+    ck_assert_msg(drv->apply_insert_only != NULL,
+                  "driver %s has no apply_insert_only", drv->name);
+    ch[0] = conf_kv_change(ROWSYNC_OP_INSERT, 1, v[0], 1, "a", 10);
+    conf_apply_io(c, &s.spec, n_only, ch, 1, "insert");
+    ck_assert_int_eq(conf_query("SELECT n FROM kv WHERE id = 1"), 10);
+
+    ch[0] = conf_kv_change(ROWSYNC_OP_UPDATE, 2, v[0], 1, "b", 20);
+    conf_apply_io(c, &s.spec, n_only, ch, 1, "update");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM kv WHERE id = 1 AND "
+                                "v = 'b' AND n = 10"),
+                     1);
+
+    /* an update of a missing row inserts it, flagged column included */
+    ch[0] = conf_kv_change(ROWSYNC_OP_UPDATE, 3, v[0], 2, "c", 30);
+    conf_apply_io(c, &s.spec, n_only, ch, 1, "update of a missing row");
+    ck_assert_int_eq(conf_query("SELECT n FROM kv WHERE id = 2"), 30);
+
+    /* one batch: an update keeps n, an insert writes it */
+    ch[0] = conf_kv_change(ROWSYNC_OP_UPDATE, 4, v[0], 1, "d", 99);
+    ch[1] = conf_kv_change(ROWSYNC_OP_INSERT, 4, v[1], 3, "e", 40);
+    ch[2] = conf_kv_change(ROWSYNC_OP_INSERT, 4, v[2], 2, "f", 98);
+    conf_apply_io(c, &s.spec, n_only, ch, 3, "batch");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM kv WHERE id = 1 AND "
+                                "v = 'd' AND n = 10"),
+                     1);
+    ck_assert_int_eq(conf_query("SELECT n FROM kv WHERE id = 3"), 40);
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM kv WHERE id = 2 AND "
+                                "v = 'f' AND n = 30"),
+                     1);
+
+    /* nothing left to update: the row stays, a new row is written */
+    ch[0] = conf_kv_change(ROWSYNC_OP_UPDATE, 5, v[0], 1, "z", 0);
+    ch[1] = conf_kv_change(ROWSYNC_OP_INSERT, 5, v[1], 4, "g", 50);
+    conf_apply_io(c, &s.spec, v_and_n, ch, 2, "all flagged");
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM kv WHERE id = 1 AND "
+                                "v = 'd' AND n = 10"),
+                     1);
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM kv WHERE id = 4 AND "
+                                "v = 'g' AND n = 50"),
+                     1);
+
+    /* NULL flags and apply: every column written */
+    ch[0] = conf_kv_change(ROWSYNC_OP_UPDATE, 6, v[0], 1, "y", 11);
+    conf_apply_io(c, &s.spec, NULL, ch, 1, "no flags");
+    ck_assert_int_eq(conf_query("SELECT n FROM kv WHERE id = 1"), 11);
+    {
+        rowsync_error_t e;
+        memset(&e, 0, sizeof e);
+        ch[0] = conf_kv_change(ROWSYNC_OP_UPDATE, 7, v[0], 1, "x", 12);
+        conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_UPDATE, "A", 7, v[0], &e),
+                &e, "apply");
+    }
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM kv WHERE id = 1 AND "
+                                "v = 'x' AND n = 12"),
+                     1);
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM kv"), 4);
+    drv->disconnect(c);
+}
+END_TEST
+
 /* State and changes commit together or not at all. */
 START_TEST(test_state_transaction)
 {
@@ -4828,6 +4934,7 @@ static Suite *conf_suite(void)
     conf_case(s, "no_echo", test_no_echo, 0);
     conf_case(s, "applied_time", test_applied_time, 0);
     conf_case(s, "apply_semantics", test_apply_semantics, 0);
+    conf_case(s, "apply_insert_only", test_apply_insert_only, 0);
     conf_case(s, "state_transaction", test_state_transaction, 0);
     conf_case(s, "conflict_journal", test_conflict_journal, 0);
     conf_case(s, "lock", test_lock, 0);

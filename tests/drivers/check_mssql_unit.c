@@ -43,14 +43,14 @@ static const rowsync_type_t two_types[] = {
 static mss_obj_t obj_single(void)
 {
     mss_obj_t o = {"rowsync", "dbo", "Orders", "h_dbo_Orders", 5, 1,
-                   one_cols, one_decl, one_native, one_ident};
+                   one_cols, one_decl, one_native, one_ident, NULL};
     return o;
 }
 
 static mss_obj_t obj_composite(void)
 {
     mss_obj_t o = {"rowsync", "sales", "Order]Lines", "h_sales_Order]Lines",
-                   4, 2, two_cols, two_decl, two_native, NULL};
+                   4, 2, two_cols, two_decl, two_native, NULL, NULL};
     return o;
 }
 
@@ -123,6 +123,14 @@ SQL_CASE(test_sql_stage_ddl, "stage_ddl", mss_sql_stage_ddl(&b, 3, &o1))
 SQL_CASE(test_sql_merge, "merge_single", mss_sql_merge(&b, 3, &o1))
 SQL_CASE(test_sql_merge_composite, "merge_composite",
          mss_sql_merge(&b, 4, &o2))
+/* qty and at are written on insert only: the update leaves them out */
+static const unsigned char one_insert_only[] = {0, 0, 1, 0, 1};
+SQL_CASE(test_sql_merge_insert_only, "merge_insert_only",
+         (o1.insert_only = one_insert_only, mss_sql_merge(&b, 3, &o1)))
+/* every non-key column insert-only: no WHEN MATCHED at all */
+static const unsigned char two_insert_only[] = {0, 0, 1, 1};
+SQL_CASE(test_sql_merge_insert_only_all, "merge_insert_only_all",
+         (o2.insert_only = two_insert_only, mss_sql_merge(&b, 4, &o2)))
 SQL_CASE(test_sql_delete, "delete_composite", mss_sql_delete(&b, 4, &o2))
 SQL_CASE(test_sql_history_insert, "history_insert",
          mss_sql_history_insert(&b, 4, &o2))
@@ -656,6 +664,8 @@ static Suite *mssql_suite(void)
     CASE("sql_stage_insert", test_sql_stage_insert);
     CASE("sql_merge_identity", test_sql_merge);
     CASE("sql_merge_composite", test_sql_merge_composite);
+    CASE("sql_merge_insert_only", test_sql_merge_insert_only);
+    CASE("sql_merge_insert_only_all", test_sql_merge_insert_only_all);
     CASE("sql_delete", test_sql_delete);
     CASE("sql_history_insert", test_sql_history_insert);
     CASE("sql_apply_batch", test_sql_apply);

@@ -2893,6 +2893,14 @@ START_TEST(test_mapping_filter_mysql_to_pgsql)
     n_exec(&g_n1, "UPDATE customers SET email = 'c@x' WHERE id = 3");
     h_proc_free(rs_ok("sync"));
     mx_clients_are("rows leaving the subset", "3|Cid|" MX_SHA_C "|DE\n");
+
+    /* country is filled on insert only: a manual change to it on the
+     * target survives a later update of the row */
+    n_exec(&g_n2, "UPDATE public.clients SET country = 'AT'"
+                  " WHERE client_id = 3");
+    n_exec(&g_n1, "UPDATE customers SET name = 'Cid B' WHERE id = 3");
+    h_proc_free(rs_ok("sync"));
+    mx_clients_are("fill on insert only", "3|Cid B|" MX_SHA_C "|AT\n");
 }
 END_TEST
 

@@ -1367,6 +1367,31 @@ START_TEST(test_mapping_oneway_renames_skip_fill_filter)
 }
 END_TEST
 
+/* A fill column takes its value when a row is inserted on the target;
+ * a later update of that row leaves it alone, so a change made to it on
+ * the target survives. */
+START_TEST(test_fill_is_written_on_insert_only)
+{
+    make_customers();
+    job_customers("");
+    h_proc_free(rs_ok("init"));
+    assert_clients("SELECT 1, 'Ann', 'ann@x', 'DE'");
+    h_sql(g_branch, "UPDATE clients SET country = 'AT' WHERE client_id = 1");
+    h_sql(g_shop, "UPDATE customers SET name = 'Ann B' WHERE id = 1;"
+                  "INSERT INTO customers VALUES (4, 'Dee', 'dee@x', 'EU', 1)");
+    h_proc_free(rs_ok("sync"));
+    assert_clients("SELECT 1, 'Ann B', 'ann@x', 'AT' UNION ALL "
+                   "SELECT 4, 'Dee', 'dee@x', 'DE'");
+    /* a row that leaves the subset and comes back is inserted again */
+    h_sql(g_shop, "UPDATE customers SET region = 'US' WHERE id = 1");
+    h_proc_free(rs_ok("sync"));
+    h_sql(g_shop, "UPDATE customers SET region = 'EU' WHERE id = 1");
+    h_proc_free(rs_ok("sync"));
+    assert_clients("SELECT 1, 'Ann B', 'ann@x', 'DE' UNION ALL "
+                   "SELECT 4, 'Dee', 'dee@x', 'DE'");
+}
+END_TEST
+
 START_TEST(test_filter_leaving_keep_keeps_the_row)
 {
     make_customers();
@@ -1426,6 +1451,40 @@ START_TEST(test_check_names_unmapped_column)
     ck_assert_msg(h_lines_with(out, "problem:", "customers") &&
                       h_lines_with(out, "problem:", "orders"),
                   "check does not list both problems: %s", out);
+    free(out);
+    h_proc_free(p);
+}
+END_TEST
+
+/* One check lists every column a node can neither find, map nor skip,
+ * on every node and table, not only the first, then exits non-zero. */
+START_TEST(test_check_reports_every_unresolved_column)
+{
+    make_customers();
+    h_sql(g_shop, "CREATE TABLE orders(id INTEGER PRIMARY KEY, total INTEGER,"
+                  " note TEXT)");
+    h_sql(g_branch, "CREATE TABLE orders(id INTEGER PRIMARY KEY)");
+    h_write_file(g_job, "[job]\nmode = one-way\nsource = shop\n"
+                        "[node shop]\ndriver = sqlite\npath = shop.db\n"
+                        "[node branch]\ndriver = sqlite\npath = branch.db\n"
+                        "[table customers]\n"
+                        "[table customers @ branch]\n"
+                        "name = clients\n"
+                        "map = id:client_id\n"
+                        "[table orders]\n");
+    h_proc_t *p = fails_cleanly(1, g_shop, g_branch);
+    char *out = all_output(p);
+    static const char *const missing[] = {"'name' of table 'customers'",
+                                          "'email' of table 'customers'",
+                                          "'region' of table 'customers'",
+                                          "'active' of table 'customers'",
+                                          "'total' of table 'orders'",
+                                          "'note' of table 'orders'"};
+    for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++)
+        ck_assert_msg(h_lines_with(out, "problem:", missing[i]),
+                      "no problem line for column %s: %s", missing[i], out);
+    ck_assert_msg(strstr(out, "job ") == NULL || strstr(out, ": ok") == NULL,
+                  "check says ok: %s", out);
     free(out);
     h_proc_free(p);
 }
@@ -1781,6 +1840,8 @@ static Suite *sqlite_sync_suite(void)
     ADD(s, test_history_clear_keeps_later_changes_flowing);
     ADD(s, test_types_travel_unchanged);
     ADD(s, test_mapping_oneway_renames_skip_fill_filter);
+    ADD(s, test_fill_is_written_on_insert_only);
+    ADD(s, test_check_reports_every_unresolved_column);
     ADD(s, test_filter_leaving_keep_keeps_the_row);
     ADD(s, test_check_prints_resolved_mapping);
     ADD(s, test_check_names_unmapped_column);

@@ -268,6 +268,25 @@ START_TEST(test_headers_together)
 }
 END_TEST
 
+/* librowsync exports the plugin expression API (plain functions, not a
+ * plugin table member: the plugin ABI minor stays 0); this program links
+ * the shared library, so a missing export fails the link or the call. */
+START_TEST(test_expr_api_exported)
+{
+    rowsync_expr_t *e = NULL;
+    rowsync_error_t err;
+    size_t col = 0;
+
+    ck_assert_int_eq(rowsync_expr_parse(&e, "1 +", &col, &err),
+                     ROWSYNC_EINVAL);
+    ck_assert_ptr_null(e);
+    ck_assert_uint_eq(col, 4);
+    ck_assert_int_eq(rowsync_expr_parse(&e, "2 * 21", NULL, &err), 0);
+    ck_assert_str_eq(rowsync_expr_text(e), "2 * 21");
+    rowsync_expr_free(e);
+}
+END_TEST
+
 static Suite *abi_suite(void)
 {
     Suite *s = suite_create("abi");
@@ -292,6 +311,7 @@ static Suite *abi_suite(void)
 
     tc = tcase_create("headers");
     tcase_add_test(tc, test_headers_together);
+    tcase_add_test(tc, test_expr_api_exported);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -464,9 +464,9 @@ START_TEST(test_set_leaves_deletes_alone)
 }
 END_TEST
 
-START_TEST(test_set_rejects_expressions_and_key)
+START_TEST(test_set_rejects_bad_expressions_and_key)
 {
-    static const char *const expr[] = {"column", "qty", "value", "qty * 2"};
+    static const char *const expr[] = {"column", "qty", "value", "qty * * 2"};
     static const char *const key[] = {"column", "id", "value", "1"};
     static const char *const novalue[] = {"column", "qty"};
     const rowsync_plugin_t *p = NULL;
@@ -476,7 +476,9 @@ START_TEST(test_set_rejects_expressions_and_key)
 
     ck_assert_int_eq(pt_create("set", &p, &inst, 2, expr, &err),
                      ROWSYNC_EINVAL);
-    ASSERT_HAS(err.message, "expressions are not supported yet");
+    ASSERT_HAS(err.message, "plugin set: option 'value' (qty * * 2)");
+    ASSERT_HAS(err.message, "at column 7");
+    ck_assert_ptr_null(inst);
     ck_assert_int_eq(pt_create("set", &p, &inst, 1, novalue, &err),
                      ROWSYNC_EINVAL);
     ASSERT_HAS(err.message, "option 'value' is required");
@@ -486,6 +488,149 @@ START_TEST(test_set_rejects_expressions_and_key)
     ASSERT_HAS(err.message, "it is part of the key");
     rs_row_free(row);
     p->destroy(inst);
+}
+END_TEST
+
+/* Runs set (column = value) once on row and returns the column's value. */
+static const rowsync_value_t *pt_set(rowsync_row_t *row, const char *column,
+                                     const char *value)
+{
+    const char *const kv[] = {"column", column, "value", value};
+    const rowsync_plugin_t *p = NULL;
+    rowsync_plugin_instance_t *inst = NULL;
+    rowsync_error_t err;
+    int rc;
+
+    ck_assert_int_eq(pt_create("set", &p, &inst, 2, kv, &err), 0);
+    rc = p->transform(inst, row, &err);
+    ck_assert_msg(rc == 0, "%s = %s: %s", column, value, err.message);
+    p->destroy(inst);
+    return rowsync_row_get(row, column);
+}
+
+/* An order row: id (key), qty INT 3, price DECIMAL 19.99, note NULL,
+ * sku TEXT. */
+static rowsync_row_t *pt_order(int op)
+{
+    static const char *const cols[] = {"id", "qty", "price", "note", "sku"};
+    rowsync_value_t vals[5];
+    rowsync_row_t *row = NULL;
+    rowsync_error_t err;
+
+    memset(vals, 0, sizeof(vals));
+    vals[0].type = ROWSYNC_TYPE_INT;
+    vals[0].u.i = 1;
+    vals[1].type = ROWSYNC_TYPE_INT;
+    vals[1].u.i = 3;
+    vals[2].type = ROWSYNC_TYPE_DECIMAL;
+    vals[2].u.bytes.ptr = "19.99";
+    vals[2].u.bytes.len = 5;
+    vals[3].type = ROWSYNC_TYPE_NULL;
+    vals[4] = pt_text("A-1");
+    ck_assert_int_eq(
+        rs_row_new(&row, op, "orders", "a", "b", 5, cols, vals, 1, &err), 0);
+    return row;
+}
+
+START_TEST(test_set_updated_by_text)
+{
+    rowsync_row_t *row = pt_order(2);
+
+    pt_set(row, "updated_by", "'rowsync'");
+    pt_assert_text(row, "updated_by", "rowsync");
+    rs_row_free(row);
+}
+END_TEST
+
+START_TEST(test_set_qty_times_two_reads_the_row)
+{
+    rowsync_row_t *row = pt_order(1);
+    const rowsync_value_t *v = pt_set(row, "qty", "qty * 2");
+
+    ck_assert_int_eq(v->type, ROWSYNC_TYPE_INT);
+    ck_assert_int_eq(v->u.i, 6);
+    /* evaluated on the row as it is now: 6 * 2 */
+    v = pt_set(row, "qty", "qty * 2");
+    ck_assert_int_eq(v->u.i, 12);
+    rs_row_free(row);
+}
+END_TEST
+
+START_TEST(test_set_total_is_exact_decimal_product)
+{
+    rowsync_row_t *row = pt_order(1);
+    const rowsync_value_t *v = pt_set(row, "total", "price * qty");
+
+    ck_assert_int_eq(v->type, ROWSYNC_TYPE_DECIMAL);
+    ck_assert_msg(v->u.bytes.len == 5 && memcmp(v->u.bytes.ptr, "59.97", 5) == 0,
+                  "got '%.*s'", (int)v->u.bytes.len, v->u.bytes.ptr);
+    v = pt_set(row, "half", "price / 2");
+    ck_assert_int_eq(v->type, ROWSYNC_TYPE_DOUBLE);
+    ck_assert(v->u.d > 9.994 && v->u.d < 9.996);
+    v = pt_set(row, "same", "price");
+    ck_assert_int_eq(v->type, ROWSYNC_TYPE_DECIMAL);
+    ck_assert_int_eq(memcmp(v->u.bytes.ptr, "19.99", 5), 0);
+    rs_row_free(row);
+}
+END_TEST
+
+START_TEST(test_set_null_propagates)
+{
+    rowsync_row_t *row = pt_order(2);
+    const rowsync_value_t *v = pt_set(row, "qty", "qty + note");
+
+    ck_assert_int_eq(v->type, ROWSYNC_TYPE_NULL);
+    v = pt_set(row, "flag", "note = 1");
+    ck_assert_int_eq(v->type, ROWSYNC_TYPE_NULL);
+    v = pt_set(row, "flag", "note IS NULL AND sku = 'A-1'");
+    ck_assert_int_eq(v->type, ROWSYNC_TYPE_BOOL);
+    ck_assert_int_eq(v->u.b, 1);
+    rs_row_free(row);
+}
+END_TEST
+
+START_TEST(test_set_type_error_names_column)
+{
+    static const char *const kv[] = {"column", "total", "value",
+                                     "price * sku"};
+    static const char *const missing[] = {"column", "total", "value",
+                                          "weight * 2"};
+    const rowsync_plugin_t *p = NULL;
+    rowsync_plugin_instance_t *inst = NULL;
+    rowsync_row_t *row = pt_order(1);
+    rowsync_error_t err;
+
+    ck_assert_int_eq(pt_create("set", &p, &inst, 2, kv, &err), 0);
+    ck_assert_int_eq(p->transform(inst, row, &err), ROWSYNC_ECONVERT);
+    ASSERT_HAS(err.message, "plugin set: total = price * sku");
+    ASSERT_HAS(err.message, "at column 7 of the expression: '*' needs "
+                            "numbers, not number and text");
+    ASSERT_HAS(err.message, "(columns 'price', 'sku')");
+    ck_assert_ptr_null(rowsync_row_get(row, "total"));
+    p->destroy(inst);
+    ck_assert_int_eq(pt_create("set", &p, &inst, 2, missing, &err), 0);
+    ck_assert_int_eq(p->transform(inst, row, &err), ROWSYNC_ENOTFOUND);
+    ASSERT_HAS(err.message, "reads column 'weight'");
+    p->destroy(inst);
+    rs_row_free(row);
+}
+END_TEST
+
+START_TEST(test_expr_api_parse_error_column)
+{
+    rowsync_expr_t *e = NULL;
+    rowsync_error_t err;
+    size_t col = 0;
+
+    ck_assert_int_eq(rowsync_expr_parse(&e, "qty * (2 +", &col, &err),
+                     ROWSYNC_EINVAL);
+    ck_assert_ptr_null(e);
+    ck_assert_uint_eq(col, 11);
+    ASSERT_HAS(err.message, "at column 11");
+    ck_assert_int_eq(rowsync_expr_parse(&e, "qty * 2", &col, &err), 0);
+    ck_assert_str_eq(rowsync_expr_text(e), "qty * 2");
+    rowsync_expr_free(e);
+    rowsync_expr_free(NULL);
 }
 END_TEST
 
@@ -517,7 +662,13 @@ static Suite *plugins_suite(void)
     tcase_add_test(tc, test_set_text_constant_adds_column);
     tcase_add_test(tc, test_set_number_bool_null_constants);
     tcase_add_test(tc, test_set_leaves_deletes_alone);
-    tcase_add_test(tc, test_set_rejects_expressions_and_key);
+    tcase_add_test(tc, test_set_rejects_bad_expressions_and_key);
+    tcase_add_test(tc, test_set_updated_by_text);
+    tcase_add_test(tc, test_set_qty_times_two_reads_the_row);
+    tcase_add_test(tc, test_set_total_is_exact_decimal_product);
+    tcase_add_test(tc, test_set_null_propagates);
+    tcase_add_test(tc, test_set_type_error_names_column);
+    tcase_add_test(tc, test_expr_api_parse_error_column);
     suite_add_tcase(s, tc);
     return s;
 }

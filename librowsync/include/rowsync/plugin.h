@@ -46,6 +46,47 @@ const rowsync_value_t *rowsync_row_get(const rowsync_row_t *row,
 int rowsync_row_set(rowsync_row_t *row, const char *column,
                     const rowsync_value_t *v);
 
+/* ---- expressions of the filter language (implemented in librowsync) --
+ *
+ * The core's subset filter language (rowsync.conf(5), FILTER EXPRESSIONS),
+ * for plugins that compute a value from a change, e.g. `qty * 2` or
+ * `price * qty`. An expression is parsed once (in create) and evaluated
+ * on each row's canonical column values. It evaluates to a value: a
+ * number (INT; DECIMAL, exact, when a decimal takes part in +, - or * and
+ * the result fits 18 digits; DOUBLE otherwise and after /), text, a
+ * boolean (comparisons, AND, OR, NOT, with SQL's NULL logic), a date or
+ * timestamp (DATE '...', TIMESTAMP '...' or a column), or NULL: NULL
+ * propagates through arithmetic and comparisons. A column alone evaluates
+ * to its value unchanged, whatever its type. */
+typedef struct rowsync_expr rowsync_expr_t;
+
+/* Parses text. On success *out is a new expression, owned by the caller
+ * (rowsync_expr_free); it keeps no pointer into text. On a syntax error
+ * returns ROWSYNC_EINVAL with "at column N: ..." in err and sets *column
+ * (when not NULL) to N, the 1-based position of the offending character
+ * in text; *out is untouched. ROWSYNC_ENOMEM when memory runs out. */
+int rowsync_expr_parse(rowsync_expr_t **out, const char *text,
+                       size_t *column, rowsync_error_t *err);
+
+/* Evaluates expr on row into *out. Text-carried bytes of *out are
+ * borrowed: they point into the row (valid until that column is set or
+ * the transform call returns) or into expr (valid until its next
+ * evaluation or rowsync_expr_free); copy them, or hand *out straight to
+ * rowsync_row_set, which copies. Returns 0; ROWSYNC_ENOTFOUND when the
+ * row has no column the expression reads (a delete carries only its
+ * key); ROWSYNC_ECONVERT on a type error (text in arithmetic, division
+ * by zero, ...), the message giving the position in the expression and
+ * the columns involved. One expression is evaluated by one thread at a
+ * time. */
+int rowsync_expr_eval(rowsync_expr_t *expr, const rowsync_row_t *row,
+                      rowsync_value_t *out, rowsync_error_t *err);
+
+/* The expression's text as parsed (borrowed, valid as long as expr). */
+const char *rowsync_expr_text(const rowsync_expr_t *expr);
+
+/* Frees expr; NULL is allowed. */
+void rowsync_expr_free(rowsync_expr_t *expr);
+
 typedef struct rowsync_plugin {
     rowsync_abi_header_t abi;
     const char *name;

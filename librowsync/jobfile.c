@@ -534,6 +534,7 @@ static int jf_section_begin(jf_state_t *st, char *header)
         grown += cfg->ntables;
         st->index = cfg->ntables++;
         grown->line = st->lineno;
+        grown->merge_columns = -1;
         if ((grown->name = rs_strdup(name)) == NULL)
             return jf_nomem(st);
         st->kind = JF_TABLE;
@@ -593,14 +594,35 @@ static int jf_set(jf_state_t *st, char **slot, const char *value)
     return 1;
 }
 
-/* The rule a `conflict =` value names, or 0. */
-static int jf_parse_rule(const char *value)
+#define JF_RULES "latest, priority, source, target, manual or plugin:NAME"
+
+/* 1 for `merge = column`, 0 for row, -1 for anything else. */
+static int jf_parse_merge(const char *value)
+{
+    if (strcmp(value, "row") == 0)
+        return 0;
+    if (strcmp(value, "column") == 0)
+        return 1;
+    return -1;
+}
+
+/* The rule a `conflict =` value names, or 0; for plugin:NAME, *plugin
+ * receives a copy of NAME. */
+static int jf_parse_rule(const char *value, char **plugin)
 {
     static const char *const names[] = {"latest", "priority", "source",
-                                        "target"};
-    for (int i = 0; i < 4; i++)
+                                        "target", "manual"};
+    for (int i = 0; i < 5; i++)
         if (strcmp(value, names[i]) == 0)
             return i + 1;
+    if (strncmp(value, "plugin:", 7) == 0 && value[7] != '\0') {
+        char *copy = rs_strdup(value + 7);
+        if (copy == NULL)
+            return -1;
+        free(*plugin);
+        *plugin = copy;
+        return RS_RULE_PLUGIN;
+    }
     return 0;
 }
 
@@ -615,6 +637,10 @@ const char *rs_rule_name(rs_rule_t rule)
         return "source";
     case RS_RULE_TARGET:
         return "target";
+    case RS_RULE_MANUAL:
+        return "manual";
+    case RS_RULE_PLUGIN:
+        return "plugin";
     }
     return "?";
 }
@@ -642,13 +668,25 @@ static int jf_job_key(jf_state_t *st, const char *key, const char *value)
         return jf_set(st, &cfg->source, value);
     }
     if (strcmp(key, "conflict") == 0) {
-        int rule = jf_parse_rule(value);
+        int rule = jf_parse_rule(value, &cfg->conflict_plugin);
+        if (rule < 0)
+            return jf_nomem(st);
         if (rule == 0)
             return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                            "invalid conflict rule '%s' in [job] (expected "
-                           "latest, priority, source or target)",
+                           JF_RULES ")",
                            value);
         cfg->conflict = (rs_rule_t)rule;
+        cfg->conflict_line = st->lineno;
+        return 1;
+    }
+    if (strcmp(key, "merge") == 0) {
+        int m = jf_parse_merge(value);
+        if (m < 0)
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "merge in [job] must be row or column, not '%s'",
+                           value);
+        cfg->merge_columns = m;
         return 1;
     }
     if (strcmp(key, "priority") == 0) {
@@ -710,7 +748,8 @@ static int jf_job_key(jf_state_t *st, const char *key, const char *value)
     }
     return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                    "unknown key '%s' in [job] (known: mode, source, conflict, "
-                   "priority, hub, max_clock_skew, retention, purge, interval, "
+                   "merge, priority, hub, max_clock_skew, retention, purge, "
+                   "interval, "
                    "batch_size, lock_timeout)",
                    key);
 }
@@ -879,17 +918,29 @@ static int jf_table_key(jf_state_t *st, const char *key, const char *value)
         return jf_parse_plugins(st, value, &table->plugins, &table->nplugins,
                                 &table->plugins_line);
     if (strcmp(key, "conflict") == 0) {
-        table->conflict = jf_parse_rule(value);
+        table->conflict = jf_parse_rule(value, &table->conflict_plugin);
+        if (table->conflict < 0)
+            return jf_nomem(st);
         if (table->conflict == 0)
             return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                            "invalid conflict rule '%s' in [table %s] "
-                           "(expected latest, priority, source or target)",
+                           "(expected " JF_RULES ")",
                            value, table->name);
+        table->conflict_line = st->lineno;
+        return 1;
+    }
+    if (strcmp(key, "merge") == 0) {
+        table->merge_columns = jf_parse_merge(value);
+        if (table->merge_columns < 0)
+            return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
+                           "merge in [table %s] must be row or column, not "
+                           "'%s'",
+                           table->name, value);
         return 1;
     }
     return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                    "unknown key '%s' in [table %s] (known: key, columns, "
-                   "filter, leaving, plugins, conflict)",
+                   "filter, leaving, plugins, conflict, merge)",
                    key, table->name);
 }
 
@@ -1192,6 +1243,7 @@ void rs_job_cfg_free(rs_job_cfg_t *cfg)
     free(cfg->nodes);
     for (i = 0; i < cfg->ntables; i++) {
         free(cfg->tables[i].name);
+        free(cfg->tables[i].conflict_plugin);
         jf_free_list(cfg->tables[i].key, cfg->tables[i].nkey);
         jf_free_list(cfg->tables[i].columns, cfg->tables[i].ncolumns);
         rs_filter_free(cfg->tables[i].filter);
@@ -1232,6 +1284,7 @@ void rs_job_cfg_free(rs_job_cfg_t *cfg)
     free(cfg->source);
     jf_free_list(cfg->priority, cfg->npriority);
     free(cfg->hub);
+    free(cfg->conflict_plugin);
     free(cfg);
 }
 
@@ -1279,7 +1332,18 @@ static int jf_check_chains(jf_state_t *st)
                                    "[plugin %s] section",
                                    tc->name, tc->on[i].node,
                                    tc->on[i].plugins[k]);
+        if (tc->conflict == RS_RULE_PLUGIN &&
+            rs_job_cfg_plugin(cfg, tc->conflict_plugin) == NULL)
+            return jf_fail(st, ROWSYNC_EINVAL, tc->conflict_line,
+                           "conflict of [table %s] names no [plugin %s] "
+                           "section",
+                           tc->name, tc->conflict_plugin);
     }
+    if (cfg->conflict == RS_RULE_PLUGIN &&
+        rs_job_cfg_plugin(cfg, cfg->conflict_plugin) == NULL)
+        return jf_fail(st, ROWSYNC_EINVAL, cfg->conflict_line,
+                       "conflict in [job] names no [plugin %s] section",
+                       cfg->conflict_plugin);
     return 1;
 }
 

@@ -68,6 +68,9 @@ typedef struct rs_table_cfg {
     size_t nplugins;
     int plugins_line;
     int conflict;        /* rs_rule_t overriding the job's, 0: the job's */
+    char *conflict_plugin; /* RS_RULE_PLUGIN: the [plugin NAME] */
+    int conflict_line;
+    int merge_columns;   /* merge = column: 1, row: 0, unset: -1 */
     rs_table_node_cfg_t *on; /* [table NAME @ NODE] sections, file order */
     size_t non;
 } rs_table_cfg_t;
@@ -89,7 +92,9 @@ typedef enum rs_rule {
     RS_RULE_LATEST = 1,   /* the later change; equal times: priority order */
     RS_RULE_PRIORITY = 2, /* the change from the node listed first */
     RS_RULE_SOURCE = 3,   /* the change being sent wins */
-    RS_RULE_TARGET = 4    /* the receiving node keeps its version */
+    RS_RULE_TARGET = 4,   /* the receiving node keeps its version */
+    RS_RULE_MANUAL = 5,   /* like latest, the loser parked for a person */
+    RS_RULE_PLUGIN = 6    /* a [plugin NAME] with a resolver decides */
 } rs_rule_t;
 
 typedef struct rs_job_cfg {
@@ -99,6 +104,9 @@ typedef struct rs_job_cfg {
     char *source;            /* one-way: required; bidirectional: optional
                                 node that `init` loads empty nodes from */
     rs_rule_t conflict;      /* default RS_RULE_LATEST */
+    char *conflict_plugin;   /* RS_RULE_PLUGIN: the [plugin NAME] */
+    int conflict_line;
+    int merge_columns;       /* merge = column: 1; row (default): 0 */
     char **priority;         /* node names, highest first (may be partial) */
     size_t npriority;
     char *hub;               /* bidirectional: spokes sync only with it;

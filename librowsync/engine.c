@@ -505,6 +505,37 @@ static int en_password(rowsync_job_t *job, const rs_node_cfg_t *nc,
     return 0;
 }
 
+/* Opens a new connection to node i with its driver (loaded already) and
+ * password; *out belongs to the caller (drv->disconnect). */
+int rs_engine_connect_node(rowsync_job_t *job, size_t i, rowsync_conn_t **out,
+                           rowsync_error_t *err)
+{
+    rs_node_t *node = &job->nodes[i];
+    const rs_node_cfg_t *nc = node->cfg;
+    rowsync_option_t *opts = calloc(nc->noptions + 1, sizeof(*opts));
+    if (!opts)
+        return ROWSYNC_ENOMEM;
+    for (size_t o = 0; o < nc->noptions; o++) {
+        opts[o].key = nc->options[o].key;
+        opts[o].value = nc->options[o].value;
+    }
+    char *password = NULL;
+    int rc = en_password(job, nc, &password, err);
+    if (rc == 0) {
+        rowsync_node_config_t c = {nc->name, job->cfg->dir, password,
+                                   nc->noptions, opts};
+        rc = node->drv->connect(out, &c, err);
+        if (rc < 0 && err && !strstr(err->message, nc->name))
+            rowsync_error_prefix(err, "node '%s'", nc->name);
+    }
+    if (password) {
+        memset(password, 0, strlen(password));
+        free(password);
+    }
+    free(opts);
+    return rc;
+}
+
 int rs_engine_connect(rowsync_job_t *job, rowsync_error_t *err)
 {
     int rc = rs_engine_load_drivers(job, err);
@@ -512,34 +543,12 @@ int rs_engine_connect(rowsync_job_t *job, rowsync_error_t *err)
         return rc;
     for (size_t i = 0; i < job->cfg->nnodes; i++) {
         rs_node_t *node = &job->nodes[i];
-        const rs_node_cfg_t *nc = node->cfg;
         if (node->conn)
             continue;
-        rowsync_option_t *opts = calloc(nc->noptions + 1, sizeof(*opts));
-        if (!opts)
-            return ROWSYNC_ENOMEM;
-        for (size_t o = 0; o < nc->noptions; o++) {
-            opts[o].key = nc->options[o].key;
-            opts[o].value = nc->options[o].value;
-        }
-        char *password = NULL;
-        rc = en_password(job, nc, &password, err);
-        if (rc == 0) {
-            rowsync_node_config_t c = {nc->name, job->cfg->dir, password,
-                                       nc->noptions, opts};
-            rc = node->drv->connect(&node->conn, &c, err);
-            if (rc < 0 && err && !strstr(err->message, nc->name))
-                rowsync_error_prefix(err, "node '%s'", nc->name);
-        }
-        if (password) {
-            memset(password, 0, strlen(password));
-            free(password);
-        }
-        free(opts);
-        if (rc < 0)
+        if ((rc = rs_engine_connect_node(job, i, &node->conn, err)) < 0)
             return rc;
         rs_log(job->ctx, ROWSYNC_LOG_DEBUG, "connected to node '%s' (%s)",
-               nc->name, nc->driver);
+               node->cfg->name, node->cfg->driver);
     }
     return 0;
 }

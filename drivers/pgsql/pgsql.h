@@ -84,6 +84,9 @@ struct rowsync_conn {
     char *database; /* for messages */
     char *schema;   /* rowsync's schema, unquoted */
     char *qschema;  /* quoted */
+    char *channel;  /* NOTIFY channel of capture and apply (the schema's
+                       name) as an escaped SQL literal */
+    int watching;   /* LISTEN is active on this connection */
     int in_txn;     /* the apply transaction is open */
     uint64_t txn_no;
     int nstreams; /* open streams share one read-only transaction */

@@ -676,7 +676,8 @@ int pg_apply(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if (nups)
         rowsync_buf_printf(&b, "%s; ", t->sql_upsert);
     if (t->has_hist)
-        rowsync_buf_printf(&b, "%s; ", t->sql_history);
+        rowsync_buf_printf(&b, "%s; SELECT pg_notify(%s, ''); ", t->sql_history,
+                           c->channel);
     rowsync_buf_puts(&b, "SELECT set_config('rowsync.applying', '', true)");
     if (b.oom) {
         rc = pg_oom(err);

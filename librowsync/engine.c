@@ -155,7 +155,12 @@ typedef struct en_batch {
     rowsync_value_t *values;
     size_t n, max, ncols;
     en_block_t *blocks; /* arena for bytes and origins; reset per batch */
+    size_t bytes;       /* arena bytes handed out since the last reset */
 } en_batch_t;
+
+/* Arena bytes at which a batch is flushed before batch_size rows: keeps a
+ * batch of wide rows (and the process) small. */
+#define EN_BATCH_BYTES ((size_t)16 << 20)
 
 static int en_batch_init(en_batch_t *b, size_t max, size_t ncols)
 {
@@ -183,13 +188,22 @@ static void en_batch_free(en_batch_t *b)
 static void en_batch_reset(en_batch_t *b)
 {
     b->n = 0;
+    b->bytes = 0;
     for (en_block_t *blk = b->blocks; blk; blk = blk->next)
         blk->used = 0;
+}
+
+/* The batch is due for a flush: batch_size rows, or EN_BATCH_BYTES of
+ * values. */
+static int en_batch_full(const en_batch_t *b)
+{
+    return b->n == b->max || b->bytes >= EN_BATCH_BYTES;
 }
 
 static void *en_batch_alloc(en_batch_t *b, size_t len)
 {
     len = (len + 7) & ~(size_t)7;
+    b->bytes += len;
     for (en_block_t *blk = b->blocks; blk; blk = blk->next)
         if (blk->cap - blk->used >= len) {
             void *p = blk->data + blk->used;
@@ -1454,7 +1468,7 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
         en_shaped_free(&sh);
         if (rc < 0)
             break;
-        if (batch.n == max || nconflicts == max) {
+        if (en_batch_full(&batch) || nconflicts == max) {
             rc = en_flush(d, stream, &batch, conflicts, nconflicts, since, err);
             en_batch_reset(&batch);
             for (size_t i = 0; i < nconflicts; i++)
@@ -1996,7 +2010,7 @@ static int en_load(rowsync_job_t *job, rs_node_t *from, rs_node_t *to,
             }
             if (rc == 0)
                 rc = en_key_text(&key, &key_cap, ch->values, nkeys);
-            if (rc < 0 || batch.n < batch.max)
+            if (rc < 0 || !en_batch_full(&batch))
                 continue;
         }
         if (rc < 0)

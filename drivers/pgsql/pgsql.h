@@ -75,6 +75,9 @@ typedef struct pg_target {
     uint64_t hist_txn;  /* transaction in which has_hist was checked */
     int has_hist;
     char *sql_delete, *sql_upsert, *sql_history;
+    char *sql_copy_table, *sql_copy_hist; /* the direct path's COPYs */
+    unsigned direct_skip; /* batches left before the direct path is
+                             tried again after a key conflict */
 } pg_target_t;
 
 struct rowsync_conn {

@@ -19,8 +19,10 @@
  * has ended, so no row below it can still appear (see the cursor comment
  * in pgsql_stream.c).
  * Streams run in a REPEATABLE READ READ ONLY transaction with a server-side
- * cursor fetched 1000 rows at a time (flat memory). Apply stages a batch
- * with COPY into a temporary table and applies it with one upsert, one
+ * cursor fetched 1000 rows at a time (flat memory). Apply copies a batch
+ * of inserts straight into the table and its history (two COPYs inside a
+ * savepoint); other batches, and one that hits an existing key, are staged
+ * with COPY into a temporary table and applied with one upsert, one
  * delete and one history insert; the capture triggers of the target table
  * stand aside for it (a transaction-local marker naming the table), and
  * the driver writes the history rows itself with each change's origin and

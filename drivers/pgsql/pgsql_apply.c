@@ -1,6 +1,7 @@
-/* The PostgreSQL driver's write side: the apply transaction (COPY into a
- * staging table, then one delete, one upsert and one history insert per
- * batch), state values and the conflict journal. */
+/* The PostgreSQL driver's write side: the apply transaction (a batch of
+ * inserts copied straight into the table and its history; other batches
+ * COPYed into a staging table, then one delete, one upsert and one history
+ * insert), state values and the conflict journal. */
 #include <config.h>
 
 #include <ctype.h>

@@ -224,6 +224,7 @@ PGresult *pg_query(rowsync_conn_t *c, const char *sql, int nparams,
                    const char *const *params, rowsync_error_t *err,
                    const char *what)
 {
+    pg_prefetch_collect(c);
     PGresult *res =
         PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -239,6 +240,7 @@ PGresult *pg_query(rowsync_conn_t *c, const char *sql, int nparams,
 int pg_exec(rowsync_conn_t *c, const char *sql, rowsync_error_t *err,
             const char *what)
 {
+    pg_prefetch_collect(c);
     PGresult *res = PQexec(c->pg, sql);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     int rc = 0;

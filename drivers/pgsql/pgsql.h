@@ -97,6 +97,7 @@ struct rowsync_conn {
     int state_ok; /* state and conflicts tables exist (committed) */
     uint64_t state_txn;
     unsigned stage_no;
+    rowsync_stream_t *prefetch; /* stream whose next FETCH is in flight */
     pg_target_t *targets;
     /* describe's result, valid until the next describe */
     PGresult *desc_res;
@@ -114,6 +115,8 @@ struct rowsync_stream {
     rowsync_type_t *types;
     char **colnames;
     PGresult *res;
+    PGresult *next; /* the FETCH sent ahead, once collected */
+    int ahead;      /* a FETCH was sent ahead and not consumed yet */
     int row, nrows, eof, done;
     rowsync_change_t change;
     rowsync_value_t *values;
@@ -208,6 +211,7 @@ PG_HIDDEN int pg_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
 PG_HIDDEN int pg_stream_cursor(rowsync_stream_t *s, char *buf, size_t len,
                                rowsync_error_t *err);
 PG_HIDDEN void pg_stream_close(rowsync_stream_t *s);
+PG_HIDDEN void pg_prefetch_collect(rowsync_conn_t *c);
 
 /* ---- pgsql_apply.c: apply transaction, state, conflict journal ---------- */
 

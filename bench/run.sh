@@ -94,7 +94,7 @@ human() { awk -v n="$1" 'BEGIN { if (n >= 1000000 && n % 1000000 == 0) printf "%
                                   else printf "%d", n }'; }
 
 # SQL on PostgreSQL database $1 (Unix socket, trust), tuples only.
-pg() { local db=$1; shift; PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PGPORT" -U rowsync -d "$db" "$@"; }
+pg() { local db=$1; shift; PGOPTIONS="-c client_min_messages=warning -c search_path=public" psql -X -q -At -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PGPORT" -U rowsync -d "$db" "$@"; }
 # SQL on MariaDB database $1 (Unix socket).
 my() { local db=$1; shift; MYSQL_PWD=rowsync mariadb --no-defaults -S "$MYSOCK" -urowsync -N -B -D "$db" "$@"; }
 # SQL on SQLite file $1.

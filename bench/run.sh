@@ -20,8 +20,11 @@
 #   BENCH_REPEAT=R      capture and native copies: best of R runs (default 3)
 #   BENCH_INTERVAL=D    latency: the job's interval (default 5s)
 #   BENCH_LAT_SAMPLES=K latency: number of commits measured (default 5)
-#   BENCH_BATCH=B       batch_size of every job (default: rowsync's, 1000)
+#   BENCH_BATCH=B       batch_size of every job (default: rowsync's, 10000)
 #   BENCH_ONLY="capture sync bidir latency"  run only these groups
+#   BENCH_PAIRS="pgsql-pgsql mysql-pgsql"   sync group: only these pairs
+#                       (default: pgsql-pgsql mysql-pgsql pgsql-mysql
+#                       sqlite-pgsql)
 # Needs psql, mariadb, sqlite3, /usr/bin/time (apt-get install time).
 set -eu
 
@@ -91,7 +94,7 @@ human() { awk -v n="$1" 'BEGIN { if (n >= 1000000 && n % 1000000 == 0) printf "%
                                   else printf "%d", n }'; }
 
 # SQL on PostgreSQL database $1 (Unix socket, trust), tuples only.
-pg() { local db=$1; shift; PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PGPORT" -U rowsync -d "$db" "$@"; }
+pg() { local db=$1; shift; PGOPTIONS="-c client_min_messages=warning -c search_path=public" psql -X -q -At -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PGPORT" -U rowsync -d "$db" "$@"; }
 # SQL on MariaDB database $1 (Unix socket).
 my() { local db=$1; shift; MYSQL_PWD=rowsync mariadb --no-defaults -S "$MYSOCK" -urowsync -N -B -D "$db" "$@"; }
 # SQL on SQLite file $1.
@@ -365,10 +368,9 @@ case " $ONLY " in *" capture "*)
     for db in rowsync_a rowsync_b; do pg $db -c "DROP TABLE IF EXISTS bench_plain, bench_cap"; my $db -e "DROP TABLE IF EXISTS bench_plain, bench_cap"; done ;;
 esac
 case " $ONLY " in *" sync "*)
-    sync_pair pgsql pgsql "$N"
-    sync_pair mysql pgsql "$N"
-    sync_pair pgsql mysql "$N"
-    sync_pair sqlite pgsql "$N"
+    for pair in ${BENCH_PAIRS:-pgsql-pgsql mysql-pgsql pgsql-mysql sqlite-pgsql}; do
+        sync_pair "${pair%-*}" "${pair#*-}" "$N"
+    done
     if [ -n "${BENCH_LARGE:-}" ]; then sync_pair pgsql pgsql "$BENCH_LARGE"; fi ;;
 esac
 case " $ONLY " in *" bidir "*) bidir_round "$N" ;; esac

@@ -185,9 +185,10 @@ static void print_totals(const rowsync_pass_stats_t *s)
     fflush(stdout);
 }
 
-/* Passes until a signal. Configuration-class failures end the run; any
- * other failed pass is logged and retried after a growing pause (at most
- * ten intervals or five minutes). */
+/* Passes until a signal, each started as soon as a watched node notifies
+ * a change (rowsync_job_wait) or else after the interval. Configuration-
+ * class failures end the run; any other failed pass is logged and retried
+ * after a growing pause (at most ten intervals or five minutes). */
 static int cmd_run(rowsync_ctx_t *ctx, rowsync_job_t *job)
 {
     int64_t interval = rowsync_job_interval_us(job), pause = interval;
@@ -213,7 +214,9 @@ static int cmd_run(rowsync_ctx_t *ctx, rowsync_job_t *job)
         pause = interval;
         if (stats.upserted || stats.deleted || stats.conflicts)
             print_totals(&stats);
-        sleep_interruptible(interval);
+        rc = rowsync_job_wait(job, interval, &err);
+        if (rc < 0)
+            return fail(&err, rc);
     }
     return EXIT_OK;
 }

@@ -156,7 +156,12 @@ typedef struct en_batch {
     rowsync_value_t *values;
     size_t n, max, ncols;
     en_block_t *blocks; /* arena for bytes and origins; reset per batch */
+    size_t bytes;       /* arena bytes handed out since the last reset */
 } en_batch_t;
+
+/* Arena bytes at which a batch is flushed before batch_size rows: keeps a
+ * batch of wide rows (and the process) small. */
+#define EN_BATCH_BYTES ((size_t)16 << 20)
 
 static int en_batch_init(en_batch_t *b, size_t max, size_t ncols)
 {
@@ -184,13 +189,22 @@ static void en_batch_free(en_batch_t *b)
 static void en_batch_reset(en_batch_t *b)
 {
     b->n = 0;
+    b->bytes = 0;
     for (en_block_t *blk = b->blocks; blk; blk = blk->next)
         blk->used = 0;
+}
+
+/* The batch is due for a flush: batch_size rows, or EN_BATCH_BYTES of
+ * values. */
+static int en_batch_full(const en_batch_t *b)
+{
+    return b->n == b->max || b->bytes >= EN_BATCH_BYTES;
 }
 
 static void *en_batch_alloc(en_batch_t *b, size_t len)
 {
     len = (len + 7) & ~(size_t)7;
+    b->bytes += len;
     for (en_block_t *blk = b->blocks; blk; blk = blk->next)
         if (blk->cap - blk->used >= len) {
             void *p = blk->data + blk->used;
@@ -506,6 +520,37 @@ static int en_password(rowsync_job_t *job, const rs_node_cfg_t *nc,
     return 0;
 }
 
+/* Opens a new connection to node i with its driver (loaded already) and
+ * password; *out belongs to the caller (drv->disconnect). */
+int rs_engine_connect_node(rowsync_job_t *job, size_t i, rowsync_conn_t **out,
+                           rowsync_error_t *err)
+{
+    rs_node_t *node = &job->nodes[i];
+    const rs_node_cfg_t *nc = node->cfg;
+    rowsync_option_t *opts = calloc(nc->noptions + 1, sizeof(*opts));
+    if (!opts)
+        return ROWSYNC_ENOMEM;
+    for (size_t o = 0; o < nc->noptions; o++) {
+        opts[o].key = nc->options[o].key;
+        opts[o].value = nc->options[o].value;
+    }
+    char *password = NULL;
+    int rc = en_password(job, nc, &password, err);
+    if (rc == 0) {
+        rowsync_node_config_t c = {nc->name, job->cfg->dir, password,
+                                   nc->noptions, opts};
+        rc = node->drv->connect(out, &c, err);
+        if (rc < 0 && err && !strstr(err->message, nc->name))
+            rowsync_error_prefix(err, "node '%s'", nc->name);
+    }
+    if (password) {
+        memset(password, 0, strlen(password));
+        free(password);
+    }
+    free(opts);
+    return rc;
+}
+
 int rs_engine_connect(rowsync_job_t *job, rowsync_error_t *err)
 {
     int rc = rs_engine_load_drivers(job, err);
@@ -513,34 +558,12 @@ int rs_engine_connect(rowsync_job_t *job, rowsync_error_t *err)
         return rc;
     for (size_t i = 0; i < job->cfg->nnodes; i++) {
         rs_node_t *node = &job->nodes[i];
-        const rs_node_cfg_t *nc = node->cfg;
         if (node->conn)
             continue;
-        rowsync_option_t *opts = calloc(nc->noptions + 1, sizeof(*opts));
-        if (!opts)
-            return ROWSYNC_ENOMEM;
-        for (size_t o = 0; o < nc->noptions; o++) {
-            opts[o].key = nc->options[o].key;
-            opts[o].value = nc->options[o].value;
-        }
-        char *password = NULL;
-        rc = en_password(job, nc, &password, err);
-        if (rc == 0) {
-            rowsync_node_config_t c = {nc->name, job->cfg->dir, password,
-                                       nc->noptions, opts};
-            rc = node->drv->connect(&node->conn, &c, err);
-            if (rc < 0 && err && !strstr(err->message, nc->name))
-                rowsync_error_prefix(err, "node '%s'", nc->name);
-        }
-        if (password) {
-            memset(password, 0, strlen(password));
-            free(password);
-        }
-        free(opts);
-        if (rc < 0)
+        if ((rc = rs_engine_connect_node(job, i, &node->conn, err)) < 0)
             return rc;
         rs_log(job->ctx, ROWSYNC_LOG_DEBUG, "connected to node '%s' (%s)",
-               nc->name, nc->driver);
+               node->cfg->name, node->cfg->driver);
     }
     return 0;
 }
@@ -1063,7 +1086,7 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
         en_shaped_free(&sh);
         if (rc < 0)
             break;
-        if (batch.n == max || nconflicts == max) {
+        if (en_batch_full(&batch) || nconflicts == max) {
             rc = en_flush(d, stream, &batch, conflicts, nconflicts, since, err);
             en_batch_reset(&batch);
             for (size_t i = 0; i < nconflicts; i++)
@@ -1906,7 +1929,7 @@ static int en_load(rowsync_job_t *job, rs_node_t *from, rs_node_t *to,
             }
             if (rc == 0)
                 rc = en_key_text(&key, &key_cap, ch->values, nkeys);
-            if (rc < 0 || batch.n < batch.max)
+            if (rc < 0 || !en_batch_full(&batch))
                 continue;
         }
         if (rc < 0)

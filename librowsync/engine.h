@@ -92,6 +92,8 @@ struct rowsync_job {
     size_t *order;      /* table indexes, parents before children */
     int has_references; /* some job table references another */
     int resolved;
+    struct rs_watcher *watchers; /* rowsync_job_wait's connections, one per
+                                    node (job.c); kept across passes */
 };
 
 /* Loads each node's driver and checks its options (no connection); loads
@@ -99,6 +101,11 @@ struct rowsync_job {
 RS_HIDDEN int rs_engine_load_drivers(rowsync_job_t *job, rowsync_error_t *err);
 /* Connects every node that is not connected yet. */
 RS_HIDDEN int rs_engine_connect(rowsync_job_t *job, rowsync_error_t *err);
+/* Opens one more connection to node i (its driver loaded); *out is the
+ * caller's, closed with the driver's disconnect. */
+RS_HIDDEN int rs_engine_connect_node(rowsync_job_t *job, size_t i,
+                                     rowsync_conn_t **out,
+                                     rowsync_error_t *err);
 /* Describes every table on every node and builds the specs. */
 RS_HIDDEN int rs_engine_resolve(rowsync_job_t *job, rowsync_error_t *err);
 /* Disconnects every node and forgets resolved tables. */

@@ -1,11 +1,16 @@
 /* The public API: contexts and jobs, on top of the job file parser, the
  * loader and the engine. Every job operation connects what it needs and
  * disconnects before returning, so a failed call leaves nothing open. */
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "loader.h"
+
+static void job_unwatch(rowsync_job_t *job);
 
 int rowsync_ctx_new(rowsync_ctx_t **out, rowsync_error_t *err)
 {
@@ -90,6 +95,7 @@ void rowsync_job_free(rowsync_job_t *job)
     if (!job)
         return;
     rs_engine_close(job);
+    job_unwatch(job);
     free(job->nodes);
     rs_job_cfg_free(job->cfg);
     free(job);
@@ -149,4 +155,163 @@ int rowsync_job_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
     int rc = rs_engine_sync(job, stats, err);
     rs_engine_close(job);
     return rc;
+}
+
+/* ---- waiting for changes (run mode) ------------------------------------ */
+
+/* One node's change watch: a connection of its own, apart from the ones a
+ * pass opens and closes, kept open from one wait to the next. */
+struct rs_watcher {
+    rowsync_conn_t *conn; /* NULL: not open */
+    int fd;
+};
+
+/* Closes every watch connection. */
+static void job_unwatch(rowsync_job_t *job)
+{
+    if (!job->watchers)
+        return;
+    for (size_t i = 0; i < job->cfg->nnodes; i++)
+        if (job->watchers[i].conn)
+            job->nodes[i].drv->disconnect(job->watchers[i].conn);
+    free(job->watchers);
+    job->watchers = NULL;
+}
+
+/* Whether node i's changes travel anywhere: every node of a bidirectional
+ * job, the source of a one-way job. Only those are watched. */
+static int job_watched(const rowsync_job_t *job, size_t i)
+{
+    if (!job->nodes[i].drv->watch || !job->nodes[i].drv->watch_clear)
+        return 0;
+    if (job->cfg->mode != RS_MODE_ONEWAY || !job->cfg->source)
+        return 1;
+    return strcmp(job->cfg->source, job->nodes[i].cfg->name) == 0;
+}
+
+/* Opens the watches that are not open (never opened, or lost). Returns
+ * how many were opened; one that cannot be opened is logged and left to
+ * the next call, its node being covered by the timeout meanwhile. */
+static size_t job_watch_open(rowsync_job_t *job)
+{
+    size_t opened = 0;
+    for (size_t i = 0; i < job->cfg->nnodes; i++) {
+        struct rs_watcher *w = &job->watchers[i];
+        const rs_node_t *node = &job->nodes[i];
+        if (w->conn || !job_watched(job, i))
+            continue;
+        rowsync_error_t err;
+        memset(&err, 0, sizeof(err));
+        int rc = rs_engine_connect_node(job, i, &w->conn, &err);
+        if (rc == 0 && (rc = node->drv->watch(w->conn, &w->fd, &err)) < 0) {
+            node->drv->disconnect(w->conn);
+            w->conn = NULL;
+        }
+        if (rc < 0) {
+            rs_log(job->ctx, ROWSYNC_LOG_WARN,
+                   "cannot watch node '%s' for changes (%s); it is synced "
+                   "every interval until the watch works again",
+                   node->cfg->name, err.message);
+            continue;
+        }
+        rs_log(job->ctx, ROWSYNC_LOG_DEBUG, "watching node '%s' for changes",
+               node->cfg->name);
+        opened++;
+    }
+    return opened;
+}
+
+static int64_t job_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Drains the watches whose descriptor poll() marked; a watch whose
+ * connection failed is closed (reopened by the next wait). Returns 1 when
+ * any descriptor was marked. */
+static int job_watch_drain(rowsync_job_t *job, const struct pollfd *pfd,
+                           const size_t *owner, size_t npfd)
+{
+    int woke = 0;
+    for (size_t p = 0; p < npfd; p++) {
+        if (!pfd[p].revents)
+            continue;
+        woke = 1;
+        size_t i = owner[p];
+        struct rs_watcher *w = &job->watchers[i];
+        rowsync_error_t err;
+        memset(&err, 0, sizeof(err));
+        if (job->nodes[i].drv->watch_clear(w->conn, &err) < 0) {
+            rs_log(job->ctx, ROWSYNC_LOG_WARN,
+                   "lost the change watch on node '%s' (%s); reconnecting",
+                   job->nodes[i].cfg->name, err.message);
+            job->nodes[i].drv->disconnect(w->conn);
+            w->conn = NULL;
+        }
+    }
+    return woke;
+}
+
+/* Opens the missing watches (a pass is due at once when one opens: what
+ * was committed before it listened went unnoticed), then polls every
+ * watch descriptor, in slices of at most 100 ms so a stop request is
+ * seen, until one turns readable or timeout_us has passed. */
+int rowsync_job_wait(rowsync_job_t *job, int64_t timeout_us,
+                     rowsync_error_t *err)
+{
+    rowsync_error_t local;
+    if (!err)
+        err = &local;
+    memset(err, 0, sizeof(*err));
+    int rc = rs_engine_load_drivers(job, err);
+    if (rc < 0)
+        return rc;
+    size_t nn = job->cfg->nnodes;
+    if (!job->watchers &&
+        !(job->watchers = calloc(nn ? nn : 1, sizeof(*job->watchers))))
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    if (job_watch_open(job) > 0)
+        return 1;
+
+    struct pollfd *pfd = calloc(nn ? nn : 1, sizeof(*pfd));
+    size_t *owner = calloc(nn ? nn : 1, sizeof(*owner));
+    size_t npfd = 0;
+    if (!pfd || !owner) {
+        free(pfd);
+        free(owner);
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nn; i++)
+        if (job->watchers[i].conn) {
+            pfd[npfd].fd = job->watchers[i].fd;
+            pfd[npfd].events = POLLIN;
+            owner[npfd++] = i;
+        }
+    int64_t deadline = job_mono_us() + (timeout_us > 0 ? timeout_us : 0);
+    int woke = 0;
+    while (!woke && !rs_stop_requested(job->ctx)) {
+        int64_t left = deadline - job_mono_us();
+        if (left <= 0)
+            break;
+        int slice_ms = left > 100000 ? 100 : (int)((left + 999) / 1000);
+        if (npfd == 0) {
+            struct timespec ts = {0, (long)slice_ms * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        int n = poll(pfd, (nfds_t)npfd, slice_ms);
+        if (n < 0 && errno != EINTR) {
+            rc = rowsync_error_set(err, ROWSYNC_EIO,
+                                   "waiting for changes: poll failed: %s",
+                                   strerror(errno));
+            break;
+        }
+        if (n > 0)
+            woke = job_watch_drain(job, pfd, owner, npfd);
+    }
+    free(pfd);
+    free(owner);
+    return rc < 0 ? rc : woke;
 }

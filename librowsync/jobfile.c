@@ -1517,7 +1517,7 @@ int rs_job_cfg_parse(rs_job_cfg_t **out, const char *path, rowsync_error_t *err)
         return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
     }
     st.cfg->interval_us = INT64_C(5000000);
-    st.cfg->batch_size = 1000;
+    st.cfg->batch_size = 10000;
     st.cfg->lock_timeout_us = INT64_C(30000000);
     st.cfg->path = rs_strdup(path);
     st.cfg->conflict = RS_RULE_LATEST;

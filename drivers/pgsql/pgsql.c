@@ -19,8 +19,10 @@
  * has ended, so no row below it can still appear (see the cursor comment
  * in pgsql_stream.c).
  * Streams run in a REPEATABLE READ READ ONLY transaction with a server-side
- * cursor fetched 1000 rows at a time (flat memory). Apply stages a batch
- * with COPY into a temporary table and applies it with one upsert, one
+ * cursor fetched 1000 rows at a time (flat memory). Apply copies a batch
+ * of inserts straight into the table and its history (two COPYs inside a
+ * savepoint); other batches, and one that hits an existing key, are staged
+ * with COPY into a temporary table and applied with one upsert, one
  * delete and one history insert; the capture triggers of the target table
  * stand aside for it (a transaction-local marker naming the table), and
  * the driver writes the history rows itself with each change's origin and
@@ -222,6 +224,7 @@ PGresult *pg_query(rowsync_conn_t *c, const char *sql, int nparams,
                    const char *const *params, rowsync_error_t *err,
                    const char *what)
 {
+    pg_prefetch_collect(c);
     PGresult *res =
         PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -237,6 +240,7 @@ PGresult *pg_query(rowsync_conn_t *c, const char *sql, int nparams,
 int pg_exec(rowsync_conn_t *c, const char *sql, rowsync_error_t *err,
             const char *what)
 {
+    pg_prefetch_collect(c);
     PGresult *res = PQexec(c->pg, sql);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     int rc = 0;
@@ -345,6 +349,8 @@ static void pg_conn_free(rowsync_conn_t *c)
     free(c->database);
     free(c->schema);
     free(c->qschema);
+    if (c->channel)
+        PQfreemem(c->channel);
     free(c);
 }
 
@@ -503,6 +509,10 @@ static int pg_connect(rowsync_conn_t **out, const rowsync_node_config_t *cfg,
         goto done;
     }
     PQsetNoticeProcessor(c->pg, pg_notice, NULL);
+    if (!(c->channel = PQescapeLiteral(c->pg, schema, strlen(schema)))) {
+        rc = pg_oom(err);
+        goto done;
+    }
     if (PQserverVersion(c->pg) < 130000) {
         rc = rowsync_error_set(
             err, ROWSYNC_ENOTSUP,
@@ -645,6 +655,59 @@ static int pg_unlock(rowsync_conn_t *c, const char *name, rowsync_error_t *err)
     return rc;
 }
 
+/* ---- change notification ---------------------------------------------- */
+
+/* Starts listening on the channel the capture triggers and apply notify
+ * (named like rowsync's schema, so jobs with their own schema do not wake
+ * each other) and hands out the connection's socket, which turns readable
+ * when a notification arrives. The connection must stay idle: a
+ * transaction would hold notifications back until it ends. */
+static int pg_watch(rowsync_conn_t *c, int *fd, rowsync_error_t *err)
+{
+    int rc;
+
+    if (!fd)
+        return rowsync_error_set(err, ROWSYNC_EINVAL, "watch: no fd");
+    if ((rc = pg_need_idle(c, err, "watching for changes")) < 0)
+        return rc;
+    if (!c->watching) {
+        rowsync_buf_t s = {0};
+        rowsync_buf_puts(&s, "LISTEN ");
+        pg_buf_ident(&s, c->schema);
+        rc = s.oom ? pg_oom(err) : pg_exec(c, s.p, err, "listening for changes");
+        rowsync_buf_free(&s);
+        if (rc < 0) {
+            rowsync_error_prefix(err, "node '%s'", c->node);
+            return rc;
+        }
+        c->watching = 1;
+    }
+    int sock = PQsocket(c->pg);
+    if (sock < 0)
+        return rowsync_error_set(err, ROWSYNC_ECONN,
+                                 "node '%s': connection to PostgreSQL at %s has "
+                                 "no socket; rowsync reconnects",
+                                 c->node, c->where);
+    *fd = sock;
+    return 0;
+}
+
+/* Reads whatever the server sent (without blocking) and drops the
+ * notifications among it; a lost connection is ROWSYNC_ECONN. */
+static int pg_watch_clear(rowsync_conn_t *c, rowsync_error_t *err)
+{
+    PGnotify *n;
+
+    if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK) {
+        int rc = pg_fail(c, NULL, err, "reading change notifications");
+        rowsync_error_prefix(err, "node '%s'", c->node);
+        return rc < 0 ? rc : ROWSYNC_ECONN;
+    }
+    while ((n = PQnotifies(c->pg)))
+        PQfreemem(n);
+    return 0;
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 static const rowsync_driver_t pg_driver = {
@@ -682,8 +745,8 @@ static const rowsync_driver_t pg_driver = {
     pg_references,
     pg_apply_insert_only,
     pg_history_purge,
-    NULL, /* watch */
-    NULL, /* watch_clear */
+    pg_watch,
+    pg_watch_clear,
     NULL, /* stream_columns */
 };
 

@@ -75,6 +75,9 @@ typedef struct pg_target {
     uint64_t hist_txn;  /* transaction in which has_hist was checked */
     int has_hist;
     char *sql_delete, *sql_upsert, *sql_history;
+    char *sql_copy_table, *sql_copy_hist; /* the direct path's COPYs */
+    unsigned direct_skip; /* batches left before the direct path is
+                             tried again after a key conflict */
 } pg_target_t;
 
 struct rowsync_conn {
@@ -84,6 +87,9 @@ struct rowsync_conn {
     char *database; /* for messages */
     char *schema;   /* rowsync's schema, unquoted */
     char *qschema;  /* quoted */
+    char *channel;  /* NOTIFY channel of capture and apply (the schema's
+                       name) as an escaped SQL literal */
+    int watching;   /* LISTEN is active on this connection */
     int in_txn;     /* the apply transaction is open */
     uint64_t txn_no;
     int nstreams; /* open streams share one read-only transaction */
@@ -91,6 +97,7 @@ struct rowsync_conn {
     int state_ok; /* state and conflicts tables exist (committed) */
     uint64_t state_txn;
     unsigned stage_no;
+    rowsync_stream_t *prefetch; /* stream whose next FETCH is in flight */
     pg_target_t *targets;
     /* describe's result, valid until the next describe */
     PGresult *desc_res;
@@ -108,6 +115,8 @@ struct rowsync_stream {
     rowsync_type_t *types;
     char **colnames;
     PGresult *res;
+    PGresult *next; /* the FETCH sent ahead, once collected */
+    int ahead;      /* a FETCH was sent ahead and not consumed yet */
     int row, nrows, eof, done;
     rowsync_change_t change;
     rowsync_value_t *values;
@@ -202,6 +211,7 @@ PG_HIDDEN int pg_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
 PG_HIDDEN int pg_stream_cursor(rowsync_stream_t *s, char *buf, size_t len,
                                rowsync_error_t *err);
 PG_HIDDEN void pg_stream_close(rowsync_stream_t *s);
+PG_HIDDEN void pg_prefetch_collect(rowsync_conn_t *c);
 /* Cursor text -> step function (-1 when the text is not a cursor), and
  * the SQL test "history row h is consumed by f" with its numbers appended
  * to params as $np+1... (shared with pgsql_purge.c). */

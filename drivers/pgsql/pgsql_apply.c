@@ -1,6 +1,7 @@
-/* The PostgreSQL driver's write side: the apply transaction (COPY into a
- * staging table, then one delete, one upsert and one history insert per
- * batch), state values and the conflict journal. */
+/* The PostgreSQL driver's write side: the apply transaction (a batch of
+ * inserts copied straight into the table and its history; other batches
+ * COPYed into a staging table, then one delete, one upsert and one history
+ * insert), state values and the conflict journal. */
 #include <config.h>
 
 #include <ctype.h>
@@ -209,6 +210,8 @@ static void pg_target_free(pg_target_t *t)
     free(t->sql_delete);
     free(t->sql_upsert);
     free(t->sql_history);
+    free(t->sql_copy_table);
+    free(t->sql_copy_hist);
     free(t);
 }
 
@@ -568,6 +571,187 @@ static int pg_copy_flush(rowsync_conn_t *c, rowsync_buf_t *b, rowsync_error_t *e
     return 0;
 }
 
+/* ---- apply: the direct path for batches of new rows --------------------
+ *
+ * A batch of inserts (the usual shape of a catch-up) goes straight into
+ * the table and its history with two COPYs, inside a savepoint: no
+ * staging, no upsert. A key the table has already (a unique violation)
+ * rolls the savepoint back and the batch takes the staged path; so does
+ * any other failure, which the staged path then reports. */
+
+#define PG_DIRECT_RETRY 16 /* batches on the staged path after a conflict */
+
+/* One row of the table's COPY: every spec column. */
+static int pg_direct_row(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
+                         const rowsync_change_t *ch)
+{
+    for (size_t k = 0; k < spec->ncolumns; k++) {
+        if (k)
+            rowsync_buf_add(b, "\t", 1);
+        if (pg_copy_value(b, &ch->values[k]) < 0)
+            return -1;
+    }
+    rowsync_buf_add(b, "\n", 1);
+    return 0;
+}
+
+/* One row of the history's COPY: op, time, origin and the key. */
+static int pg_direct_hist(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
+                          const rowsync_change_t *ch)
+{
+    rowsync_buf_printf(b, "%d\t%" PRId64 "\t", (int)ch->op, ch->time_us);
+    if (!ch->origin)
+        rowsync_buf_add(b, "\\N", 2);
+    else if (pg_copy_escape(b, ch->origin, strlen(ch->origin)) < 0)
+        return -1;
+    for (size_t k = 0; k < spec->nkeys; k++) {
+        rowsync_buf_add(b, "\t", 1);
+        if (pg_copy_value(b, &ch->values[k]) < 0)
+            return -1;
+    }
+    rowsync_buf_add(b, "\n", 1);
+    return 0;
+}
+
+/* Runs `sql` (a COPY FROM STDIN) and sends put()'s line for each change.
+ * Returns 0, or an error with err filled (a row put() cannot write
+ * abandons the COPY: ROWSYNC_ECONVERT). */
+static int pg_direct_copy(rowsync_conn_t *c, const char *sql,
+                          int (*put)(rowsync_buf_t *, const rowsync_table_spec_t *,
+                                     const rowsync_change_t *),
+                          const rowsync_table_spec_t *spec,
+                          const rowsync_change_t *changes, size_t n,
+                          rowsync_error_t *err)
+{
+    rowsync_buf_t b = {0};
+    int rc = 0, bad = 0;
+    PGresult *res = PQexec(c->pg, sql);
+
+    if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = pg_fail(c, res, err, "starting COPY");
+        PQclear(res);
+        return rc;
+    }
+    PQclear(res);
+    for (size_t i = 0; i < n && rc == 0 && !bad && !b.oom; i++) {
+        bad = put(&b, spec, &changes[i]) < 0;
+        if (!bad && b.len >= PG_COPY_CHUNK)
+            rc = pg_copy_flush(c, &b, err);
+    }
+    if (rc == 0 && !bad && !b.oom)
+        rc = pg_copy_flush(c, &b, err);
+    int abandon = rc < 0 || bad || b.oom;
+    if (PQputCopyEnd(c->pg, abandon ? "rowsync: batch abandoned" : NULL) != 1 &&
+        rc == 0)
+        rc = pg_fail(c, NULL, err, "ending COPY");
+    while ((res = PQgetResult(c->pg))) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+            rc = pg_fail(c, res, err, "copying the batch");
+        PQclear(res);
+    }
+    if (rc == 0 && b.oom)
+        rc = pg_oom(err);
+    else if (rc == 0 && bad)
+        rc = rowsync_error_set(err, ROWSYNC_ECONVERT, "a value COPY cannot carry");
+    rowsync_buf_free(&b);
+    return rc;
+}
+
+/* Builds the direct path's two COPY statements once per target. */
+static int pg_direct_sql(pg_target_t *t, const rowsync_table_spec_t *spec)
+{
+    rowsync_buf_t a = {0}, h = {0};
+
+    if (t->sql_copy_table)
+        return 0;
+    rowsync_buf_printf(&a, "COPY %s (", t->qtable);
+    for (size_t i = 0; i < spec->ncolumns; i++) {
+        if (i)
+            rowsync_buf_puts(&a, ", ");
+        pg_buf_ident(&a, spec->columns[i]);
+    }
+    rowsync_buf_puts(&a, ") FROM STDIN");
+    rowsync_buf_printf(&h, "COPY %s (op, time_us, origin", t->qhist);
+    for (size_t k = 0; k < spec->nkeys; k++)
+        rowsync_buf_printf(&h, ", k%zu", k + 1);
+    rowsync_buf_puts(&h, ") FROM STDIN");
+    if (a.oom || h.oom) {
+        rowsync_buf_free(&a);
+        rowsync_buf_free(&h);
+        return -1;
+    }
+    t->sql_copy_table = a.p;
+    t->sql_copy_hist = h.p;
+    return 0;
+}
+
+/* Tries the direct path. Returns 0 when the batch is applied, 1 when it
+ * must take the staged path (not all inserts, a key conflict, a value the
+ * staged path should report), or a negative error the transaction cannot
+ * survive (a lost connection). */
+static int pg_apply_direct(rowsync_conn_t *c, pg_target_t *t,
+                           const rowsync_table_spec_t *spec,
+                           const rowsync_change_t *changes, size_t n,
+                           rowsync_error_t *err)
+{
+    rowsync_buf_t s = {0};
+    rowsync_error_t e;
+    int rc;
+
+    if (t->direct_skip > 0) {
+        t->direct_skip--;
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (changes[i].op != ROWSYNC_OP_INSERT)
+            return 1;
+    if (pg_direct_sql(t, spec) < 0)
+        return pg_oom(err);
+    if (t->hist_txn != c->txn_no) {
+        if ((rc = pg_rel_exists(c, t->qhist, &t->has_hist, err)) < 0)
+            return rc;
+        t->hist_txn = c->txn_no;
+    }
+    rowsync_buf_printf(&s,
+                       "SAVEPOINT rowsync_direct; SELECT"
+                       " set_config('rowsync.applying', '%u', true)",
+                       t->oid);
+    rc = s.oom ? pg_oom(err) : pg_exec(c, s.p, err, "starting the batch");
+    rowsync_buf_free(&s);
+    if (rc < 0)
+        return rc;
+    memset(&e, 0, sizeof(e));
+    rc = pg_direct_copy(c, t->sql_copy_table, pg_direct_row, spec, changes, n,
+                        &e);
+    if (rc == 0 && t->has_hist)
+        rc = pg_direct_copy(c, t->sql_copy_hist, pg_direct_hist, spec, changes,
+                            n, &e);
+    if (rc == 0) {
+        rowsync_buf_printf(&s,
+                           "%s%s%sSELECT set_config('rowsync.applying', '',"
+                           " true); RELEASE SAVEPOINT rowsync_direct",
+                           t->has_hist ? "SELECT pg_notify(" : "",
+                           t->has_hist ? c->channel : "",
+                           t->has_hist ? ", ''); " : "");
+        rc = s.oom ? pg_oom(&e) : pg_exec(c, s.p, &e, "ending the batch");
+        rowsync_buf_free(&s);
+        if (rc == 0)
+            return 0;
+    }
+    if (rc == ROWSYNC_ECONN) {
+        if (err)
+            *err = e;
+        return rc;
+    }
+    if (strcmp(e.sqlstate, "23505") == 0)
+        t->direct_skip = PG_DIRECT_RETRY;
+    rc = pg_exec(c,
+                 "ROLLBACK TO SAVEPOINT rowsync_direct; RELEASE SAVEPOINT"
+                 " rowsync_direct",
+                 err, "returning to the staged path");
+    return rc < 0 ? rc : 1;
+}
+
 /* Applies a batch: COPY into staging, then deletes, one upsert (leaving
  * the columns flagged in insert_only, which may be NULL, as they are on
  * rows that exist) and the history rows in one round trip, with the
@@ -610,8 +794,12 @@ int pg_apply_insert_only(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         else
             nups++;
     }
-    if ((rc = pg_target_get(c, spec, insert_only, &t, err)) < 0 ||
-        (rc = pg_stage_prepare(c, t, spec, err)) < 0)
+    if ((rc = pg_target_get(c, spec, insert_only, &t, err)) < 0)
+        goto fail;
+    /* a batch of new rows writes every column, insert_only or not */
+    if ((rc = pg_apply_direct(c, t, spec, changes, n, err)) <= 0)
+        goto fail;
+    if ((rc = pg_stage_prepare(c, t, spec, err)) < 0)
         goto fail;
 
     rowsync_buf_printf(&b, "COPY pg_temp.rowsync_stage_%u FROM STDIN", t->stage_no);
@@ -694,7 +882,8 @@ int pg_apply_insert_only(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if (nups)
         rowsync_buf_printf(&b, "%s; ", t->sql_upsert);
     if (t->has_hist)
-        rowsync_buf_printf(&b, "%s; ", t->sql_history);
+        rowsync_buf_printf(&b, "%s; SELECT pg_notify(%s, ''); ", t->sql_history,
+                           c->channel);
     rowsync_buf_puts(&b, "SELECT set_config('rowsync.applying', '', true)");
     if (b.oom) {
         rc = pg_oom(err);

@@ -454,9 +454,11 @@ int pg_ensure_state(rowsync_conn_t *c, int inside, rowsync_error_t *err)
  * table (the marker holds its oid), else one INSERT ... SELECT per
  * statement from the transition tables. An UPDATE records a delete for
  * each old key no new row has, and for each new row an update (or an
- * insert when its key is new). */
+ * insert when its key is new). A statement that recorded something
+ * notifies `channel` (a SQL literal) once, which wakes `rowsync run`;
+ * the server delivers it at commit, and only then. */
 static void pg_trigger_body(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
-                            const char *qhist)
+                            const char *qhist, const char *channel)
 {
     size_t k, nk = spec->nkeys;
     rowsync_buf_t cols = {0}, sel_n = {0}, sel_o = {0}, join = {0};
@@ -502,10 +504,13 @@ static void pg_trigger_body(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
         "    INSERT INTO %s (op, time_us, xid%s)\n"
         "      SELECT 3, rowsync_now, rowsync_xid%s FROM rowsync_old o;\n"
         "  END IF;\n"
+        "  IF FOUND THEN\n"
+        "    PERFORM pg_notify(%s, '');\n"
+        "  END IF;\n"
         "  RETURN NULL;\n"
         "END\n",
         qhist, cols.p, sel_n.p, qhist, cols.p, sel_o.p, join.p, qhist, cols.p,
-        sel_n.p, sel_o.p, join.p, qhist, cols.p, sel_o.p);
+        sel_n.p, sel_o.p, join.p, qhist, cols.p, sel_o.p, channel);
 done:
     rowsync_buf_free(&cols);
     rowsync_buf_free(&sel_n);
@@ -663,7 +668,7 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     /* the trigger function and the triggers */
     {
         rowsync_buf_t body = {0};
-        pg_trigger_body(&body, spec, rel.qhist);
+        pg_trigger_body(&body, spec, rel.qhist, c->channel);
         char *lit = body.oom ? NULL : PQescapeLiteral(c->pg, body.p, body.len);
         rowsync_buf_free(&body);
         if (!lit) {

@@ -222,6 +222,9 @@ static void pg_stream_free(rowsync_stream_t *s)
 {
     if (!s)
         return;
+    if (s->conn->prefetch == s)
+        pg_prefetch_collect(s->conn);
+    PQclear(s->next);
     PQclear(s->res);
     for (size_t i = 0; s->colnames && i < s->ncols; i++)
         free(s->colnames[i]);
@@ -350,6 +353,74 @@ static void pg_settle(rowsync_conn_t *c, const char *qhist, uint64_t lo)
         nanosleep(&pause, NULL);
     }
     rowsync_buf_free(&q);
+}
+
+/* ---- reading ahead -----------------------------------------------------
+ *
+ * While the caller works through one FETCH's rows (and applies them to
+ * another database), the server already computes the next FETCH: it is
+ * sent right after the previous result arrived and collected when the
+ * rows are needed, or earlier by any other statement on the connection
+ * (pg_query and pg_exec collect it first, so the protocol never
+ * interleaves). One FETCH per connection is in flight at most. */
+
+/* Collects the result of the FETCH in flight, if any, into its stream. */
+void pg_prefetch_collect(rowsync_conn_t *c)
+{
+    rowsync_stream_t *s = c->prefetch;
+    PGresult *r, *keep = NULL;
+
+    if (!s)
+        return;
+    c->prefetch = NULL;
+    while ((r = PQgetResult(c->pg))) {
+        /* keep the first error, else the rows */
+        if (!keep || (PQresultStatus(keep) == PGRES_TUPLES_OK &&
+                      PQresultStatus(r) != PGRES_TUPLES_OK)) {
+            PQclear(keep);
+            keep = r;
+        } else {
+            PQclear(r);
+        }
+    }
+    s->next = keep;
+}
+
+/* Puts the stream's next FETCH result in s->res: the one sent ahead when
+ * there is one, else a fresh FETCH; then, unless it was the last, sends
+ * the following FETCH ahead. */
+static int pg_stream_fetch(rowsync_stream_t *s, rowsync_error_t *err)
+{
+    rowsync_conn_t *c = s->conn;
+    char sql[64];
+    int rc;
+
+    snprintf(sql, sizeof sql, "FETCH %d FROM %s", PG_FETCH, s->cursor_name);
+    if (c->prefetch == s)
+        pg_prefetch_collect(c);
+    if (s->ahead) {
+        PGresult *res = s->next;
+        s->next = NULL;
+        s->ahead = 0;
+        if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+            rc = pg_fail(c, res, err, "reading a stream");
+            PQclear(res);
+            /* the rows sent ahead are lost: the stream cannot go on */
+            return rc < 0 ? rc : ROWSYNC_ERROR;
+        }
+        s->res = res;
+    } else if (!(s->res = pg_query(c, sql, 0, NULL, err, "reading a stream"))) {
+        return err ? err->code : ROWSYNC_ERROR;
+    }
+    s->nrows = PQntuples(s->res);
+    s->row = 0;
+    if (s->nrows < PG_FETCH)
+        s->eof = 1;
+    else if (!c->prefetch && PQsendQuery(c->pg, sql) == 1) {
+        c->prefetch = s;
+        s->ahead = 1;
+    }
+    return 0;
 }
 
 /* Opens a stream of net changes (see "cursors" above for the window). */
@@ -661,18 +732,11 @@ int pg_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
         }
         PQclear(s->res);
         s->res = NULL;
-        char sql[64];
-        snprintf(sql, sizeof sql, "FETCH %d FROM %s", PG_FETCH, s->cursor_name);
-        s->res = pg_query(c, sql, 0, NULL, err, "reading a stream");
-        if (!s->res) {
+        if ((rc = pg_stream_fetch(s, err)) < 0) {
             rowsync_error_prefix(err, "table '%s' on node '%s'", s->table,
                                  c->node);
-            return err ? err->code : ROWSYNC_ERROR;
+            return rc;
         }
-        s->nrows = PQntuples(s->res);
-        s->row = 0;
-        if (s->nrows < PG_FETCH)
-            s->eof = 1;
     }
     int r = s->row++;
     size_t off = 0;
@@ -763,6 +827,7 @@ void pg_stream_close(rowsync_stream_t *s)
     if (!s)
         return;
     rowsync_conn_t *c = s->conn;
+    pg_prefetch_collect(c);
     if (s->cursor_name[0] && PQstatus(c->pg) == CONNECTION_OK &&
         PQtransactionStatus(c->pg) == PQTRANS_INTRANS) {
         char sql[64];

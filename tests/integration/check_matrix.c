@@ -2795,6 +2795,90 @@ START_TEST(test_run_survives_server_restart_mysql)
 }
 END_TEST
 
+/* Waits up to timeout_ms for item id on n to have quantity qty (-1: for
+ * the row to be gone); returns the milliseconds it took, or -1. */
+static int64_t wait_for_qty(const node_t *n, int id, int qty, int timeout_ms)
+{
+    int64_t start = h_now_ms(), end = start + timeout_ms;
+    char cond[32] = "";
+    if (qty >= 0)
+        snprintf(cond, sizeof cond, " AND qty = %d", qty);
+    do {
+        int64_t c = 0;
+        if (n_try_int(n, &c, "SELECT count(*) FROM %s WHERE id = %d%s",
+                      n_table(n, g_table), id, cond) == 0 &&
+            c == (qty < 0 ? 0 : 1))
+            return h_now_ms() - start;
+        h_sleep_ms(20);
+    } while (h_now_ms() < end);
+    return -1;
+}
+
+/* `rowsync run` wakes on PostgreSQL's change notifications instead of
+ * waiting for the interval (30 s here): after the first passes, an insert,
+ * an update and a delete committed on the source each reach the target
+ * within 3 s; in a bidirectional job a write on either node travels just
+ * as fast. SIGTERM ends the run with exit 0 and both sides agree. */
+static void run_wakes_on_notify(const char *mode)
+{
+    int both = strcmp(mode, "bidirectional") == 0;
+    pair_setup(both ? "runwb" : "runwo", KIND_pgsql, KIND_pgsql);
+    items_create(&g_n1, 0);
+    items_create(&g_n2, 0);
+    write_job(mode, "interval = 30s\n");
+    h_proc_free(rs_ok("init"));
+
+    h_proc_t *p = h_start("-v", "run", g_job, NULL);
+    h_sleep_ms(2000); /* the first passes are done: only a wake-up helps */
+    struct {
+        const node_t *from, *to;
+        const char *what;
+        int id, qty;
+    } steps[] = {
+        {&g_n1, &g_n2, "insert", 1, 1},
+        {&g_n1, &g_n2, "update", 1, 77},
+        {&g_n1, &g_n2, "insert", 2, 2},
+        {&g_n1, &g_n2, "delete", 2, -1},
+        {&g_n2, &g_n1, "insert", 3, 3},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        if (steps[i].from == &g_n2 && !both)
+            break;
+        if (strcmp(steps[i].what, "insert") == 0)
+            fill_items(steps[i].from, steps[i].id, steps[i].id, "w");
+        else if (strcmp(steps[i].what, "update") == 0)
+            set_item(steps[i].from, steps[i].id, "w-upd", steps[i].qty);
+        else
+            n_exec(steps[i].from, "DELETE FROM %s WHERE id = %d",
+                   n_table(steps[i].from, g_table), steps[i].id);
+        int64_t ms = wait_for_qty(steps[i].to, steps[i].id, steps[i].qty, 3000);
+        ck_assert_msg(ms >= 0,
+                      "%s of row %d on %s did not reach %s within 3 s "
+                      "(interval 30 s): no wake-up: %s",
+                      steps[i].what, steps[i].id, steps[i].from->name,
+                      steps[i].to->name, h_describe(p));
+        h_sleep_ms(300);
+    }
+    ck_assert_msg(h_running(p), "rowsync run ended early: %s", h_describe(p));
+    h_signal(p, SIGTERM);
+    h_wait(p, 20000);
+    H_ASSERT_EXIT(p, 0);
+    h_proc_free(p);
+    assert_same_items();
+}
+
+START_TEST(test_run_wakes_on_notify_oneway_pgsql)
+{
+    run_wakes_on_notify("one-way");
+}
+END_TEST
+
+START_TEST(test_run_wakes_on_notify_bidirectional_pgsql)
+{
+    run_wakes_on_notify("bidirectional");
+}
+END_TEST
+
 /* ---- column mapping and subset filter (issue 5) ------------------------- */
 
 /* Rows of a query on node n, one line each, cells as text joined by '|'
@@ -3157,6 +3241,8 @@ static Suite *matrix_suite(void)
     ADD(s, test_server_stopped_mid_pass_pgsql);
     ADD(s, test_run_survives_server_restart_pgsql);
     ADD(s, test_run_survives_server_restart_mysql);
+    ADD(s, test_run_wakes_on_notify_oneway_pgsql);
+    ADD(s, test_run_wakes_on_notify_bidirectional_pgsql);
     ADD(s, test_server_stopped_mid_pass_mysql);
     ADD(s, test_two_syncs_at_once_pgsql_to_mysql);
     ADD(s, test_commit_order_pgsql_to_mysql);

@@ -217,7 +217,7 @@ START_TEST(test_config_one_way_defaults)
     ck_assert_str_eq(cfg->source, "a");
     ck_assert_int_eq(cfg->conflict, RS_RULE_LATEST);
     ck_assert(cfg->interval_us == INT64_C(5000000));
-    ck_assert_uint_eq(cfg->batch_size, 1000);
+    ck_assert_uint_eq(cfg->batch_size, 10000);
     ck_assert(cfg->lock_timeout_us == INT64_C(30000000));
     ck_assert_uint_eq(cfg->nnodes, 3);
     ck_assert_str_eq(cfg->nodes[2].driver, "other_driver");

@@ -104,6 +104,22 @@ typedef struct rowsync_pass_stats {
 int rowsync_job_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
                      rowsync_error_t *err);
 
+/* Waits until a change may be waiting on some node, or timeout_us has
+ * passed, or the stop flag is set: what `run` does between passes.
+ * Nodes whose driver can notify (watch, e.g. PostgreSQL LISTEN/NOTIFY)
+ * are watched through a connection per node of their own, opened on the
+ * first call and kept open until rowsync_job_free (one-way jobs watch
+ * their source only); other nodes are covered by the timeout alone.
+ * Returns 1 when woken (a notification arrived, or a watch was just
+ * opened or reopened, so changes committed before it may be pending: run
+ * a pass), 0 when the timeout passed or a stop was requested, or a
+ * negative class: a driver module cannot be loaded (ROWSYNC_ENOTFOUND,
+ * ROWSYNC_EABI...), ROWSYNC_ENOMEM, ROWSYNC_EIO. A watch that cannot be
+ * opened, or whose connection is lost, is logged as a warning and retried
+ * on the next call; it is not an error. */
+int rowsync_job_wait(rowsync_job_t *job, int64_t timeout_us,
+                     rowsync_error_t *err);
+
 /* Reports, per direction and table, pending changes, the last pass and
  * recent conflicts, through the output callback. */
 int rowsync_job_status(rowsync_job_t *job, rowsync_error_t *err);

@@ -6,6 +6,7 @@
  * transaction as the cursor of its direction, which lives in the target.
  * A crash anywhere replays the uncommitted batch from the stored cursor.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -764,6 +765,10 @@ typedef struct en_dir {
      * with more than two nodes, except from the hub): every other change
      * reaches the target from its origin directly. */
     int local_only;
+    /* merge = column: ask the source which columns each change touched;
+     * cur_cols holds the answer for the change being decided */
+    int want_cols;
+    uint64_t cur_cols;
     rowsync_pass_stats_t stats;
 } en_dir_t;
 
@@ -793,6 +798,14 @@ typedef struct en_verdict {
     int drop;
     int conflict;
     rowsync_conflict_t record;
+    /* merge = column: apply the change with the target's own values for
+     * the canonical columns in merge_keep (merge_values, in the target
+     * table's spec order), as a local change at merge_time */
+    int merge;
+    uint64_t merge_keep;
+    int64_t merge_time;
+    rowsync_value_t *merge_values;
+    char *merge_storage;
 } en_verdict_t;
 
 typedef int (*en_filter_fn)(void *ud, en_dir_t *d, const rowsync_change_t *ch,
@@ -993,6 +1006,72 @@ static int en_add(en_dir_t *d, en_batch_t *batch, const rowsync_change_t *ch,
     return rc;
 }
 
+/* A driver's column mask (bits of nt's spec) as canonical columns;
+ * UINT64_MAX when unknown or a canonical column is past the 64th. */
+static uint64_t en_canon_mask(const rs_node_table_t *nt, uint64_t mask)
+{
+    if (mask == UINT64_MAX)
+        return UINT64_MAX;
+    uint64_t out = 0;
+    for (size_t i = nt->spec.nkeys; i < nt->spec.ncolumns && i < 64; i++) {
+        if (!(mask & (UINT64_C(1) << i)))
+            continue;
+        if (nt->canon[i] >= 64)
+            return UINT64_MAX;
+        out |= UINT64_C(1) << nt->canon[i];
+    }
+    return out;
+}
+
+static void en_verdict_free(en_verdict_t *v)
+{
+    free(v->merge_values);
+    free(v->merge_storage);
+    v->merge_values = NULL;
+    v->merge_storage = NULL;
+}
+
+/* merge = column: turns the change just added to the batch into the
+ * merged row. The target keeps its own values for the columns in
+ * merge_keep; the row is recorded there as a local change (no origin) at
+ * the later of the two times, so it travels back to the other side like
+ * any change made on the target. */
+static int en_merge_apply(en_dir_t *d, en_batch_t *b, const en_verdict_t *v,
+                          rowsync_error_t *err)
+{
+    rowsync_change_t *out = &b->changes[b->n - 1];
+    rowsync_value_t *vals = (rowsync_value_t *)out->values;
+    const rs_node_table_t *dst = d->dst;
+    out->origin = NULL;
+    out->time_us = v->merge_time;
+    for (size_t j = dst->spec.nkeys; j < dst->spec.ncolumns; j++) {
+        size_t k = dst->canon[j];
+        if (k >= 64 || !(v->merge_keep & (UINT64_C(1) << k)))
+            continue;
+        for (size_t r = d->route->spec.nkeys; r < d->route->spec.ncolumns;
+             r++) {
+            if (strcmp(d->route->spec.columns[r], dst->spec.columns[j]) != 0)
+                continue;
+            vals[r] = v->merge_values[j];
+            if (vals[r].type == ROWSYNC_TYPE_DECIMAL ||
+                vals[r].type == ROWSYNC_TYPE_TEXT ||
+                vals[r].type == ROWSYNC_TYPE_BINARY ||
+                vals[r].type == ROWSYNC_TYPE_UUID ||
+                vals[r].type == ROWSYNC_TYPE_JSON) {
+                size_t len = vals[r].u.bytes.len;
+                char *copy = en_batch_alloc(b, len ? len : 1);
+                if (!copy)
+                    return rowsync_error_set(err, ROWSYNC_ENOMEM,
+                                             "out of memory");
+                if (len)
+                    memcpy(copy, vals[r].u.bytes.ptr, len);
+                vals[r].u.bytes.ptr = copy;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Moves one direction's changes since its cursor: streams them from the
  * source, passes each through filter, and commits them to the target in
  * batches, each with the cursor that covers it. `upto` bounds the stream
@@ -1015,10 +1094,12 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
     en_batch_t batch;
     size_t max = job->cfg->batch_size;
     rowsync_conflict_t *conflicts = calloc(max, sizeof(*conflicts));
+    /* the record's key and note are borrowed from the filter: copies */
     char **conflict_keys = calloc(max, sizeof(*conflict_keys));
+    char **conflict_notes = calloc(max, sizeof(*conflict_notes));
     size_t nconflicts = 0;
     rc = en_batch_init(&batch, max, d->route->spec.ncolumns);
-    if (rc == 0 && (!conflicts || !conflict_keys))
+    if (rc == 0 && (!conflicts || !conflict_keys || !conflict_notes))
         rc = ROWSYNC_ENOMEM;
     char what[300];
     snprintf(what, sizeof(what), "%s -> %s %s", d->from->cfg->name,
@@ -1053,8 +1134,17 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
             shaped.op = ROWSYNC_OP_DELETE;
             ch = &shaped;
         }
-        if (filter && (rc = filter(ud, d, ch, &v, err)) < 0)
+        if (d->want_cols) {
+            uint64_t mask = UINT64_MAX;
+            if (sdrv->stream_columns &&
+                (rc = sdrv->stream_columns(stream, &mask, err)) < 0)
+                break;
+            d->cur_cols = en_canon_mask(d->src, mask);
+        }
+        if (filter && (rc = filter(ud, d, ch, &v, err)) < 0) {
+            en_verdict_free(&v);
             break;
+        }
         /* Decided above even when not sent: a change forwarded to this
          * node still beats an older change from the target. */
         if (d->local_only && ch->origin)
@@ -1065,14 +1155,18 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
             v.drop = 1;
         if (v.conflict) {
             conflicts[nconflicts] = v.record;
-            /* the key text is borrowed from the filter: keep a copy */
             conflict_keys[nconflicts] = rs_strdup(v.record.key);
+            conflict_notes[nconflicts] =
+                v.record.note ? rs_strdup(v.record.note) : NULL;
             conflicts[nconflicts].key = conflict_keys[nconflicts];
-            if (!conflict_keys[nconflicts]) {
+            conflicts[nconflicts].note = conflict_notes[nconflicts];
+            nconflicts++;
+            if (!conflict_keys[nconflicts - 1] ||
+                (v.record.note && !conflict_notes[nconflicts - 1])) {
+                en_verdict_free(&v);
                 rc = rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
                 break;
             }
-            nconflicts++;
         }
         en_shaped_t sh = {0};
         if (!v.drop) {
@@ -1083,14 +1177,19 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
                 v.drop = 1;
         }
         rc = v.drop ? 0 : en_add(d, &batch, ch, sh.retyped, err);
+        if (rc == 0 && !v.drop && v.merge)
+            rc = en_merge_apply(d, &batch, &v, err);
         en_shaped_free(&sh);
+        en_verdict_free(&v);
         if (rc < 0)
             break;
         if (en_batch_full(&batch) || nconflicts == max) {
             rc = en_flush(d, stream, &batch, conflicts, nconflicts, since, err);
             en_batch_reset(&batch);
-            for (size_t i = 0; i < nconflicts; i++)
+            for (size_t i = 0; i < nconflicts; i++) {
                 free(conflict_keys[i]);
+                free(conflict_notes[i]);
+            }
             nconflicts = 0;
             if (job->ctx->progress)
                 job->ctx->progress(job->ctx->progress_ud, what, seen, 0);
@@ -1102,9 +1201,12 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
      * changes, up to the stream's horizon. */
     if (rc == 0)
         rc = en_flush(d, stream, &batch, conflicts, nconflicts, since, err);
-    for (size_t i = 0; i < nconflicts; i++)
+    for (size_t i = 0; i < nconflicts; i++) {
         free(conflict_keys[i]);
+        free(conflict_notes[i]);
+    }
     free(conflict_keys);
+    free(conflict_notes);
     free(conflicts);
     en_batch_free(&batch);
     sdrv->stream_close(stream);
@@ -1139,16 +1241,26 @@ typedef struct en_merge {
     rs_keyset_t fresh;   /* keys changed on A while A -> B ran */
     char *key;           /* scratch for key texts */
     size_t key_cap;
+    char *note;          /* the last manual conflict's note */
     int64_t decided_us;
     rowsync_job_t *job;
+    int keep_rows;       /* collect values too (en_needs_rows) */
 } en_merge_t;
 
 /* One side of a conflict: when the change was made and the node it was
  * first written on (a job node name, or "?" for a node no longer in the
- * job). */
+ * job); and, where the rule needs them, its operation, the canonical
+ * columns it changed (UINT64_MAX: unknown) and its values, in the spec
+ * order of `nt`, the table on the node `read_from` they were read from. */
 typedef struct en_version {
     int64_t time_us;
     const char *node;
+    int op;
+    uint64_t cols;
+    const rs_node_table_t *nt;
+    const rowsync_value_t *values; /* NULL: not at hand */
+    const char *row;               /* or encoded (en_row_encode), or NULL */
+    const char *read_from;
 } en_version_t;
 
 static const char en_unknown_node[] = "?";
@@ -1167,6 +1279,141 @@ static const char *en_origin(rowsync_job_t *job, rs_node_t *from,
 {
     return ch->origin ? en_job_name(job, ch->origin) : from->cfg->name;
 }
+
+static rs_rule_t en_rule(const en_dir_t *d)
+{
+    return d->table->cfg->conflict ? (rs_rule_t)d->table->cfg->conflict
+                                   : d->job->cfg->conflict;
+}
+
+static int en_merge_columns(const en_dir_t *d)
+{
+    return d->table->cfg->merge_columns >= 0 ? d->table->cfg->merge_columns
+                                             : d->job->cfg->merge_columns;
+}
+
+/* Whether deciding the table's conflicts needs the versions' values. */
+static int en_needs_rows(const en_dir_t *d)
+{
+    rs_rule_t r = en_rule(d);
+    return r == RS_RULE_MANUAL || r == RS_RULE_PLUGIN || en_merge_columns(d);
+}
+
+/* ---- rows kept as text: parked versions, held versions ---------------- */
+
+/* Appends n bytes of s, escaping ',', '%', '=' and '~' as %XX. */
+static int en_esc(rowsync_buf_t *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == ',' || c == '%' || c == '=' || c == '~')
+            rowsync_buf_printf(b, "%%%02X", (unsigned char)c);
+        else
+            rowsync_buf_add(b, &c, 1);
+    }
+    return b->oom ? ROWSYNC_ENOMEM : 0;
+}
+
+/* Encodes a row of nt's spec as "col=value,col~,..." ('~' for NULL),
+ * names and values escaped, into *out (malloc'd). */
+static int en_row_encode(const rs_node_table_t *nt,
+                         const rowsync_value_t *values, char **out)
+{
+    rowsync_buf_t b = {0};
+    for (size_t i = 0; i < nt->spec.ncolumns; i++) {
+        if (i)
+            rowsync_buf_puts(&b, ",");
+        en_esc(&b, nt->spec.columns[i], strlen(nt->spec.columns[i]));
+        if (values[i].type == ROWSYNC_TYPE_NULL) {
+            rowsync_buf_puts(&b, "~");
+            continue;
+        }
+        rowsync_buf_puts(&b, "=");
+        size_t need = rowsync_value_format(&values[i], NULL, 0);
+        char *text = malloc(need + 1);
+        if (!text) {
+            b.oom = 1;
+            break;
+        }
+        rowsync_value_format(&values[i], text, need + 1);
+        en_esc(&b, text, need);
+        free(text);
+    }
+    if (b.oom || !b.p) {
+        rowsync_buf_free(&b);
+        return ROWSYNC_ENOMEM;
+    }
+    *out = b.p;
+    return 0;
+}
+
+/* Undoes %XX escapes in place; returns the new length. */
+static size_t en_unesc(char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+            isxdigit((unsigned char)s[i + 2])) {
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            s[w++] = (char)strtol(hex, NULL, 16);
+            i += 2;
+        } else {
+            s[w++] = s[i];
+        }
+    }
+    return w;
+}
+
+/* Decodes en_row_encode's text for nt's spec into values (ncolumns of
+ * them). Their bytes live in *storage (malloc'd; the caller frees it). A
+ * column the text does not name is NULL; a name nt lacks is an error. */
+static int en_row_decode(const rs_node_table_t *nt, const char *text,
+                         rowsync_value_t *values, char **storage,
+                         rowsync_error_t *err)
+{
+    size_t len = strlen(text);
+    char *buf = malloc(2 * len + 2);
+    if (!buf)
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    memcpy(buf, text, len + 1);
+    char *scratch = buf + len + 1;
+    *storage = buf;
+    for (size_t i = 0; i < nt->spec.ncolumns; i++)
+        memset(&values[i], 0, sizeof(values[i]));
+    char *p = buf;
+    while (*p) {
+        char *end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        char *eq = memchr(p, '=', (size_t)(end - p));
+        int null = !eq && end > p && end[-1] == '~';
+        char *name_end = eq ? eq : null ? end - 1 : end;
+        size_t nlen = en_unesc(p, (size_t)(name_end - p));
+        p[nlen] = '\0';
+        size_t col = nt->spec.ncolumns;
+        for (size_t i = 0; i < nt->spec.ncolumns; i++)
+            if (strcmp(nt->spec.columns[i], p) == 0)
+                col = i;
+        if (col == nt->spec.ncolumns)
+            return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                     "a kept row names column '%s', which "
+                                     "table '%s' does not have",
+                                     p, nt->spec.table);
+        if (eq) {
+            size_t vlen = en_unesc(eq + 1, (size_t)(end - eq - 1));
+            eq[1 + vlen] = '\0';
+            int rc = rowsync_value_parse(nt->spec.types[col], eq + 1, vlen,
+                                         scratch, &values[col], err);
+            if (rc < 0)
+                return rc;
+            scratch += vlen / 2 + 1;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* ---- deciding ------------------------------------------------------------ */
 
 /* Whether node a comes before node b in priority order: the nodes listed
  * in `priority =` first, in list order, then the rest by name. */
@@ -1198,69 +1445,192 @@ static int64_t en_skew(rowsync_job_t *job, const char *a, const char *b)
     return skew > job->cfg->max_clock_skew_us ? skew : 0;
 }
 
-/* Decides a conflict between the change on its way (incoming) and the
- * version the target holds (held) by the table's rule. Returns 1 when the
- * incoming change wins; *note says why, for the journal. Every node
- * reaches the same verdict from the same two versions, whatever the
- * direction, except under source/target, which favour a side of the pair
- * by design. */
-static int en_incoming_wins(en_dir_t *d, en_version_t in, en_version_t held,
-                            const char **rule, const char **note)
+/* The latest-wins decision, with its clock-skew and tie fallbacks. */
+static int en_latest(en_dir_t *d, const en_version_t *in,
+                     const en_version_t *held, const char **note)
 {
     rowsync_job_t *job = d->job;
-    const rs_job_cfg_t *cfg = job->cfg;
-    rs_rule_t r = d->table->cfg->conflict ? (rs_rule_t)d->table->cfg->conflict
-                                          : cfg->conflict;
-    *rule = rs_rule_name(r);
-    int same_node = strcmp(in.node, held.node) == 0;
-    if (r == RS_RULE_SOURCE) {
-        *note = "source rule: the change sent wins";
-        return 1;
-    }
-    if (r == RS_RULE_TARGET) {
-        *note = "target rule: the receiving node keeps its version";
-        return 0;
-    }
-    if (r == RS_RULE_PRIORITY && !same_node) {
-        *note = "node priority";
-        return en_priority_first(cfg, in.node, held.node);
-    }
-    int64_t gap = in.time_us - held.time_us;
-    int64_t skew = same_node ? 0 : en_skew(job, in.node, held.node);
+    int same_node = strcmp(in->node, held->node) == 0;
+    int64_t gap = in->time_us - held->time_us;
+    int64_t skew = same_node ? 0 : en_skew(job, in->node, held->node);
     if (skew && (gap < 0 ? -gap : gap) <= skew) {
         *note = "clocks skewed beyond max_clock_skew: priority order";
         rs_log(job->ctx, ROWSYNC_LOG_WARN,
                "%s: changes from %s and %s are %.3f s apart, within the "
                "%.3f s skew of their clocks: decided by priority order, "
                "not by time",
-               d->table->cfg->name, in.node, held.node, (double)gap / 1e6,
+               d->table->cfg->name, in->node, held->node, (double)gap / 1e6,
                (double)skew / 1e6);
-        return en_priority_first(cfg, in.node, held.node);
+        return en_priority_first(job->cfg, in->node, held->node);
     }
     if (gap != 0 || same_node) {
         *note = "later change wins";
         return gap >= 0;
     }
     *note = "equal times: priority order";
-    return en_priority_first(cfg, in.node, held.node);
+    return en_priority_first(job->cfg, in->node, held->node);
+}
+
+/* A version as a plugin sees it: a row of canonical names (NULL for a
+ * delete). *row belongs to the caller. */
+static int en_plugin_version(en_dir_t *d, const en_version_t *v,
+                             rowsync_version_t *out, rowsync_row_t **row,
+                             rowsync_error_t *err)
+{
+    out->node = v->node;
+    out->time_us = v->time_us;
+    out->op = v->op;
+    out->row = NULL;
+    *row = NULL;
+    if (v->op == ROWSYNC_OP_DELETE)
+        return 0;
+    const rs_node_table_t *nt = v->nt;
+    size_t n = nt->spec.ncolumns;
+    const char **names = calloc(n ? n : 1, sizeof(*names));
+    rowsync_value_t *vals = NULL;
+    char *storage = NULL;
+    int rc = names ? 0 : rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        names[i] = d->table->canon[nt->canon[i]];
+    const rowsync_value_t *values = v->values;
+    if (rc == 0 && !values && v->row) {
+        if (!(vals = calloc(n ? n : 1, sizeof(*vals))))
+            rc = rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+        else if ((rc = en_row_decode(nt, v->row, vals, &storage, err)) == 0)
+            values = vals;
+    }
+    if (rc == 0 && values)
+        rc = rs_row_new(row, v->op, d->table->cfg->name, NULL, NULL, n, names,
+                        values, nt->spec.nkeys, err);
+    out->row = *row;
+    free(names);
+    free(vals);
+    free(storage);
+    return rc;
+}
+
+/* Asks the table's resolver plugin. */
+static int en_plugin_decide(en_dir_t *d, const en_version_t *in,
+                            const en_version_t *held, int *in_wins,
+                            rowsync_error_t *err)
+{
+    rowsync_job_t *job = d->job;
+    const char *name = d->table->cfg->conflict ? d->table->cfg->conflict_plugin
+                                               : job->cfg->conflict_plugin;
+    const rs_plugin_inst_t *pi = NULL;
+    for (size_t i = 0; i < job->cfg->nplugins; i++)
+        if (strcmp(job->plugins[i].cfg->name, name) == 0)
+            pi = &job->plugins[i];
+    if (!pi || !pi->plugin->resolve)
+        return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                 "[plugin %s] decides conflicts of '%s', but "
+                                 "its module has no resolver",
+                                 name, d->table->cfg->name);
+    rowsync_version_t vin, vheld;
+    rowsync_row_t *rin = NULL, *rheld = NULL;
+    int rc = en_plugin_version(d, in, &vin, &rin, err);
+    if (rc == 0)
+        rc = en_plugin_version(d, held, &vheld, &rheld, err);
+    if (rc == 0) {
+        rowsync_error_t perr;
+        memset(&perr, 0, sizeof(perr));
+        rc = pi->plugin->resolve(pi->inst, d->table->cfg->name, &vin, &vheld,
+                                 &perr);
+        if (rc < 0)
+            rc = rowsync_error_set(err, rc, "[plugin %s] resolving '%s': %s",
+                                   name, d->table->cfg->name, perr.message);
+        else
+            *in_wins = rc > 0;
+    }
+    rs_row_free(rin);
+    rs_row_free(rheld);
+    return rc < 0 ? rc : 0;
+}
+
+/* Decides a conflict between the change on its way (in) and the version
+ * the target holds (held) by the table's rule: *in_wins is 1 when the
+ * incoming change wins; *note says why, for the journal. Every node
+ * reaches the same verdict from the same two versions, whatever the
+ * direction, except under source/target, which favour a side of the
+ * pair by design. */
+static int en_incoming_wins(en_dir_t *d, const en_version_t *in,
+                            const en_version_t *held, const char **rule,
+                            const char **note, int *in_wins,
+                            rowsync_error_t *err)
+{
+    const rs_job_cfg_t *cfg = d->job->cfg;
+    rs_rule_t r = en_rule(d);
+    *rule = rs_rule_name(r);
+    int same_node = strcmp(in->node, held->node) == 0;
+    switch (r) {
+    case RS_RULE_SOURCE:
+        *note = "source rule: the change sent wins";
+        *in_wins = 1;
+        return 0;
+    case RS_RULE_TARGET:
+        *note = "target rule: the receiving node keeps its version";
+        *in_wins = 0;
+        return 0;
+    case RS_RULE_PRIORITY:
+        if (same_node)
+            break;
+        *note = "node priority";
+        *in_wins = en_priority_first(cfg, in->node, held->node);
+        return 0;
+    case RS_RULE_PLUGIN:
+        *note = "decided by the resolver plugin";
+        return en_plugin_decide(d, in, held, in_wins, err);
+    case RS_RULE_MANUAL:
+    case RS_RULE_LATEST:
+        break;
+    }
+    *in_wins = en_latest(d, in, held, note);
+    return 0;
 }
 
 /* Whether two nodes hold the same change: one origin, one time (a
  * change that reached both from its origin in a mesh). */
-static int en_same_version(en_version_t a, en_version_t b)
+static int en_same_version(const en_version_t *a, const en_version_t *b)
 {
-    return a.time_us == b.time_us && strcmp(a.node, b.node) == 0;
+    return a->time_us == b->time_us && strcmp(a->node, b->node) == 0;
+}
+
+/* The journal note of a manual conflict: where the losing version was
+ * read and its values, so `rowsync conflicts resolve` can restore it. */
+static int en_park(en_merge_t *m, const en_version_t *loser,
+                   const char *why, rowsync_error_t *err)
+{
+    char *row = NULL;
+    int rc = 0;
+    if (loser->op != ROWSYNC_OP_DELETE && !loser->row && loser->values &&
+        (rc = en_row_encode(loser->nt, loser->values, &row)) < 0)
+        return rowsync_error_set(err, rc, "out of memory");
+    const char *text = loser->op == ROWSYNC_OP_DELETE ? "deleted"
+                       : loser->row                   ? loser->row
+                       : row                          ? row
+                                                      : "";
+    free(m->note);
+    m->note = NULL;
+    size_t need = strlen(why) + strlen(loser->read_from) + strlen(text) + 32;
+    if ((m->note = malloc(need)))
+        snprintf(m->note, need, "%s; parked from %s: %s", why,
+                 loser->read_from, text);
+    free(row);
+    return m->note ? 0 : rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
 }
 
 /* Decides a conflict, fills the journal record and logs the decision.
- * Returns 1 when the incoming change wins. */
+ * *in_wins is 1 when the incoming change wins. */
 static int en_decide(en_merge_t *m, en_dir_t *d, const char *key,
-                     en_version_t in, en_version_t held,
-                     rowsync_conflict_t *r)
+                     const en_version_t *in, const en_version_t *held,
+                     rowsync_conflict_t *r, int *in_wins,
+                     rowsync_error_t *err)
 {
     const char *rule, *note;
-    int in_wins = en_incoming_wins(d, in, held, &rule, &note);
-    const en_version_t *w = in_wins ? &in : &held, *l = in_wins ? &held : &in;
+    int rc = en_incoming_wins(d, in, held, &rule, &note, in_wins, err);
+    if (rc < 0)
+        return rc;
+    const en_version_t *w = *in_wins ? in : held, *l = *in_wins ? held : in;
     r->decided_us = m->decided_us;
     r->table = d->table->cfg->name;
     r->key = key;
@@ -1270,13 +1640,57 @@ static int en_decide(en_merge_t *m, en_dir_t *d, const char *key,
     r->winner_time_us = w->time_us;
     r->loser_time_us = l->time_us;
     r->note = note;
+    if (en_rule(d) == RS_RULE_MANUAL) {
+        if ((rc = en_park(m, l, note, err)) < 0)
+            return rc;
+        r->note = m->note;
+    }
     rs_log(d->job->ctx, ROWSYNC_LOG_INFO,
            "conflict on %s key %s (%s -> %s): %s wins over %s (%s: %s; "
            "%lld vs %lld us)",
            r->table, r->key, d->from->cfg->name, d->to->cfg->name, r->winner,
            r->loser, rule, note, (long long)r->winner_time_us,
            (long long)r->loser_time_us);
-    return in_wins;
+    return 0;
+}
+
+/* merge = column, step 2: both sides updated the key. Columns only one
+ * side changed keep that side's value; columns both changed go to the
+ * rule's winner. The incoming change is applied as the merged row (the
+ * target's values for the columns it keeps), recorded on the target as a
+ * local change so it reaches the other side, even after a crash. */
+static int en_merge_row(en_merge_t *m, en_dir_t *d, rs_key_entry_t *e,
+                        const en_version_t *in, const en_version_t *held,
+                        en_verdict_t *v, rowsync_error_t *err)
+{
+    uint64_t both = in->cols & held->cols;
+    int in_wins = 1;
+    if (both) {
+        int rc = en_decide(m, d, m->key, in, held, &v->record, &in_wins, err);
+        if (rc < 0)
+            return rc;
+        v->conflict = 1;
+    }
+    uint64_t keep = in_wins ? held->cols & ~both : held->cols;
+    e->lost = 0; /* the target's change travels back, merged */
+    if (!in_wins && !(in->cols & ~held->cols)) {
+        v->drop = 1; /* nothing of the incoming change survives */
+        return 0;
+    }
+    if (!both)
+        rs_log(d->job->ctx, ROWSYNC_LOG_INFO,
+               "%s key %s (%s -> %s): different columns changed on both "
+               "sides: merged",
+               d->table->cfg->name, m->key, d->from->cfg->name,
+               d->to->cfg->name);
+    size_t n = d->dst->spec.ncolumns;
+    v->merge = 1;
+    v->merge_keep = keep;
+    v->merge_time = in->time_us > held->time_us ? in->time_us : held->time_us;
+    if (!(v->merge_values = calloc(n ? n : 1, sizeof(*v->merge_values))))
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    return en_row_decode(d->dst, e->row, v->merge_values, &v->merge_storage,
+                         err);
 }
 
 /* Step 2 filter (A -> B): a key B changed too is a conflict, decided by
@@ -1293,14 +1707,25 @@ static int en_filter_a_to_b(void *ud, en_dir_t *d, const rowsync_change_t *ch,
     rs_key_entry_t *e = rs_keyset_find(&m->pending, m->key);
     if (!e)
         return 0;
-    en_version_t in = {ch->time_us, en_origin(d->job, d->from, ch)};
-    en_version_t held = {e->time_us, e->origin ? e->origin : en_unknown_node};
-    if (en_same_version(in, held)) {
+    en_version_t in = {ch->time_us, en_origin(d->job, d->from, ch),
+                       (int)ch->op, d->cur_cols,  d->src,
+                       ch->values,  NULL,         d->from->cfg->name};
+    en_version_t held = {e->time_us, e->origin ? e->origin : en_unknown_node,
+                         e->op,      e->cols,
+                         d->dst,     NULL,
+                         e->row,     d->to->cfg->name};
+    if (en_same_version(&in, &held)) {
         /* both got the same change from its origin: nothing to decide */
         v->drop = e->lost = 1;
         return 0;
     }
-    int a_wins = en_decide(m, d, m->key, in, held, &v->record);
+    if (en_merge_columns(d) && e->row && in.op != ROWSYNC_OP_DELETE &&
+        held.op != ROWSYNC_OP_DELETE && in.cols != UINT64_MAX &&
+        held.cols != UINT64_MAX)
+        return en_merge_row(m, d, e, &in, &held, v, err);
+    int a_wins = 0;
+    if ((rc = en_decide(m, d, m->key, &in, &held, &v->record, &a_wins, err)) < 0)
+        return rc;
     v->conflict = 1;
     v->drop = !a_wins;
     e->lost = a_wins;
@@ -1325,20 +1750,29 @@ static int en_filter_b_to_a(void *ud, en_dir_t *d, const rowsync_change_t *ch,
     rs_key_entry_t *f = rs_keyset_find(&m->fresh, m->key);
     if (!f)
         return 0;
-    en_version_t in = {ch->time_us, en_origin(d->job, d->from, ch)};
-    en_version_t held = {f->time_us, f->origin ? f->origin : en_unknown_node};
-    if (en_same_version(in, held)) {
+    en_version_t in = {ch->time_us, en_origin(d->job, d->from, ch),
+                       (int)ch->op, UINT64_MAX,   d->src,
+                       ch->values,  NULL,         d->from->cfg->name};
+    en_version_t held = {f->time_us, f->origin ? f->origin : en_unknown_node,
+                         f->op,      UINT64_MAX,
+                         d->dst,     NULL,
+                         f->row,     d->to->cfg->name};
+    if (en_same_version(&in, &held)) {
         v->drop = 1;
         return 0;
     }
+    int b_wins = 0;
+    if ((rc = en_decide(m, d, m->key, &in, &held, &v->record, &b_wins, err)) < 0)
+        return rc;
     v->conflict = 1;
-    v->drop = !en_decide(m, d, m->key, in, held, &v->record);
+    v->drop = !b_wins;
     return 0;
 }
 
 /* Streams the net changes of `node` after `since` that are not echoes
- * of `skip` into set (key -> change time). *upto receives the stream's
- * horizon. */
+ * of `skip` into set (key -> change time, origin; with keep_rows also
+ * the operation, the columns changed and the values). *upto receives the
+ * stream's horizon. */
 static int en_collect(en_merge_t *m, rs_node_t *node, rs_node_table_t *nt,
                       const char *since, const char *skip, rs_keyset_t *set,
                       char *upto, size_t upto_len, rowsync_error_t *err)
@@ -1358,10 +1792,23 @@ static int en_collect(en_merge_t *m, rs_node_t *node, rs_node_table_t *nt,
         rs_key_entry_t *e = rc == 0 ? rs_keyset_add(set, m->key) : NULL;
         if (rc == 0 && !e)
             rc = ROWSYNC_ENOMEM;
-        if (e) {
-            e->time_us = ch->time_us;
-            e->origin = en_origin(m->job, node, ch);
-        }
+        if (!e)
+            continue;
+        e->time_us = ch->time_us;
+        e->origin = en_origin(m->job, node, ch);
+        e->op = (int)ch->op;
+        if (!m->keep_rows)
+            continue;
+        uint64_t mask = UINT64_MAX;
+        if (node->drv->stream_columns &&
+            (rc = node->drv->stream_columns(stream, &mask, err)) < 0)
+            break;
+        e->cols = en_canon_mask(nt, mask);
+        free(e->row);
+        e->row = NULL;
+        if (ch->op != ROWSYNC_OP_DELETE &&
+            (rc = en_row_encode(nt, ch->values, &e->row)) < 0)
+            rowsync_error_set(err, rc, "out of memory");
     }
     if (stream)
         node->drv->stream_close(stream);
@@ -1388,6 +1835,8 @@ static int en_merge_table(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
     rs_keyset_init(&m.fresh);
     m.decided_us = rs_now_us();
     m.job = job;
+    m.keep_rows = en_needs_rows(&ab);
+    ab.want_cols = en_merge_columns(&ab);
 
     char since[ROWSYNC_STATE_MAX], upto[ROWSYNC_STATE_MAX];
     char ignored[ROWSYNC_STATE_MAX];
@@ -1413,6 +1862,7 @@ static int en_merge_table(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
     rs_keyset_free(&m.pending);
     rs_keyset_free(&m.fresh);
     free(m.key);
+    free(m.note);
     en_report(&ab);
     en_report(&ba);
     en_add_stats(total, &ab.stats);

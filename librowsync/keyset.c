@@ -21,8 +21,10 @@ void rs_keyset_init(rs_keyset_t *set)
 
 void rs_keyset_free(rs_keyset_t *set)
 {
-    for (size_t i = 0; i < set->cap; i++)
+    for (size_t i = 0; i < set->cap; i++) {
         free(set->slots[i].key);
+        free(set->slots[i].row);
+    }
     free(set->slots);
     memset(set, 0, sizeof(*set));
 }
@@ -63,6 +65,9 @@ rs_key_entry_t *rs_keyset_add(rs_keyset_t *set, const char *key)
         e->time_us = 0;
         e->origin = NULL;
         e->lost = 0;
+        e->op = 0;
+        e->cols = UINT64_MAX;
+        e->row = NULL;
         set->count++;
     }
     return e;

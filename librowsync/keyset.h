@@ -12,6 +12,10 @@ typedef struct rs_key_entry {
     const char *origin; /* node the collected change was first written on
                            (a job node name, borrowed), NULL if unknown */
     int lost;        /* the collected change lost a conflict: do not send it */
+    int op;          /* the collected change's rowsync_op_t */
+    uint64_t cols;   /* canonical columns it changed, UINT64_MAX unknown */
+    char *row;       /* its values, encoded (owned), when the rule needs
+                        them: manual, plugin, merge = column; else NULL */
 } rs_key_entry_t;
 
 typedef struct rs_keyset {

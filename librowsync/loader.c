@@ -84,6 +84,7 @@ static const size_t ld_driver_sizes[] = {
 };
 static const size_t ld_plugin_sizes[] = {
     LD_END(rowsync_plugin_t, transform), /* 1.0 */
+    LD_END(rowsync_plugin_t, resolve),   /* 1.1 */
 };
 typedef char ld_driver_sizes_match_minor
     [sizeof(ld_driver_sizes) / sizeof(ld_driver_sizes[0]) ==
@@ -166,6 +167,7 @@ static const struct ld_member ld_plugin_members[] = {
     LD_PM(create, 0, 1),
     LD_PM(destroy, 0, 1),
     LD_PM(transform, 0, 1),
+    LD_PM(resolve, 1, 0),
 };
 /* clang-format on */
 

@@ -44,7 +44,7 @@ START_TEST(test_abi_versions)
     ck_assert_int_eq(ROWSYNC_DRIVER_ABI_MAJOR, 1);
     ck_assert_int_eq(ROWSYNC_DRIVER_ABI_MINOR, 1);
     ck_assert_int_eq(ROWSYNC_PLUGIN_ABI_MAJOR, 1);
-    ck_assert_int_eq(ROWSYNC_PLUGIN_ABI_MINOR, 0);
+    ck_assert_int_eq(ROWSYNC_PLUGIN_ABI_MINOR, 1);
 }
 END_TEST
 
@@ -160,10 +160,13 @@ START_TEST(test_plugin_table_layout)
                       HDR + 4 * PTR + FPTR);
     ck_assert_uint_eq(offsetof(rowsync_plugin_t, transform),
                       HDR + 4 * PTR + 2 * FPTR);
-    ck_assert_uint_eq(sizeof(rowsync_plugin_t), HDR + 4 * PTR + 3 * FPTR);
+    /* ABI 1.1 */
+    ck_assert_uint_eq(offsetof(rowsync_plugin_t, resolve),
+                      HDR + 4 * PTR + 3 * FPTR);
+    ck_assert_uint_eq(sizeof(rowsync_plugin_t), HDR + 4 * PTR + 4 * FPTR);
 #if UINTPTR_MAX == UINT64_MAX
     ck_assert_uint_eq(offsetof(rowsync_plugin_t, transform), 56);
-    ck_assert_uint_eq(sizeof(rowsync_plugin_t), 64);
+    ck_assert_uint_eq(sizeof(rowsync_plugin_t), 72);
 #endif
 }
 END_TEST

@@ -688,7 +688,8 @@ START_TEST(test_config_unsupported_conflict_rule)
 {
     parse_fails_at("[job]\nmode = bidirectional\nconflict = newest\n", 3,
                    "invalid conflict rule 'newest' in [job]",
-                   "latest, priority, source or target", NULL);
+                   "latest, priority, source, target, manual or plugin:NAME",
+                   NULL);
     parse_fails_at("[job]\nmode = bidirectional\n" NODES
                    "[table t]\nconflict = oldest\n",
                    8, "invalid conflict rule 'oldest' in [table t]", NULL);
@@ -776,6 +777,17 @@ START_TEST(test_config_bidirectional_three_nodes)
     ck_assert_int_eq(cfg->tables[0].conflict, RS_RULE_TARGET);
     rs_job_cfg_free(cfg);
 
+    cfg = parse_ok("[job]\nmode = bidirectional\nconflict = manual\n"
+                   "merge = column\n" NODES "[table t]\n"
+                   "conflict = plugin:pick\nmerge = row\n"
+                   "[plugin pick]\nmodule = prefer\ncolumn = v\n");
+    ck_assert_int_eq(cfg->conflict, RS_RULE_MANUAL);
+    ck_assert_int_eq(cfg->merge_columns, 1);
+    ck_assert_int_eq(cfg->tables[0].conflict, RS_RULE_PLUGIN);
+    ck_assert_str_eq(cfg->tables[0].conflict_plugin, "pick");
+    ck_assert_int_eq(cfg->tables[0].merge_columns, 0);
+    rs_job_cfg_free(cfg);
+
     cfg = parse_ok("[job]\nmode = bidirectional\n" NODES "[node c]\n"
                    "driver = x\n[table t]\n");
     ck_assert_ptr_null(cfg->hub);
@@ -797,6 +809,11 @@ START_TEST(test_config_bidirectional_three_nodes)
     parse_fails_at("[job]\nmode = bidirectional\nconflict = priority\n" NODES
                    "[table t]\n",
                    1, "conflict = priority needs priority", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\nconflict = plugin:pick\n"
+                   NODES "[table t]\n",
+                   3, "conflict in [job] names no [plugin pick] section", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\nmerge = cells\n", 3,
+                   "merge in [job] must be row or column", NULL);
     parse_fails_at("[job]\nmode = bidirectional\nmax_clock_skew = soon\n",
                    3, "invalid max_clock_skew 'soon'", NULL);
     parse_fails_at("[job]\nmode = bidirectional\npurge = maybe\n", 3,

@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 #define ROWSYNC_PLUGIN_ABI_MAJOR 1
-#define ROWSYNC_PLUGIN_ABI_MINOR 0
+#define ROWSYNC_PLUGIN_ABI_MINOR 1
 
 typedef struct rowsync_plugin_instance rowsync_plugin_instance_t; /* plugin's */
 typedef struct rowsync_row rowsync_row_t; /* the core's change in flight */
@@ -87,6 +87,16 @@ const char *rowsync_expr_text(const rowsync_expr_t *expr);
 /* Frees expr; NULL is allowed. */
 void rowsync_expr_free(rowsync_expr_t *expr);
 
+/* One side of a conflict, as a resolver sees it (plugin ABI 1.1). */
+typedef struct rowsync_version {
+    const char *node;  /* the node the change was first written on */
+    int64_t time_us;   /* when, by that node's clock */
+    int op;            /* rowsync_op_t: 3 for a delete */
+    const rowsync_row_t *row; /* its values by canonical column (read
+                                 them with rowsync_row_get); NULL for a
+                                 delete */
+} rowsync_version_t;
+
 typedef struct rowsync_plugin {
     rowsync_abi_header_t abi;
     const char *name;
@@ -104,6 +114,20 @@ typedef struct rowsync_plugin {
      * negative class to fail it (err says why). */
     int (*transform)(rowsync_plugin_instance_t *inst, rowsync_row_t *row,
                      rowsync_error_t *err);
+
+    /* ---- ABI 1.1, optional ---- */
+
+    /* Decides a conflict for `conflict = plugin:NAME`: a key changed on two
+     * nodes since the last pass. `incoming` is the change on its way to a
+     * node, `held` the version that node has. Returns 1 when incoming
+     * wins, 0 when held stays, or a negative class with err set (the
+     * batch then fails and nothing of it is applied). The answer must not
+     * depend on which side is incoming (resolve(a, b) == !resolve(b, a))
+     * or on anything but the two versions, or nodes diverge. The rows are
+     * borrowed for the call; a resolver never changes them. */
+    int (*resolve)(rowsync_plugin_instance_t *inst, const char *table,
+                   const rowsync_version_t *incoming,
+                   const rowsync_version_t *held, rowsync_error_t *err);
 } rowsync_plugin_t;
 
 #define ROWSYNC_PLUGIN_HEADER                                                \

@@ -33,6 +33,9 @@ static const char usage_text[] =
     "  status JOB          pending changes, last pass, conflicts\n"
     "  teardown JOB        remove triggers, history and state\n"
     "  history clear JOB   delete captured history (pending changes too)\n"
+    "  conflicts list JOB  conflicts left to a person (conflict = manual)\n"
+    "  conflicts resolve JOB ID --take NODE\n"
+    "                      settle one: keep NODE's version everywhere\n"
     "\n"
     "Options:\n"
     "  --module-path DIRS  search these directories (colon-separated) for\n"
@@ -76,6 +79,15 @@ static const struct command_help command_help[] = {
     {"teardown", "usage: rowsync teardown JOB\n\n"
                  "Removes the triggers, history tables and rowsync state from\n"
                  "every node. The synced tables themselves are untouched.\n"},
+    {"conflicts", "usage: rowsync conflicts list JOB\n"
+                  "       rowsync conflicts resolve JOB ID --take NODE\n\n"
+                  "With conflict = manual, a key changed on two nodes is\n"
+                  "decided like latest for now and the losing version is\n"
+                  "parked in the conflict journal. list shows the decisions\n"
+                  "no one has settled; resolve settles one: --take the\n"
+                  "kept node leaves things as they are, --take the other\n"
+                  "writes its parked version again on the node it came\n"
+                  "from, and the next sync spreads it.\n"},
     {"history", "usage: rowsync history clear JOB\n\n"
                 "Deletes all captured history on every node. Changes not yet\n"
                 "synced are dropped: run `rowsync sync` first.\n"},
@@ -286,6 +298,29 @@ int main(int argc, char **argv)
               stderr);
         return EXIT_USAGE;
     }
+    /* `conflicts list JOB` and `conflicts resolve JOB ID --take NODE` */
+    const char *conflict_id = NULL, *conflict_take = NULL;
+    int is_conflicts = strcmp(command, "conflicts") == 0;
+    if (is_conflicts && !want_help &&
+        !(optind < argc && (strcmp(argv[optind], "--help") == 0 ||
+                            strcmp(argv[optind], "-h") == 0))) {
+        int list = optind < argc && strcmp(argv[optind], "list") == 0;
+        int resolve = optind < argc && strcmp(argv[optind], "resolve") == 0;
+        if (list && argc - optind == 2) {
+            optind++;
+        } else if (resolve && argc - optind == 5 &&
+                   strcmp(argv[optind + 3], "--take") == 0) {
+            conflict_id = argv[optind + 2];
+            conflict_take = argv[optind + 4];
+            optind++;
+            argc = optind + 1; /* the job file is the one argument left */
+        } else {
+            fputs("rowsync: error: usage: rowsync conflicts list JOB | "
+                  "rowsync conflicts resolve JOB ID --take NODE\n",
+                  stderr);
+            return EXIT_USAGE;
+        }
+    }
     for (int i = optind; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             want_help = 1;
@@ -316,6 +351,8 @@ int main(int argc, char **argv)
         job_op = rowsync_job_teardown;
     else if (strcmp(command, "history") == 0)
         job_op = rowsync_job_history_clear;
+    else if (is_conflicts)
+        ; /* below: it takes more than the job */
     else {
         fprintf(stderr, "rowsync: error: unknown command '%s'\n%s", command,
                 usage_text);
@@ -370,6 +407,10 @@ int main(int argc, char **argv)
                 code = fail(&err, rc);
             else
                 print_totals(&stats);
+        } else if (is_conflicts) {
+            rc = rowsync_job_conflicts(job, conflict_id, conflict_take, &err);
+            if (rc < 0)
+                code = fail(&err, rc);
         } else {
             rc = job_op(job, &err);
             end_progress();

@@ -1385,6 +1385,7 @@ static int en_row_decode(const rs_node_table_t *nt, const char *text,
         char *end = strchr(p, ',');
         if (!end)
             end = p + strlen(p);
+        int last = *end == '\0';
         char *eq = memchr(p, '=', (size_t)(end - p));
         int null = !eq && end > p && end[-1] == '~';
         char *name_end = eq ? eq : null ? end - 1 : end;
@@ -1408,7 +1409,7 @@ static int en_row_decode(const rs_node_table_t *nt, const char *text,
                 return rc;
             scratch += vlen / 2 + 1;
         }
-        p = *end ? end + 1 : end;
+        p = last ? end : end + 1;
     }
     return 0;
 }
@@ -2908,5 +2909,253 @@ int rs_engine_history_clear(rowsync_job_t *job, rowsync_error_t *err)
         if (rc == 0)
             rs_out(job->ctx, "node %s: history cleared", node->cfg->name);
     }
+    return rc;
+}
+
+/* ---- conflicts left to a person (conflict = manual) ------------------- */
+
+/* One journaled manual decision, copied out of a driver's callback. */
+typedef struct en_open {
+    char id[9];
+    size_t node; /* the node whose journal holds it */
+    rowsync_conflict_t c;
+    char *strings[5]; /* owned: table, key, winner, loser, note */
+} en_open_t;
+
+typedef struct en_journal {
+    size_t node;
+    en_open_t *open;
+    size_t nopen, cap;
+    char (*done)[9]; /* ids a "resolved" record settles */
+    size_t ndone, done_cap;
+    int oom;
+} en_journal_t;
+
+/* A short id for a manual decision, the same on every run: FNV-1a over
+ * what identifies it. */
+static void en_conflict_id(const rowsync_conflict_t *c, char out[9])
+{
+    uint32_t h = 2166136261u;
+    char times[80];
+    snprintf(times, sizeof(times), "%lld/%lld/%lld", (long long)c->decided_us,
+             (long long)c->winner_time_us, (long long)c->loser_time_us);
+    const char *parts[] = {c->table, c->key, c->winner, c->loser, times};
+    for (size_t i = 0; i < 5; i++) {
+        for (const char *p = parts[i] ? parts[i] : ""; *p; p++) {
+            h ^= (unsigned char)*p;
+            h *= 16777619u;
+        }
+        h ^= '|';
+        h *= 16777619u;
+    }
+    snprintf(out, 9, "%08x", h);
+}
+
+static int en_journal_cb(void *ud, const rowsync_conflict_t *c)
+{
+    en_journal_t *j = ud;
+    if (c->rule && strcmp(c->rule, "resolved") == 0 && c->note &&
+        strncmp(c->note, "resolves ", 9) == 0) {
+        if (j->ndone == j->done_cap) {
+            size_t cap = j->done_cap ? 2 * j->done_cap : 16;
+            void *grown = realloc(j->done, cap * sizeof(*j->done));
+            if (!grown)
+                return j->oom = 1;
+            j->done = grown;
+            j->done_cap = cap;
+        }
+        snprintf(j->done[j->ndone++], 9, "%.8s", c->note + 9);
+        return 0;
+    }
+    if (!c->rule || strcmp(c->rule, "manual") != 0)
+        return 0;
+    if (j->nopen == j->cap) {
+        size_t cap = j->cap ? 2 * j->cap : 16;
+        void *grown = realloc(j->open, cap * sizeof(*j->open));
+        if (!grown)
+            return j->oom = 1;
+        j->open = grown;
+        j->cap = cap;
+    }
+    en_open_t *o = &j->open[j->nopen++];
+    memset(o, 0, sizeof(*o));
+    o->node = j->node;
+    o->c = *c;
+    const char *src[5] = {c->table, c->key, c->winner, c->loser, c->note};
+    const char **dst[5] = {&o->c.table, &o->c.key, &o->c.winner, &o->c.loser,
+                           &o->c.note};
+    for (size_t i = 0; i < 5; i++) {
+        o->strings[i] = rs_strdup(src[i] ? src[i] : "");
+        if (!o->strings[i])
+            return j->oom = 1;
+        *dst[i] = o->strings[i];
+    }
+    en_conflict_id(c, o->id);
+    return 0;
+}
+
+static void en_journal_free(en_journal_t *j)
+{
+    for (size_t i = 0; i < j->nopen; i++)
+        for (size_t k = 0; k < 5; k++)
+            free(j->open[i].strings[k]);
+    free(j->open);
+    free(j->done);
+}
+
+/* Whether a "resolved" record settles the decision. */
+static int en_settled(const en_journal_t *j, const en_open_t *o)
+{
+    for (size_t i = 0; i < j->ndone; i++)
+        if (strcmp(j->done[i], o->id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Re-writes the parked version on the node it was read from, as a new
+ * local change (so the next sync spreads it and it wins by being the
+ * latest), together with the record that settles the decision. */
+static int en_restore(rowsync_job_t *job, const en_open_t *o,
+                      const rowsync_conflict_t *settle, rowsync_error_t *err)
+{
+    const char *p = strstr(o->c.note, "; parked from ");
+    if (!p)
+        return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                 "conflict %s has no parked version in its "
+                                 "journal note",
+                                 o->id);
+    p += strlen("; parked from ");
+    const char *colon = strstr(p, ": ");
+    if (!colon)
+        return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                 "conflict %s: unreadable parked version",
+                                 o->id);
+    char name[256];
+    snprintf(name, sizeof(name), "%.*s", (int)(colon - p), p);
+    const char *text = colon + 2;
+    rs_node_t *node = en_node(job, name);
+    rs_table_t *tab = NULL;
+    for (size_t t = 0; t < job->cfg->ntables; t++)
+        if (strcmp(job->tables[t].cfg->name, o->c.table) == 0)
+            tab = &job->tables[t];
+    if (!node || !tab)
+        return rowsync_error_set(err, ROWSYNC_ENOTFOUND,
+                                 "conflict %s: node '%s' or table '%s' is no "
+                                 "longer in the job",
+                                 o->id, name, o->c.table);
+    rs_node_table_t *nt = &tab->on[en_node_index(job, node)];
+    size_t n = nt->spec.ncolumns;
+    rowsync_value_t *vals = calloc(n ? n : 1, sizeof(*vals));
+    char *storage = NULL, *keybuf = NULL;
+    rowsync_change_t ch;
+    memset(&ch, 0, sizeof(ch));
+    int rc = vals ? 0 : rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    if (rc == 0 && strcmp(text, "deleted") == 0) {
+        size_t klen = strlen(o->c.key);
+        ch.op = ROWSYNC_OP_DELETE;
+        if (!(keybuf = malloc(2 * klen + 2)))
+            rc = rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+        else
+            rc = en_key_parse(o->c.key, nt->spec.nkeys, nt->spec.types, keybuf,
+                              keybuf + klen + 1, vals, err);
+    } else if (rc == 0) {
+        ch.op = ROWSYNC_OP_UPDATE;
+        rc = en_row_decode(nt, text, vals, &storage, err);
+    }
+    ch.nvalues = n;
+    ch.values = vals;
+    ch.origin = NULL;
+    if (rc == 0)
+        rc = node->drv->clock(node->conn, &ch.time_us, err);
+    if (rc == 0 && (rc = node->drv->begin(node->conn, err)) == 0) {
+        rc = node->drv->apply(node->conn, &nt->spec, &ch, 1, err);
+        if (rc == 0)
+            rc = node->drv->conflict_log(node->conn, settle, err);
+        if (rc == 0)
+            rc = node->drv->commit(node->conn, err);
+        if (rc < 0)
+            node->drv->rollback(node->conn);
+    }
+    if (rc == 0)
+        rs_out(job->ctx, "conflict %s: %s's version of %s key %s written "
+                         "again on node %s; the next sync spreads it",
+               o->id, o->c.loser, o->c.table, o->c.key, name);
+    free(vals);
+    free(storage);
+    free(keybuf);
+    return rc;
+}
+
+int rs_engine_conflicts(rowsync_job_t *job, const char *id, const char *take,
+                        rowsync_error_t *err)
+{
+    int rc = rs_engine_resolve(job, err);
+    if (rc < 0)
+        return rc;
+    en_journal_t j;
+    memset(&j, 0, sizeof(j));
+    for (size_t n = 0; rc == 0 && n < job->cfg->nnodes; n++) {
+        rs_node_t *node = &job->nodes[n];
+        j.node = n;
+        rc = node->drv->conflicts_read(node->conn, 0, en_journal_cb, &j, err);
+        if (rc == 0 && j.oom)
+            rc = rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    }
+    const en_open_t *found = NULL;
+    size_t shown = 0;
+    for (size_t i = 0; rc == 0 && i < j.nopen; i++) {
+        const en_open_t *o = &j.open[i];
+        if (en_settled(&j, o))
+            continue;
+        if (id && strcmp(o->id, id) == 0)
+            found = o;
+        if (id)
+            continue;
+        shown++;
+        rs_out(job->ctx,
+               "conflict %s  %s key %s: %s's version kept, %s's parked "
+               "(journal on %s)",
+               o->id, o->c.table, o->c.key, o->c.winner, o->c.loser,
+               job->nodes[o->node].cfg->name);
+    }
+    if (rc == 0 && !id)
+        rs_out(job->ctx, shown ? "take one with: rowsync conflicts resolve "
+                                 "JOB ID --take NODE"
+                               : "no open conflicts");
+    if (rc == 0 && id && !found)
+        rc = rowsync_error_set(err, ROWSYNC_ENOTFOUND,
+                               "no open conflict '%s' (rowsync conflicts "
+                               "list %s shows them)",
+                               id, job->cfg->path);
+    if (rc == 0 && id && strcmp(take, found->c.winner) != 0 &&
+        strcmp(take, found->c.loser) != 0)
+        rc = rowsync_error_set(err, ROWSYNC_EINVAL,
+                               "conflict %s is between %s and %s; --take "
+                               "names one of them, not '%s'",
+                               id, found->c.winner, found->c.loser, take);
+    if (rc == 0 && id) {
+        int keep = strcmp(take, found->c.winner) == 0;
+        char note[32];
+        snprintf(note, sizeof(note), "resolves %s", found->id);
+        rowsync_conflict_t settle = found->c;
+        settle.decided_us = rs_now_us();
+        settle.rule = "resolved";
+        settle.winner = take;
+        settle.loser = keep ? found->c.loser : found->c.winner;
+        settle.note = note;
+        if (keep) {
+            rs_node_t *node = &job->nodes[found->node];
+            if ((rc = node->drv->begin(node->conn, err)) == 0 &&
+                (rc = node->drv->conflict_log(node->conn, &settle, err)) == 0)
+                rc = node->drv->commit(node->conn, err);
+            if (rc < 0)
+                node->drv->rollback(node->conn);
+            else
+                rs_out(job->ctx, "conflict %s: %s's version stays", id, take);
+        } else {
+            rc = en_restore(job, found, &settle, err);
+        }
+    }
+    en_journal_free(&j);
     return rc;
 }

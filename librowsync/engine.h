@@ -116,6 +116,10 @@ RS_HIDDEN int rs_engine_init(rowsync_job_t *job, rowsync_error_t *err);
 RS_HIDDEN int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
                              rowsync_error_t *err);
 RS_HIDDEN int rs_engine_status(rowsync_job_t *job, rowsync_error_t *err);
+/* conflict = manual: lists the decisions no one settled yet (id NULL), or
+ * settles decision `id` by taking node `take`'s version. */
+RS_HIDDEN int rs_engine_conflicts(rowsync_job_t *job, const char *id,
+                                  const char *take, rowsync_error_t *err);
 RS_HIDDEN int rs_engine_teardown(rowsync_job_t *job, rowsync_error_t *err);
 RS_HIDDEN int rs_engine_history_clear(rowsync_job_t *job,
                                       rowsync_error_t *err);

@@ -135,6 +135,22 @@ int rowsync_job_status(rowsync_job_t *job, rowsync_error_t *err)
     return job_run(job, rs_engine_status, err);
 }
 
+int rowsync_job_conflicts(rowsync_job_t *job, const char *id,
+                          const char *take_node, rowsync_error_t *err)
+{
+    rowsync_error_t local;
+    if (!err)
+        err = &local;
+    memset(err, 0, sizeof(*err));
+    if (id && !take_node)
+        return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                 "settling a conflict needs the node whose "
+                                 "version to take");
+    int rc = rs_engine_conflicts(job, id, take_node, err);
+    rs_engine_close(job);
+    return rc;
+}
+
 int rowsync_job_teardown(rowsync_job_t *job, rowsync_error_t *err)
 {
     return job_run(job, rs_engine_teardown, err);

@@ -272,6 +272,110 @@ START_TEST(test_purge_keeps_history_bounded)
 }
 END_TEST
 
+/* ---- rules that need the versions' values ---------------------------- */
+
+/* A bidirectional job between alpha and beta only; extra goes into [job]
+ * and tail after [table items]. */
+static void seed_two(const char *extra, const char *tail)
+{
+    for (int i = 0; i < 2; i++)
+        h_make_items(g_db[i], 5);
+    h_write_file(g_job,
+                 "[job]\nmode = bidirectional\n%s\n"
+                 "[node alpha]\ndriver = sqlite\npath = alpha.db\n\n"
+                 "[node beta]\ndriver = sqlite\npath = beta.db\n\n"
+                 "[table items]\n%s",
+                 extra, tail);
+    h_proc_t *p = h_run("init", g_job, NULL);
+    H_ASSERT_EXIT(p, 0);
+    h_proc_free(p);
+}
+
+/* The id of the first open conflict `conflicts list` shows. */
+static char *first_conflict_id(void)
+{
+    h_proc_t *p = h_run("conflicts", "list", g_job, NULL);
+    H_ASSERT_EXIT(p, 0);
+    const char *at = strstr(p->out, "conflict ");
+    ck_assert_msg(at != NULL, "no open conflict listed: %s", h_describe(p));
+    char *id = h_strf("%.8s", at + strlen("conflict "));
+    h_proc_free(p);
+    return id;
+}
+
+/* conflict = manual: latest decides for now and the loser is parked;
+ * `conflicts list` shows it, `conflicts resolve --take` the loser writes
+ * the parked version again and the next pass spreads it. */
+START_TEST(test_manual_conflict_parked_and_resolved)
+{
+    seed_two("conflict = manual\n", "");
+    h_sql(g_db[0], "UPDATE items SET name = 'from,al=ph%%a~' WHERE id = 2");
+    h_sleep_ms(5);
+    h_sql(g_db[1], "UPDATE items SET name = 'from-beta' WHERE id = 2");
+    sync_ok();
+    for (int n = 0; n < 2; n++)
+        assert_item(n, 2, "from-beta", 2);
+
+    h_proc_t *p = h_run("conflicts", "list", g_job, NULL);
+    H_ASSERT_EXIT(p, 0);
+    ck_assert_msg(h_lines_with(p->out, "beta's version kept",
+                               "alpha's parked"),
+                  "the parked conflict is not listed: %s", h_describe(p));
+    h_proc_free(p);
+    char *id = first_conflict_id();
+
+    p = h_run("conflicts", "resolve", g_job, id, "--take", "gamma", NULL);
+    ck_assert_msg(p->status != 0 && strstr(p->err, "between"),
+                  "taking a node not in the conflict was accepted: %s",
+                  h_describe(p));
+    h_proc_free(p);
+    p = h_run("conflicts", "resolve", g_job, "ffffffff", "--take", "alpha",
+              NULL);
+    ck_assert_msg(p->status != 0 && strstr(p->err, "no open conflict"),
+                  "an unknown id was accepted: %s", h_describe(p));
+    h_proc_free(p);
+
+    p = h_run("conflicts", "resolve", g_job, id, "--take", "alpha", NULL);
+    H_ASSERT_EXIT(p, 0);
+    h_proc_free(p);
+    sync_ok();
+    for (int n = 0; n < 2; n++)
+        assert_item(n, 2, "from,al=ph%a~", 2);
+    p = h_run("conflicts", "list", g_job, NULL);
+    H_ASSERT_EXIT(p, 0);
+    ck_assert_msg(strstr(p->out, "no open conflicts"),
+                  "the settled conflict is still listed: %s", h_describe(p));
+    h_proc_free(p);
+    free(id);
+}
+END_TEST
+
+/* conflict = plugin:NAME with the shipped `prefer` resolver: the larger
+ * qty wins even though it is the older change. */
+START_TEST(test_plugin_resolver_prefers_larger_value)
+{
+    seed_two("conflict = plugin:most\n",
+             "\n[plugin most]\nmodule = prefer\ncolumn = qty\n");
+    h_sql(g_db[1], "UPDATE items SET qty = 70 WHERE id = 4");
+    h_sleep_ms(5);
+    h_sql(g_db[0], "UPDATE items SET qty = 50 WHERE id = 4");
+    h_sql(g_db[0], "UPDATE items SET qty = 90 WHERE id = 5");
+    h_sleep_ms(5);
+    h_sql(g_db[1], "UPDATE items SET qty = 80 WHERE id = 5");
+    sync_ok();
+    for (int n = 0; n < 2; n++) {
+        assert_item(n, 4, "item-4", 70);
+        assert_item(n, 5, "item-5", 90);
+    }
+    h_proc_t *st = h_run("status", g_job, NULL);
+    H_ASSERT_EXIT(st, 0);
+    ck_assert_msg(h_lines_with(st->out, "won over", "plugin"),
+                  "status does not show the resolver's decisions: %s",
+                  h_describe(st));
+    h_proc_free(st);
+}
+END_TEST
+
 /* ---- randomized convergence ------------------------------------------ */
 
 /* xorshift64*: small, and the same sequence on every platform */
@@ -434,6 +538,8 @@ int main(void)
     ADD(s, test_priority_rule, 60);
     ADD(s, test_delete_not_resurrected_by_stale_node, 60);
     ADD(s, test_purge_keeps_history_bounded, 120);
+    ADD(s, test_manual_conflict_parked_and_resolved, 60);
+    ADD(s, test_plugin_resolver_prefers_larger_value, 60);
     /* a larger ROWSYNC_TEST_OPS needs more time */
     int big = getenv("ROWSYNC_TEST_OPS") ? 3600 : 240;
     ADD(s, test_random_convergence_mesh, big);

@@ -124,6 +124,14 @@ int rowsync_job_wait(rowsync_job_t *job, int64_t timeout_us,
  * recent conflicts, through the output callback. */
 int rowsync_job_status(rowsync_job_t *job, rowsync_error_t *err);
 
+/* conflict = manual: with id NULL, reports every decision no one has
+ * settled yet (its id, table, key, the kept and the parked version);
+ * otherwise settles decision `id` by taking node take_node's version:
+ * the kept one stays, or the parked one is written again on the node it
+ * came from, as a new change the next sync spreads. */
+int rowsync_job_conflicts(rowsync_job_t *job, const char *id,
+                          const char *take_node, rowsync_error_t *err);
+
 /* Removes triggers, history and state from every node. */
 int rowsync_job_teardown(rowsync_job_t *job, rowsync_error_t *err);
 

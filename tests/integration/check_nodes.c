@@ -9,6 +9,7 @@
  * `make check-convergence` runs 20000).
  */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +270,70 @@ START_TEST(test_purge_keeps_history_bounded)
     ck_assert_msg(h_lines_with(st->out, "history rows", "items"),
                   "status shows no history size: %s", h_describe(st));
     h_proc_free(st);
+}
+END_TEST
+
+/* The same in a long `rowsync run`: three writers keep changing rows for
+ * several seconds while run passes every 100 ms; history stays bounded on
+ * every node, and after a stop the nodes are identical. */
+START_TEST(test_purge_bounded_in_long_run)
+{
+    seed_three(20, "retention = 0s\ninterval = 100ms\n");
+    h_proc_t *p = h_start("run", g_job, NULL);
+    int64_t peak = 0;
+    for (int round = 0; round < 40; round++) {
+        for (int k = 1; k <= 20; k++)
+            h_sql(g_db[round % NNODES],
+                  "UPDATE items SET qty = %d WHERE id = %d", round * 100 + k, k);
+        h_sleep_ms(100);
+        for (int n = 0; n < NNODES; n++) {
+            int64_t rows = h_sql_int(g_db[n],
+                                     "SELECT COUNT(*) FROM rowsync_h_items");
+            if (rows > peak)
+                peak = rows;
+        }
+    }
+    h_sleep_ms(1000);
+    ck_assert_msg(h_running(p), "rowsync run ended by itself: %s",
+                  h_describe(p));
+    h_signal(p, SIGTERM);
+    h_wait(p, 10000);
+    H_ASSERT_EXIT(p, 0);
+    h_proc_free(p);
+    /* 40 rounds of 20 changes: 800 history rows per node without purge */
+    ck_assert_msg(peak <= 120, "history grew to %lld rows on a node",
+                  (long long)peak);
+    sync_ok();
+    assert_all_same();
+}
+END_TEST
+
+/* init again after a column was added on every node: capture follows the
+ * new shape, a change captured before stays pending and arrives, and
+ * changes to the new column travel. */
+START_TEST(test_init_after_add_column_keeps_pending)
+{
+    seed_three(3, "");
+    h_sql(g_db[0], "UPDATE items SET qty = 11 WHERE id = 1");
+    for (int n = 0; n < NNODES; n++)
+        h_sql(g_db[n], "ALTER TABLE items ADD COLUMN note TEXT");
+    h_proc_t *p = h_run("init", g_job, NULL);
+    H_ASSERT_EXIT(p, 0);
+    h_proc_free(p);
+    h_sql(g_db[1], "UPDATE items SET note = 'hello' WHERE id = 2");
+    sync_ok();
+    for (int n = 0; n < NNODES; n++) {
+        char *got = h_sql_rows(g_db[n], "SELECT qty FROM items WHERE id = 1");
+        ck_assert_msg(strcmp(got, "11\n") == 0,
+                      "%s: the change made before init is lost (%s)",
+                      g_names[n], got);
+        free(got);
+        got = h_sql_rows(g_db[n], "SELECT note FROM items WHERE id = 2");
+        ck_assert_msg(strcmp(got, "'hello'\n") == 0,
+                      "%s: the new column did not travel (%s)", g_names[n],
+                      got);
+        free(got);
+    }
 }
 END_TEST
 
@@ -538,6 +603,8 @@ int main(void)
     ADD(s, test_priority_rule, 60);
     ADD(s, test_delete_not_resurrected_by_stale_node, 60);
     ADD(s, test_purge_keeps_history_bounded, 120);
+    ADD(s, test_purge_bounded_in_long_run, 120);
+    ADD(s, test_init_after_add_column_keeps_pending, 60);
     ADD(s, test_manual_conflict_parked_and_resolved, 60);
     ADD(s, test_plugin_resolver_prefers_larger_value, 60);
     /* a larger ROWSYNC_TEST_OPS needs more time */

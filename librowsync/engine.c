@@ -287,9 +287,11 @@ static int en_convert(en_batch_t *b, const rowsync_value_t *v,
  * the batch then holds a partial change and must not be applied. */
 static int en_batch_add(en_batch_t *b, const rs_route_t *route,
                         const rs_node_table_t *dst, const rowsync_change_t *ch,
-                        const unsigned char *retyped, const char *origin,
+                        const unsigned char *retyped,
+                        const rowsync_value_t *plugged, const char *origin,
                         size_t *bad_column, rowsync_error_t *err)
 {
+    static const rowsync_value_t null_value;
     rowsync_change_t *out = &b->changes[b->n];
     rowsync_value_t *vals = &b->values[b->n * b->ncols];
     *out = *ch;
@@ -305,6 +307,10 @@ static int en_batch_add(en_batch_t *b, const rs_route_t *route,
         size_t from = route->from[i];
         if (from == RS_ROUTE_FILL)
             in = &dst->fill_values[route->fill[i]];
+        else if (from == RS_ROUTE_PLUGIN)
+            in = plugged && ch->op != ROWSYNC_OP_DELETE
+                     ? &plugged[route->fill[i]]
+                     : &null_value;
         else if (from < ch->nvalues &&
                  (ch->op != ROWSYNC_OP_DELETE || i < route->spec.nkeys))
             in = &ch->values[from];
@@ -314,8 +320,11 @@ static int en_batch_add(en_batch_t *b, const rs_route_t *route,
         }
         int rc = 0;
         /* a value a plugin gave another type converts to the target's */
-        int replugged = retyped && from != RS_ROUTE_FILL && retyped[from] &&
+        int replugged = retyped && from < ch->nvalues && retyped[from] &&
                         in->type != ROWSYNC_TYPE_NULL &&
+                        in->type != route->types[i];
+        if (from == RS_ROUTE_PLUGIN)
+            replugged = in->type != ROWSYNC_TYPE_NULL &&
                         in->type != route->types[i];
         if (route->convert[i] || replugged)
             rc = en_convert(b, in, route->types[i], &vals[i], err);
@@ -908,6 +917,8 @@ typedef struct en_shaped {
     rowsync_row_t *row;
     rowsync_value_t *vals;
     unsigned char *retyped; /* per value: a plugin changed its type */
+    rowsync_value_t *plugged; /* per target plugged column: what the
+                                 plugins set (NULL when they did not) */
     rowsync_change_t ch;
 } en_shaped_t;
 
@@ -916,6 +927,7 @@ static void en_shaped_free(en_shaped_t *s)
     rs_row_free(s->row);
     free(s->vals);
     free(s->retyped);
+    free(s->plugged);
     memset(s, 0, sizeof(*s));
 }
 
@@ -986,6 +998,17 @@ static int en_transform(en_dir_t *d, const rowsync_change_t *ch,
         s->vals[i] = *rowsync_row_get(s->row, rowsync_row_column(s->row, i));
         s->retyped[i] = s->vals[i].type != ch->values[i].type;
     }
+    size_t np = d->dst->nplugged;
+    if (np && !(s->plugged = calloc(np, sizeof(*s->plugged)))) {
+        en_shaped_free(s);
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    }
+    for (size_t p = 0; p < np; p++) {
+        const rowsync_value_t *v =
+            rowsync_row_get(s->row, d->dst->plugged_columns[p]);
+        if (v)
+            s->plugged[p] = *v;
+    }
     s->ch = *ch;
     s->ch.values = s->vals;
     s->ch.nvalues = n;
@@ -996,11 +1019,11 @@ static int en_transform(en_dir_t *d, const rowsync_change_t *ch,
 /* Copies one change into the batch through the direction's route; errors
  * name node, table, key and column. */
 static int en_add(en_dir_t *d, en_batch_t *batch, const rowsync_change_t *ch,
-                  const unsigned char *retyped, rowsync_error_t *err)
+                  const en_shaped_t *sh, rowsync_error_t *err)
 {
     size_t bad = 0;
-    int rc = en_batch_add(batch, d->route, d->dst, ch, retyped,
-                          d->from->cfg->name, &bad, err);
+    int rc = en_batch_add(batch, d->route, d->dst, ch, sh->retyped,
+                          sh->plugged, d->from->cfg->name, &bad, err);
     if (rc == ROWSYNC_ECONVERT)
         en_change_error(d, ch, d->route->columns[bad], err);
     return rc;
@@ -1176,7 +1199,7 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
             if (dropped)
                 v.drop = 1;
         }
-        rc = v.drop ? 0 : en_add(d, &batch, ch, sh.retyped, err);
+        rc = v.drop ? 0 : en_add(d, &batch, ch, &sh, err);
         if (rc == 0 && !v.drop && v.merge)
             rc = en_merge_apply(d, &batch, &v, err);
         en_shaped_free(&sh);
@@ -2375,7 +2398,7 @@ static int en_load(rowsync_job_t *job, rs_node_t *from, rs_node_t *to,
                 int dropped = 0;
                 rc = en_transform(&d, ch, &sh, &tch, &dropped, err);
                 if (rc == 0 && !dropped)
-                    rc = en_add(&d, &batch, tch, sh.retyped, err);
+                    rc = en_add(&d, &batch, tch, &sh, err);
                 en_shaped_free(&sh);
             }
             if (rc == 0)

@@ -40,9 +40,15 @@ typedef struct rs_node_table {
     rowsync_value_t *fill_values; /* bytes point into the job model or
                                      fill_scratch */
     unsigned char *fill_scratch;
+    /* Columns of this node that plugins set ([table NAME @ NODE]
+     * plugin_columns), by the name plugins use, and their types. */
+    size_t nplugged;
+    char **plugged_columns;
+    rowsync_type_t *plugged_types;
 } rs_node_table_t;
 
 #define RS_ROUTE_FILL ((size_t)-1)
+#define RS_ROUTE_PLUGIN ((size_t)-2)
 
 /* How changes of one table travel from one node to another: the spec the
  * target's apply gets (the target's columns the source also has, keys
@@ -53,8 +59,9 @@ typedef struct rs_route {
     const char **columns; /* borrowed from the target's rs_node_table */
     rowsync_type_t *types;
     int *convert; /* the source column's type differs: convert */
-    size_t *from; /* source spec index, or RS_ROUTE_FILL */
-    size_t *fill; /* for RS_ROUTE_FILL: index in the target's fills */
+    size_t *from; /* source spec index, RS_ROUTE_FILL or RS_ROUTE_PLUGIN */
+    size_t *fill; /* for RS_ROUTE_FILL: index in the target's fills; for
+                     RS_ROUTE_PLUGIN: in the target's plugged columns */
     unsigned char *insert_only; /* per column: 1 for a fill column, written
                                    on insert only (apply_insert_only) */
     size_t nfill; /* fill columns in the spec */

@@ -1084,9 +1084,14 @@ static int jf_table_node_key(jf_state_t *st, const char *key, const char *value)
     if (strcmp(key, "plugins") == 0)
         return jf_parse_plugins(st, value, &on->plugins, &on->nplugins,
                                 &on->plugins_line);
+    if (strcmp(key, "plugin_columns") == 0) {
+        on->plugin_columns_line = st->lineno;
+        return jf_parse_columns(st, key, value, &on->plugin_columns,
+                                &on->nplugin_columns);
+    }
     return jf_fail(st, ROWSYNC_EINVAL, st->lineno,
                    "unknown key '%s' in %s (known: name, map, skip, fill, "
-                   "filter, plugins)",
+                   "filter, plugins, plugin_columns)",
                    key, label);
 }
 
@@ -1260,6 +1265,7 @@ void rs_job_cfg_free(rs_job_cfg_t *cfg)
                 free(on->fill[k].value);
             }
             free(on->fill);
+            jf_free_list(on->plugin_columns, on->nplugin_columns);
             rs_filter_free(on->filter);
             jf_free_list(on->plugins, on->nplugins);
         }

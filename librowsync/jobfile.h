@@ -51,6 +51,10 @@ typedef struct rs_table_node_cfg {
                                  table's own chain */
     size_t nplugins;
     int plugins_line;
+    char **plugin_columns;    /* columns of this node that plugins set,
+                                 written from the plugins' values */
+    size_t nplugin_columns;
+    int plugin_columns_line;
 } rs_table_node_cfg_t;
 
 typedef struct rs_table_cfg {

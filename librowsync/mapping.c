@@ -280,6 +280,38 @@ static int mp_node_table(const rs_job_cfg_t *cfg, const rs_table_cfg_t *tc,
             scratch += strlen(text) + 1;
         }
     }
+    if (rc == 0 && on && on->nplugin_columns) {
+        nt->plugged_columns = calloc(on->nplugin_columns, sizeof(char *));
+        nt->plugged_types = calloc(on->nplugin_columns, sizeof(rowsync_type_t));
+        if (!nt->plugged_columns || !nt->plugged_types)
+            return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+        for (size_t p = 0; p < on->nplugin_columns && rc == 0; p++) {
+            const rowsync_column_t *col =
+                mp_find_column(info, on->plugin_columns[p]);
+            if (!col) {
+                memset(&e, 0, sizeof(e));
+                rowsync_error_set(&e, ROWSYNC_ENOTFOUND,
+                                  "plugin column '%s' of table '%s' not "
+                                  "found on node '%s' as table '%s' (%s:%d)",
+                                  on->plugin_columns[p], tc->name, node,
+                                  nt->name, cfg->path,
+                                  on->plugin_columns_line);
+                rc = mp_problem(&e, report, ud, &first, &nproblems);
+                continue;
+            }
+            if (col->key_position)
+                return rowsync_error_set(
+                    err, ROWSYNC_EINVAL,
+                    "plugin column '%s' of table '%s' on node '%s' is a key "
+                    "column; plugins cannot set keys (%s:%d)",
+                    col->name, tc->name, node, cfg->path,
+                    on->plugin_columns_line);
+            if (!(nt->plugged_columns[p] = rs_strdup(col->name)))
+                return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+            nt->plugged_types[p] = col->type;
+            nt->nplugged = p + 1;
+        }
+    }
     if (!nproblems)
         return 0;
     if (err)
@@ -328,7 +360,7 @@ static int mp_route(const rs_job_cfg_t *cfg, const rs_table_t *tab, size_t from,
                     size_t to, rs_route_t *r, rowsync_error_t *err)
 {
     const rs_node_table_t *src = &tab->on[from], *dst = &tab->on[to];
-    size_t cap = dst->spec.ncolumns + dst->nfill + 1;
+    size_t cap = dst->spec.ncolumns + dst->nfill + dst->nplugged + 1;
     r->columns = calloc(cap, sizeof(*r->columns));
     r->types = calloc(cap, sizeof(*r->types));
     r->from = calloc(cap, sizeof(*r->from));
@@ -355,6 +387,18 @@ static int mp_route(const rs_job_cfg_t *cfg, const rs_table_t *tab, size_t from,
         r->insert_only[n] = 1;
         r->from[n++] = RS_ROUTE_FILL;
         r->nfill++;
+    }
+    /* columns plugins set that the source does not bring */
+    for (size_t p = 0; p < dst->nplugged; p++) {
+        int carried = 0;
+        for (size_t k = 0; k < n; k++)
+            carried |= strcmp(r->columns[k], dst->plugged_columns[p]) == 0;
+        if (carried)
+            continue;
+        r->columns[n] = dst->plugged_columns[p];
+        r->types[n] = dst->plugged_types[p];
+        r->fill[n] = p;
+        r->from[n++] = RS_ROUTE_PLUGIN;
     }
     r->spec.table = dst->spec.table;
     r->spec.columns = r->columns;
@@ -411,6 +455,10 @@ static void mp_node_table_free(rs_node_table_t *nt)
     free(nt->fill_types);
     free(nt->fill_values);
     free(nt->fill_scratch);
+    for (size_t p = 0; p < nt->nplugged; p++)
+        free(nt->plugged_columns[p]);
+    free(nt->plugged_columns);
+    free(nt->plugged_types);
     memset(nt, 0, sizeof(*nt));
 }
 

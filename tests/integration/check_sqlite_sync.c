@@ -1710,6 +1710,50 @@ START_TEST(test_plugin_map_status_codes)
 }
 END_TEST
 
+/* plugin_columns: the target has a column the source lacks (updated_by);
+ * the `set` plugin gives it a value on the way and it is written, on
+ * insert and update. A plugin column the node lacks fails check with
+ * the line. */
+START_TEST(test_plugin_column_the_source_lacks_is_written)
+{
+    h_sql_create(g_shop);
+    h_sql_create(g_branch);
+    h_sql(g_shop, "CREATE TABLE items(id INTEGER PRIMARY KEY, qty INTEGER);"
+                  "INSERT INTO items VALUES (1, 10)");
+    h_sql(g_branch, "CREATE TABLE items(id INTEGER PRIMARY KEY, qty INTEGER,"
+                    " updated_by TEXT)");
+#define STAMP_JOB(column)                                                      \
+    "[job]\nmode = one-way\nsource = shop\n\n"                                \
+    "[node shop]\ndriver = sqlite\npath = shop.db\n\n"                         \
+    "[node branch]\ndriver = sqlite\npath = branch.db\n\n"                     \
+    "[table items]\n"                                                          \
+    "[table items @ branch]\n"                                                 \
+    "plugins = stamp\n"                                                        \
+    "plugin_columns = " column "\n"                                            \
+    "[plugin stamp]\nmodule = set\ncolumn = updated_by\n"                     \
+    "value = 'rowsync'\n"
+    h_write_file(g_job, STAMP_JOB("updated_by"));
+    h_proc_free(rs_ok("init"));
+    h_sql(g_shop, "UPDATE items SET qty = 11 WHERE id = 1;"
+                  "INSERT INTO items VALUES (2, 20)");
+    h_proc_free(rs_ok("sync"));
+    char *got = h_sql_rows(g_branch,
+                           "SELECT id, qty, updated_by FROM items ORDER BY id");
+    ck_assert_str_eq(got, "1|11|'rowsync'\n2|20|'rowsync'\n");
+    free(got);
+
+    h_write_file(g_job, STAMP_JOB("stamped_by"));
+    h_proc_t *p = h_run("check", g_job, NULL);
+    ck_assert_msg(p->status != 0 &&
+                      strstr(p->err, "plugin column 'stamped_by'") &&
+                      strstr(p->err, "job.conf:16"),
+                  "a plugin column the node lacks is not reported with its "
+                  "line: %s",
+                  h_describe(p));
+    h_proc_free(p);
+}
+END_TEST
+
 /* The loader tests' fixture plugin (tests/fixtures/good_plugin) drops a
  * change whose column holds "drop" and upper-cases it otherwise. */
 static void use_fixture_plugins(void)
@@ -1851,6 +1895,7 @@ static Suite *sqlite_sync_suite(void)
     ADD(s, test_mapping_bidirectional_renames);
     ADD(s, test_plugin_mask_email_oneway);
     ADD(s, test_plugin_map_status_codes);
+    ADD(s, test_plugin_column_the_source_lacks_is_written);
     ADD(s, test_plugin_drop_is_not_sent_and_cursor_moves);
     ADD(s, test_plugin_error_names_plugin_node_table_key);
     ADD(s, test_plugin_unknown_option_names_line);

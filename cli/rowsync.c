@@ -313,7 +313,6 @@ int main(int argc, char **argv)
             conflict_id = argv[optind + 2];
             conflict_take = argv[optind + 4];
             optind++;
-            argc = optind + 1; /* the job file is the one argument left */
         } else {
             fputs("rowsync: error: usage: rowsync conflicts list JOB | "
                   "rowsync conflicts resolve JOB ID --take NODE\n",
@@ -358,7 +357,8 @@ int main(int argc, char **argv)
                 usage_text);
         return EXIT_USAGE;
     }
-    int want_args = is_drivers ? 0 : 1;
+    /* conflicts resolve: the job file, then ID --take NODE (read above) */
+    int want_args = is_drivers ? 0 : conflict_id ? 4 : 1;
     if (argc - optind != want_args) {
         fprintf(stderr, "rowsync: error: %s takes %s\nTry 'rowsync %s --help'.\n",
                 command, want_args ? "one argument: the job file" : "no argument",

@@ -1303,6 +1303,43 @@ static const char *en_origin(rowsync_job_t *job, rs_node_t *from,
     return ch->origin ? en_job_name(job, ch->origin) : from->cfg->name;
 }
 
+/* Whether node is a spoke of a hub job with more than two nodes. */
+static int en_spoke(rowsync_job_t *job, const rs_node_t *node)
+{
+    const rs_job_cfg_t *cfg = job->cfg;
+    return cfg->hub && cfg->nnodes > 2 && strcmp(cfg->hub, node->cfg->name);
+}
+
+/* Whether the job is a full mesh of more than two nodes. */
+static int en_mesh(rowsync_job_t *job)
+{
+    const rs_job_cfg_t *cfg = job->cfg;
+    return cfg->mode == RS_MODE_BIDIRECTIONAL && cfg->nnodes > 2 && !cfg->hub;
+}
+
+/* Versions that are no conflict: the same change (one origin, one time:
+ * it reached both nodes from its origin), two changes of one origin (it
+ * wrote them in turn, or they are copies of one initial load), or, in a
+ * full mesh, a change newer than a version the target got from a third
+ * node (the sender saw that version from its origin too, or, if not,
+ * the later change wins under latest anyway). Returns 1 and sets
+ * *in_wins when the pair needs no decision, 2 when both are the same
+ * change (neither needs sending), 0 when the rule must decide. */
+static int en_no_conflict(const en_dir_t *d, const en_version_t *in,
+                          const en_version_t *held, int *in_wins)
+{
+    if (strcmp(in->node, held->node) == 0) {
+        *in_wins = in->time_us > held->time_us;
+        return in->time_us == held->time_us ? 2 : 1;
+    }
+    if (en_mesh(d->job) && strcmp(held->node, d->to->cfg->name) != 0 &&
+        in->time_us > held->time_us) {
+        *in_wins = 1;
+        return 1;
+    }
+    return 0;
+}
+
 static rs_rule_t en_rule(const en_dir_t *d)
 {
     return d->table->cfg->conflict ? (rs_rule_t)d->table->cfg->conflict
@@ -1612,13 +1649,6 @@ static int en_incoming_wins(en_dir_t *d, const en_version_t *in,
     return 0;
 }
 
-/* Whether two nodes hold the same change: one origin, one time (a
- * change that reached both from its origin in a mesh). */
-static int en_same_version(const en_version_t *a, const en_version_t *b)
-{
-    return a->time_us == b->time_us && strcmp(a->node, b->node) == 0;
-}
-
 /* The journal note of a manual conflict: where the losing version was
  * read and its values, so `rowsync conflicts resolve` can restore it. */
 static int en_park(en_merge_t *m, const en_version_t *loser,
@@ -1738,16 +1768,16 @@ static int en_filter_a_to_b(void *ud, en_dir_t *d, const rowsync_change_t *ch,
                          e->op,      e->cols,
                          d->dst,     NULL,
                          e->row,     d->to->cfg->name};
-    if (en_same_version(&in, &held)) {
-        /* both got the same change from its origin: nothing to decide */
-        v->drop = e->lost = 1;
+    int a_wins = 0, same = en_no_conflict(d, &in, &held, &a_wins);
+    if (same) {
+        v->drop = !a_wins;
+        e->lost = a_wins || same == 2;
         return 0;
     }
     if (en_merge_columns(d) && e->row && in.op != ROWSYNC_OP_DELETE &&
         held.op != ROWSYNC_OP_DELETE && in.cols != UINT64_MAX &&
         held.cols != UINT64_MAX)
         return en_merge_row(m, d, e, &in, &held, v, err);
-    int a_wins = 0;
     if ((rc = en_decide(m, d, m->key, &in, &held, &v->record, &a_wins, err)) < 0)
         return rc;
     v->conflict = 1;
@@ -1781,11 +1811,11 @@ static int en_filter_b_to_a(void *ud, en_dir_t *d, const rowsync_change_t *ch,
                          f->op,      UINT64_MAX,
                          d->dst,     NULL,
                          f->row,     d->to->cfg->name};
-    if (en_same_version(&in, &held)) {
-        v->drop = 1;
+    int b_wins = 0;
+    if (en_no_conflict(d, &in, &held, &b_wins)) {
+        v->drop = !b_wins;
         return 0;
     }
-    int b_wins = 0;
     if ((rc = en_decide(m, d, m->key, &in, &held, &v->record, &b_wins, err)) < 0)
         return rc;
     v->conflict = 1;
@@ -1801,6 +1831,7 @@ static int en_collect(en_merge_t *m, rs_node_t *node, rs_node_table_t *nt,
                       const char *since, const char *skip, rs_keyset_t *set,
                       char *upto, size_t upto_len, rowsync_error_t *err)
 {
+    int local_only = en_spoke(m->job, node);
     rowsync_stream_t *stream = NULL;
     int rc = node->drv->extract_open(node->conn, &nt->spec, since, NULL, skip,
                                      &stream, err);
@@ -1811,6 +1842,10 @@ static int en_collect(en_merge_t *m, rs_node_t *node, rs_node_table_t *nt,
             rc = node->drv->stream_cursor(stream, upto, upto_len, err);
             break;
         }
+        /* a spoke's forwarded changes all came from the hub: they are
+         * not the spoke's, and never conflict with what the hub sends */
+        if (rc == 0 && local_only && ch->origin)
+            continue;
         if (rc == 0)
             rc = en_key_text(&m->key, &m->key_cap, ch->values, nt->spec.nkeys);
         rs_key_entry_t *e = rc == 0 ? rs_keyset_add(set, m->key) : NULL;

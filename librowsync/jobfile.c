@@ -1416,6 +1416,12 @@ static int jf_check_table_nodes(jf_state_t *st)
     return 1;
 }
 
+/* Rules a full mesh of more than two nodes can apply consistently. */
+static int jf_mesh_rule_ok(rs_rule_t rule)
+{
+    return rule == RS_RULE_LATEST || rule == RS_RULE_MANUAL;
+}
+
 /* The checks that need the whole file: the job's mode, at least two
  * nodes, at least one table, and a source that names a node. */
 static void jf_check_job(jf_state_t *st)
@@ -1458,6 +1464,38 @@ static void jf_check_job(jf_state_t *st)
                     "priority in [job] names '%s', which is no [node] "
                     "section",
                     cfg->priority[i]);
+            return;
+        }
+    }
+    /* Without a record of what each node had seen, a full mesh can only
+     * order concurrent changes by time: a rule that prefers a node could
+     * let an older version beat a newer one on one node and not on
+     * another. A hub decides everything in one place. */
+    if (cfg->mode == RS_MODE_BIDIRECTIONAL && cfg->nnodes > 2 &&
+        cfg->hub == NULL) {
+        int line = 0;
+        const char *where = "[job]";
+        char label[300];
+        rs_rule_t bad = 0;
+        if (!jf_mesh_rule_ok(cfg->conflict)) {
+            bad = cfg->conflict;
+            line = cfg->conflict_line;
+        }
+        for (size_t t = 0; !bad && t < cfg->ntables; t++)
+            if (cfg->tables[t].conflict &&
+                !jf_mesh_rule_ok((rs_rule_t)cfg->tables[t].conflict)) {
+                bad = (rs_rule_t)cfg->tables[t].conflict;
+                line = cfg->tables[t].conflict_line;
+                snprintf(label, sizeof label, "[table %s]",
+                         cfg->tables[t].name);
+                where = label;
+            }
+        if (bad) {
+            jf_fail(st, ROWSYNC_EINVAL, line,
+                    "conflict = %s in %s needs hub = NODE in a bidirectional "
+                    "job of %zu nodes: a full mesh orders concurrent changes "
+                    "by time only (latest or manual)",
+                    rs_rule_name(bad), where, cfg->nnodes);
             return;
         }
     }

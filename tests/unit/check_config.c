@@ -812,6 +812,13 @@ START_TEST(test_config_bidirectional_three_nodes)
     parse_fails_at("[job]\nmode = bidirectional\nconflict = plugin:pick\n"
                    NODES "[table t]\n",
                    3, "conflict in [job] names no [plugin pick] section", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\nconflict = priority\n"
+                   "priority = a\n" NODES "[node c]\ndriver = x\n"
+                   "[table t]\n",
+                   3, "conflict = priority in [job] needs hub = NODE", NULL);
+    parse_fails_at("[job]\nmode = bidirectional\n" NODES "[node c]\n"
+                   "driver = x\n[table t]\nconflict = source\n",
+                   10, "conflict = source in [table t] needs hub", NULL);
     parse_fails_at("[job]\nmode = bidirectional\nmerge = cells\n", 3,
                    "merge in [job] must be row or column", NULL);
     parse_fails_at("[job]\nmode = bidirectional\nmax_clock_skew = soon\n",

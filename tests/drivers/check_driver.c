@@ -3198,6 +3198,7 @@ START_TEST(test_columns_update)
     conf_spec_t s;
     conf_masks_t ms;
     char cur[ROWSYNC_STATE_MAX];
+    size_t i;
 
     c = conf_cm(&s, cur);
     conf_exec("UPDATE cm SET a = 'a1x' WHERE id = 1");
@@ -3223,12 +3224,19 @@ START_TEST(test_columns_update)
     conf_exec("UPDATE cm SET b = NULL WHERE id = 3");
     conf_exec("UPDATE cm SET b = NULL, c = NULL WHERE id = 5");
     conf_extract_masks(c, &s.spec, cur, &ms);
-    ck_assert_uint_eq(ms.n, 4);
-    ck_assert_int_eq(conf_mask_find(&ms, 1)->op, ROWSYNC_OP_UPDATE);
-    ck_assert_uint_eq(conf_mask_of(&ms, 1), 0);
     ck_assert_uint_eq(conf_mask_of(&ms, 2), CM_B);
     ck_assert_uint_eq(conf_mask_of(&ms, 3), CM_B);
-    ck_assert_uint_eq(conf_mask_of(&ms, 5), 0);
+    /* an update that changed nothing: no change at all (the driver wrote
+     * no history) or an update with an empty mask */
+    for (i = 0; i < ms.n; i++)
+        if (ms.items[i].id == 1 || ms.items[i].id == 5) {
+            ck_assert_int_eq(ms.items[i].op, ROWSYNC_OP_UPDATE);
+            ck_assert_uint_eq(ms.items[i].cols, 0);
+        } else {
+            ck_assert_msg(ms.items[i].id == 2 || ms.items[i].id == 3,
+                          "unexpected change of key %lld",
+                          (long long)ms.items[i].id);
+        }
     strcpy(cur, ms.end);
 
     /* the fold covers the stream's window only: since the last cursor,

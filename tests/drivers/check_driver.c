@@ -3369,6 +3369,43 @@ START_TEST(test_columns_reinstall)
 }
 END_TEST
 
+/* A history table from before the column masks (simulated: its cols
+ * column dropped): capture_install adds the column back and rebuilds the
+ * triggers; the pending rows are kept, as unknown, and later updates
+ * record their masks again. */
+START_TEST(test_columns_old_history)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_masks_t ms;
+    char cur[ROWSYNC_STATE_MAX];
+    int64_t pending;
+
+    c = conf_cm(&s, cur);
+    conf_exec("UPDATE cm SET a = 'a1x' WHERE id = 1");
+    pending = conf_hcount(c, &s.spec);
+#if defined(CONF_WITH_SQLITE)
+    conf_exec("DROP TRIGGER rowsync_cm_upd");
+    conf_exec("ALTER TABLE rowsync_h_cm DROP COLUMN cols");
+#elif defined(CONF_WITH_PGSQL)
+    conf_exec("ALTER TABLE rowsync.h_public_cm DROP COLUMN cols");
+#elif defined(CONF_WITH_MYSQL)
+    conf_exec("ALTER TABLE rowsync_h_cm DROP COLUMN cols");
+#elif defined(CONF_WITH_MSSQL)
+    conf_exec("ALTER TABLE rowsync.h_dbo_cm DROP COLUMN cols");
+#endif
+    conf_install(c, &s.spec);
+    ck_assert_int_eq(conf_hcount(c, &s.spec), pending);
+    conf_exec("UPDATE cm SET c = 'c2x' WHERE id = 2");
+    conf_extract_masks(c, &s.spec, cur, &ms);
+    ck_assert_uint_eq(ms.n, 2);
+    ck_assert_int_eq(conf_mask_find(&ms, 1)->op, ROWSYNC_OP_UPDATE);
+    ck_assert_uint_eq(conf_mask_of(&ms, 1), UINT64_MAX);
+    ck_assert_uint_eq(conf_mask_of(&ms, 2), CM_C);
+    drv->disconnect(c);
+}
+END_TEST
+
 /* ==== SQLite specifics =============================================== */
 #ifdef CONF_WITH_SQLITE
 
@@ -5254,6 +5291,7 @@ static Suite *conf_suite(void)
     conf_case(s, "columns_insert_delete", test_columns_insert_delete, 0);
     conf_case(s, "columns_applied", test_columns_applied, 0);
     conf_case(s, "columns_reinstall", test_columns_reinstall, 0);
+    conf_case(s, "columns_old_history", test_columns_old_history, 0);
     if (CONF_BACKEND->native_tests != NULL)
         CONF_BACKEND->native_tests(s);
     return s;

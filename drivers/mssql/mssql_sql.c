@@ -485,11 +485,13 @@ static void mss_cols_fold(rowsync_buf_t *b, const mss_obj_t *o)
         b->oom = 1;
         return;
     }
-    rowsync_buf_printf(b, ",\nCASE WHEN MIN(CASE WHEN h.cols IS NULL THEN 0"
-                          " ELSE 1 END)%s = 1 THEN CONVERT(bigint, 0)",
+    rowsync_buf_printf(b,
+                       ",\nCASE WHEN MIN(CASE WHEN h.cols IS NULL THEN 0"
+                       " ELSE 1 END)%s = 1 THEN CONVERT(bigint, 0)",
                        over.p);
     for (c = o->nkeys; c < o->ncols; c++) {
-        rowsync_buf_puts(b, c == 63 ? "\n | MIN(h.cols & " : "\n | MAX(h.cols & ");
+        rowsync_buf_puts(b,
+                         c == 63 ? "\n | MIN(h.cols & " : "\n | MAX(h.cols & ");
         mss_bit(b, c);
         rowsync_buf_printf(b, ")%s", over.p);
     }
@@ -527,15 +529,16 @@ void mss_sql_trigger(rowsync_buf_t *b, const mss_obj_t *o)
     mss_qname(b, o->schema, o->table);
     rowsync_buf_puts(b, "\nAFTER INSERT, UPDATE, DELETE AS\nBEGIN\n");
     rowsync_buf_printf(b, "-- rowsync masks %08x\n", mss_cols_sig(o));
-    rowsync_buf_puts(b, "IF @@ROWCOUNT = 0 RETURN;\n"
-                    "SET NOCOUNT ON;\n"
-                    "IF CONVERT(int, SESSION_CONTEXT(N'rowsync.applying'))"
-                    " = (SELECT parent_id FROM sys.triggers"
-                    " WHERE object_id = @@PROCID) RETURN;\n"
-                    "DECLARE @rowsync_t bigint = " MSS_NOW_US ";\n"
-                    "DECLARE @rowsync_o nvarchar(255) = CONVERT(nvarchar(255),"
-                    " SESSION_CONTEXT(N'rowsync.origin'));\n"
-                    "INSERT INTO ");
+    rowsync_buf_puts(b,
+                     "IF @@ROWCOUNT = 0 RETURN;\n"
+                     "SET NOCOUNT ON;\n"
+                     "IF CONVERT(int, SESSION_CONTEXT(N'rowsync.applying'))"
+                     " = (SELECT parent_id FROM sys.triggers"
+                     " WHERE object_id = @@PROCID) RETURN;\n"
+                     "DECLARE @rowsync_t bigint = " MSS_NOW_US ";\n"
+                     "DECLARE @rowsync_o nvarchar(255) = CONVERT(nvarchar(255),"
+                     " SESSION_CONTEXT(N'rowsync.origin'));\n"
+                     "INSERT INTO ");
     mss_qname(b, o->rs_schema, o->hist);
     mss_hist_cols(b, o);
     rowsync_buf_puts(b, "\nSELECT 3, @rowsync_t, @rowsync_o");

@@ -5,8 +5,8 @@
  * D.rowsync_h_T (seq BIGINT AUTO_INCREMENT, op, time_us, origin, k1..kN
  * typed like the key columns, cols: an update's column mask, bit i set
  * when spec column i changed, NULL when unknown) filled by three AFTER
- * ... FOR EACH ROW triggers D.rowsync_T_ins/_upd/_del. Triggers stamp rows with MY_NOW,
- * the server's UTC clock in microseconds, and write nothing while the
+ * ... FOR EACH ROW triggers D.rowsync_T_ins/_upd/_del. Triggers stamp rows with
+ * MY_NOW, the server's UTC clock in microseconds, and write nothing while the
  * session variable @rowsync_applying is set: the driver's own session sets
  * it, and apply writes the history rows itself, with each change's origin
  * and time, in one multi-row INSERT per batch (no echo).

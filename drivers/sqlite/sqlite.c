@@ -4,12 +4,12 @@
  * (seq AUTOINCREMENT, op, time_us, origin, k1..kN, cols) filled by three
  * AFTER triggers rowsync_T_ins/_upd/_del. cols is the update's column
  * mask: bit i set when spec column i differs between the old and the new
- * row (NULL for inserts, deletes, key changes and specs wider than 64). The apply transaction announces the
- * origin and time of the change it writes in the one-row table
- * rowsync_session, which the triggers read; the row is deleted before
- * COMMIT, and since SQLite has one writer at a time no application session
- * ever sees it. A cursor is the decimal seq of the history table: seq
- * order is commit order, so every seq up to MAX(seq) is committed.
+ * row (NULL for inserts, deletes, key changes and specs wider than 64). The
+ * apply transaction announces the origin and time of the change it writes in
+ * the one-row table rowsync_session, which the triggers read; the row is
+ * deleted before COMMIT, and since SQLite has one writer at a time no
+ * application session ever sees it. A cursor is the decimal seq of the history
+ * table: seq order is commit order, so every seq up to MAX(seq) is committed.
  *
  * The pair lock is an open-file-description lock on one byte of the side
  * file <database>.rowsync-lock, released by the OS when the process dies.
@@ -1257,7 +1257,8 @@ static void lite_sb_key_changed(rowsync_buf_t *b, const rowsync_table_spec_t *sp
 /* The update trigger's column mask: "((OLD."c" IS NOT NEW."c") << i) | ..."
  * over the non-key spec columns, 0 when there are none, NULL when the spec
  * is wider than 64 columns (unknown). A changed key gives NULL too. */
-static void lite_sb_cols_mask(rowsync_buf_t *b, const rowsync_table_spec_t *spec)
+static void lite_sb_cols_mask(rowsync_buf_t *b,
+                              const rowsync_table_spec_t *spec)
 {
     size_t i;
     int any = 0;

@@ -3315,9 +3315,9 @@ START_TEST(test_columns_applied)
     v[2] = v_text("a1-from-A");
     v[3] = v_int(1);
     memset(&e, 0, sizeof e);
-    conf_ok(conf_apply1(c, &s.spec, ROWSYNC_OP_UPDATE, "A", conf_clock(c), v,
-                        &e),
-            &e, "apply");
+    conf_ok(
+        conf_apply1(c, &s.spec, ROWSYNC_OP_UPDATE, "A", conf_clock(c), v, &e),
+        &e, "apply");
     conf_extract_masks(c, &s.spec, cur, &ms);
     ck_assert_uint_eq(ms.n, 1);
     m = conf_mask_of(&ms, 1);

@@ -61,8 +61,8 @@ static mss_obj_t obj_wide(size_t n)
 {
     static char names[65][8];
     static const char *cols[65], *decl[65], *native[65];
-    mss_obj_t o = {"rowsync", "dbo", "Wide", "h_dbo_Wide", n, 1,
-                   cols, decl, native, NULL, NULL};
+    mss_obj_t o = {"rowsync", "dbo", "Wide", "h_dbo_Wide", n,   1,
+                   cols,      decl,  native, NULL,         NULL};
     size_t i;
 
     ck_assert_uint_le(n, 65);

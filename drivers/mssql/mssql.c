@@ -978,11 +978,46 @@ static int mss_run_obj(rowsync_conn_t *c, const mss_obj_t *o,
     return rc;
 }
 
+/* Runs the one-row, one-integer query built by fn for o into *out. */
+static int mss_query_obj_int(rowsync_conn_t *c, const mss_obj_t *o,
+                             void (*fn)(rowsync_buf_t *, const mss_obj_t *),
+                             int64_t *out, rowsync_error_t *err,
+                             const char *what)
+{
+    rowsync_buf_t b = {0};
+    int rc;
+
+    fn(&b, o);
+    if (b.oom)
+        return mss_oom(err);
+    mss_diag_clear(&c->diag);
+    if (dbcmd(c->db, b.p) == FAIL || dbsqlexec(c->db) == FAIL) {
+        rowsync_buf_free(&b);
+        dbcancel(c->db);
+        return mss_fail(c, c->db, err, what);
+    }
+    rowsync_buf_free(&b);
+    rc = mss_next_result(c, c->db, err, what);
+    if (rc < 0)
+        return rc;
+    if (rc == 0 || dbnextrow(c->db) != REG_ROW) {
+        dbcancel(c->db);
+        return mss_fail(c, c->db, err, what);
+    }
+    *out = mss_col_int(c->db, 1);
+    return mss_drain(c, c->db, err, what);
+}
+
+/* History table (cols added to an older one), then the trigger. When the
+ * old trigger was built for another column list, the pending masks are
+ * forgotten after the new trigger is in place, so that none written by
+ * the old one survives. */
 static int mss_capture_install(rowsync_conn_t *c,
                                const rowsync_table_spec_t *spec,
                                rowsync_error_t *err)
 {
     mss_target_t *t;
+    int64_t stale = 0;
     int rc;
 
     if ((rc = mss_target(c, spec, &t, err)) < 0)
@@ -992,8 +1027,16 @@ static int mss_capture_install(rowsync_conn_t *c,
     if ((rc = mss_run_obj(c, &t->obj, mss_sql_history_ddl, err,
                           "creating the history table")) < 0)
         return rc;
-    return mss_run_obj(c, &t->obj, mss_sql_trigger, err,
-                       "creating the capture trigger");
+    if ((rc = mss_query_obj_int(c, &t->obj, mss_sql_cols_stale, &stale, err,
+                                "reading the capture trigger")) < 0)
+        return rc;
+    if ((rc = mss_run_obj(c, &t->obj, mss_sql_trigger, err,
+                          "creating the capture trigger")) < 0)
+        return rc;
+    if (stale)
+        rc = mss_run_obj(c, &t->obj, mss_sql_cols_forget, err,
+                         "forgetting the pending column masks");
+    return rc;
 }
 
 /* The object names for a table that may no longer exist: schema from
@@ -1520,6 +1563,7 @@ struct rowsync_stream {
     char *scratch;
     size_t scratch_cap;
     char origin[256];
+    uint64_t changed; /* stream_columns of the last change returned */
 };
 
 static void mss_stream_close(rowsync_stream_t *s)
@@ -1544,6 +1588,7 @@ static int mss_stream_new(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if (s == NULL)
         return mss_oom(err);
     s->conn = c;
+    s->changed = UINT64_MAX;
     rc = mss_target(c, spec, &s->target, err);
     if (rc < 0) {
         free(s);
@@ -1829,10 +1874,18 @@ static int mss_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
         s->change.op = ROWSYNC_OP_INSERT;
         s->change.time_us = s->scan_time;
         s->change.origin = NULL;
+        s->changed = UINT64_MAX;
         *out = &s->change;
         return 0;
     }
-    /* rv, op, time_us, origin, live, k1..kN, columns */
+    /* rv, op, time_us, origin, live, k1..kN, columns, folded mask */
+    {
+        int mcol = 6 + (int)nkeys + (int)ncols;
+        s->changed = UINT64_MAX;
+        if (mss_col_int(s->db, 5) != 0 && mss_col_int(s->db, 2) == 2 &&
+            dbdata(s->db, mcol) != NULL)
+            s->changed = (uint64_t)mss_col_int(s->db, mcol);
+    }
     s->last = (uint64_t)mss_col_int(s->db, 1);
     s->returned = 1;
     s->change.time_us = mss_col_int(s->db, 3);
@@ -1861,6 +1914,17 @@ static int mss_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
                 return rc;
     }
     *out = &s->change;
+    return 0;
+}
+
+/* The columns the change last returned changed (bit i = spec column i):
+ * the OR of its updates' masks; every bit for an insert, a delete, a
+ * change without a mask (applied, captured before masks) or a scan row. */
+static int mss_stream_columns(rowsync_stream_t *s, uint64_t *changed,
+                              rowsync_error_t *err)
+{
+    (void)err;
+    *changed = s->changed;
     return 0;
 }
 
@@ -2170,7 +2234,7 @@ static const rowsync_driver_t mss_driver = {
     mss_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */
-    NULL, /* stream_columns */
+    mss_stream_columns,
 };
 
 int mssql_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

@@ -92,16 +92,23 @@ MSS_HIDDEN void mss_sql_schema(rowsync_buf_t *b, const char *rs_schema);
 /* Creates the state and conflict journal tables when missing. */
 MSS_HIDDEN void mss_sql_state_ddl(rowsync_buf_t *b, const char *rs_schema);
 /* Creates the history table when missing (seq, op, time_us, origin, rv,
- * k1..kN typed like the key) and its rv index. */
+ * k1..kN typed like the key, cols: an update's column mask, NULL when
+ * unknown) and its rv index; adds cols to a history table without it. */
 MSS_HIDDEN void mss_sql_history_ddl(rowsync_buf_t *b, const mss_obj_t *o);
+/* One row, one int: 1 when the capture trigger exists and was built for
+ * another column list, so the pending masks name other columns. */
+MSS_HIDDEN void mss_sql_cols_stale(rowsync_buf_t *b, const mss_obj_t *o);
+/* Sets every pending mask of the history to NULL (unknown). */
+MSS_HIDDEN void mss_sql_cols_forget(rowsync_buf_t *b, const mss_obj_t *o);
 /* CREATE OR ALTER TRIGGER: the set-based capture trigger. */
 MSS_HIDDEN void mss_sql_trigger(rowsync_buf_t *b, const mss_obj_t *o);
 /* Horizon: one row (horizon, newest history rv below @bound and at or
  * above @since). Parameters @since, @upto bigint (NULL: no upto). */
 MSS_HIDDEN void mss_sql_horizon(rowsync_buf_t *b, const mss_obj_t *o);
 /* Net changes with rv in [@since, @bound): rv, op, time_us, origin, live
- * (0/1), k1..kN, then every column of the live row. With skip, rows whose
- * latest origin is @skip are left out. */
+ * (0/1), k1..kN, every column of the live row, then the key's column
+ * masks in the window folded (OR, NULL when any is NULL). With skip, rows
+ * whose latest origin is @skip are left out. */
 MSS_HIDDEN void mss_sql_extract(rowsync_buf_t *b, const mss_obj_t *o, int skip);
 /* The table's rows in key order, after @a1..@aN when after is set. */
 MSS_HIDDEN void mss_sql_scan(rowsync_buf_t *b, const mss_obj_t *o, int after);

@@ -362,9 +362,141 @@ void mss_sql_history_ddl(rowsync_buf_t *b, const mss_obj_t *o)
                     " origin nvarchar(255) NULL, rv rowversion NOT NULL");
     for (k = 0; k < o->nkeys; k++)
         rowsync_buf_printf(b, ", k%zu %s NOT NULL", k + 1, o->decl[k]);
-    rowsync_buf_puts(b, ");\nCREATE INDEX [rowsync_rv] ON ");
+    rowsync_buf_puts(b, ", cols bigint NULL);\nCREATE INDEX [rowsync_rv] ON ");
     mss_qname(b, o->rs_schema, o->hist);
     rowsync_buf_puts(b, " (rv);\nEND;\n");
+    /* a history table from before the column masks: rows stay NULL */
+    rowsync_buf_puts(b, "IF COL_LENGTH(");
+    mss_qname_literal(b, o->rs_schema, o->hist);
+    rowsync_buf_puts(b, ", N'cols') IS NULL ALTER TABLE ");
+    mss_qname(b, o->rs_schema, o->hist);
+    rowsync_buf_puts(b, " ADD cols bigint NULL;\n");
+}
+
+/* What the column masks mean: a hash of the key count and the spec's
+ * column names in order. The trigger carries it in a comment, so that a
+ * re-install can tell whether pending masks still name the same
+ * columns. */
+static uint32_t mss_cols_sig(const mss_obj_t *o)
+{
+    uint32_t h = 2166136261u;
+    size_t i;
+
+    h = (h ^ (uint32_t)o->nkeys) * 16777619u;
+    for (i = 0; i < o->ncols; i++) {
+        const char *p;
+        for (p = o->cols[i]; *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+        h = (h ^ 0x1fu) * 16777619u;
+    }
+    return h;
+}
+
+/* Bit i of a column mask as a bigint literal. */
+static void mss_bit(rowsync_buf_t *b, size_t i)
+{
+    if (i == 63)
+        rowsync_buf_puts(b, "CONVERT(bigint, 0x8000000000000000)");
+    else
+        rowsync_buf_printf(b, "%llu", 1ULL << i);
+}
+
+/* 1 when the table's capture trigger exists and was built for another
+ * column list (its masks comment differs), else 0. */
+void mss_sql_cols_stale(rowsync_buf_t *b, const mss_obj_t *o)
+{
+    char trig[4 * MSS_NAME_MAX + 16];
+
+    mss_trigger_name(o->table, trig, sizeof trig);
+    rowsync_buf_puts(b, "SELECT CASE WHEN OBJECT_ID(");
+    mss_qname_literal(b, o->schema, trig);
+    rowsync_buf_puts(b, ", N'TR') IS NOT NULL AND CHARINDEX(");
+    rowsync_buf_printf(b, "N'rowsync masks %08x', OBJECT_DEFINITION(OBJECT_ID(",
+                       mss_cols_sig(o));
+    mss_qname_literal(b, o->schema, trig);
+    rowsync_buf_puts(b, "))) = 0 THEN 1 ELSE 0 END;\n");
+}
+
+/* Forgets the pending masks (they named another column list). */
+void mss_sql_cols_forget(rowsync_buf_t *b, const mss_obj_t *o)
+{
+    rowsync_buf_puts(b, "UPDATE ");
+    mss_qname(b, o->rs_schema, o->hist);
+    rowsync_buf_puts(b, " SET cols = NULL WHERE cols IS NOT NULL;\n");
+}
+
+/* The update's column mask of inserted row i against deleted row d (NULL
+ * when d has no row: a new key): bit c set when spec column c, a non-key
+ * column, differs. Values compare as varbinary(max), so a case-only change
+ * under a case-insensitive collation counts and xml or sql_variant
+ * compare at all; text, ntext and image cannot be read in a trigger and
+ * always count as changed. NULL when the spec has more than 64 columns. */
+static void mss_cols_mask(rowsync_buf_t *b, const mss_obj_t *o)
+{
+    size_t c;
+
+    if (o->ncols > 64) {
+        rowsync_buf_puts(b, "CAST(NULL AS bigint)");
+        return;
+    }
+    rowsync_buf_puts(b, "CASE WHEN d.");
+    mss_buf_ident(b, o->cols[0]);
+    rowsync_buf_puts(b, " IS NULL THEN NULL ELSE CONVERT(bigint, 0)");
+    for (c = o->nkeys; c < o->ncols; c++) {
+        const char *n = o->native[c];
+        rowsync_buf_puts(b, "\n | ");
+        if (strcmp(n, "text") == 0 || strcmp(n, "ntext") == 0 ||
+            strcmp(n, "image") == 0) {
+            mss_bit(b, c);
+            continue;
+        }
+        rowsync_buf_puts(b, "CASE WHEN CONVERT(varbinary(max), i.");
+        mss_buf_ident(b, o->cols[c]);
+        rowsync_buf_puts(b, ") = CONVERT(varbinary(max), d.");
+        mss_buf_ident(b, o->cols[c]);
+        rowsync_buf_puts(b, ") OR (i.");
+        mss_buf_ident(b, o->cols[c]);
+        rowsync_buf_puts(b, " IS NULL AND d.");
+        mss_buf_ident(b, o->cols[c]);
+        rowsync_buf_puts(b, " IS NULL) THEN 0 ELSE ");
+        mss_bit(b, c);
+        rowsync_buf_puts(b, " END");
+    }
+    rowsync_buf_puts(b, " END");
+}
+
+/* The fold of a key's column masks over the extract window w (partition
+ * by key): per bit MAX(cols & bit) (SQL Server has no BIT_OR; bit 63 is
+ * the sign, so MIN), NULL when any row of the key has no mask. */
+static void mss_cols_fold(rowsync_buf_t *b, const mss_obj_t *o)
+{
+    rowsync_buf_t over = {0};
+    size_t c, k;
+
+    if (o->ncols > 64) {
+        rowsync_buf_puts(b, ", CAST(NULL AS bigint) AS cols");
+        return;
+    }
+    rowsync_buf_puts(&over, " OVER (PARTITION BY ");
+    for (k = 0; k < o->nkeys; k++)
+        rowsync_buf_printf(&over, "%sh.k%zu", k ? ", " : "", k + 1);
+    rowsync_buf_puts(&over, ")");
+    if (over.oom) {
+        b->oom = 1;
+        return;
+    }
+    rowsync_buf_printf(b,
+                       ",\nCASE WHEN MIN(CASE WHEN h.cols IS NULL THEN 0"
+                       " ELSE 1 END)%s = 1 THEN CONVERT(bigint, 0)",
+                       over.p);
+    for (c = o->nkeys; c < o->ncols; c++) {
+        rowsync_buf_puts(b,
+                         c == 63 ? "\n | MIN(h.cols & " : "\n | MAX(h.cols & ");
+        mss_bit(b, c);
+        rowsync_buf_printf(b, ")%s", over.p);
+    }
+    rowsync_buf_puts(b, " END AS cols");
+    rowsync_buf_free(&over);
 }
 
 /* The history INSERT's column list: (op, time_us, origin, k1, ...). */
@@ -381,7 +513,8 @@ static void mss_hist_cols(rowsync_buf_t *b, const mss_obj_t *o)
 /* One trigger for all three events, set based: the deleted keys that no
  * inserted row has are deletes (op 3; an UPDATE that changed the key),
  * written first; each inserted row is an update (op 2) when deleted has
- * its key, else an insert (op 1). All rows of a statement share one time.
+ * its key, with its column mask, else an insert (op 1, mask NULL). All
+ * rows of a statement share one time.
  * The trigger does nothing while the apply marker names its table (the
  * driver writes those history rows itself, with each change's origin). */
 void mss_sql_trigger(rowsync_buf_t *b, const mss_obj_t *o)
@@ -394,16 +527,18 @@ void mss_sql_trigger(rowsync_buf_t *b, const mss_obj_t *o)
     mss_qname(b, o->schema, trig);
     rowsync_buf_puts(b, " ON ");
     mss_qname(b, o->schema, o->table);
-    rowsync_buf_puts(b, "\nAFTER INSERT, UPDATE, DELETE AS\nBEGIN\n"
-                    "IF @@ROWCOUNT = 0 RETURN;\n"
-                    "SET NOCOUNT ON;\n"
-                    "IF CONVERT(int, SESSION_CONTEXT(N'rowsync.applying'))"
-                    " = (SELECT parent_id FROM sys.triggers"
-                    " WHERE object_id = @@PROCID) RETURN;\n"
-                    "DECLARE @rowsync_t bigint = " MSS_NOW_US ";\n"
-                    "DECLARE @rowsync_o nvarchar(255) = CONVERT(nvarchar(255),"
-                    " SESSION_CONTEXT(N'rowsync.origin'));\n"
-                    "INSERT INTO ");
+    rowsync_buf_puts(b, "\nAFTER INSERT, UPDATE, DELETE AS\nBEGIN\n");
+    rowsync_buf_printf(b, "-- rowsync masks %08x\n", mss_cols_sig(o));
+    rowsync_buf_puts(b,
+                     "IF @@ROWCOUNT = 0 RETURN;\n"
+                     "SET NOCOUNT ON;\n"
+                     "IF CONVERT(int, SESSION_CONTEXT(N'rowsync.applying'))"
+                     " = (SELECT parent_id FROM sys.triggers"
+                     " WHERE object_id = @@PROCID) RETURN;\n"
+                     "DECLARE @rowsync_t bigint = " MSS_NOW_US ";\n"
+                     "DECLARE @rowsync_o nvarchar(255) = CONVERT(nvarchar(255),"
+                     " SESSION_CONTEXT(N'rowsync.origin'));\n"
+                     "INSERT INTO ");
     mss_qname(b, o->rs_schema, o->hist);
     mss_hist_cols(b, o);
     rowsync_buf_puts(b, "\nSELECT 3, @rowsync_t, @rowsync_o");
@@ -416,16 +551,21 @@ void mss_sql_trigger(rowsync_buf_t *b, const mss_obj_t *o)
     mss_key_eq(b, o, "i", "d");
     rowsync_buf_puts(b, ");\nINSERT INTO ");
     mss_qname(b, o->rs_schema, o->hist);
-    mss_hist_cols(b, o);
-    rowsync_buf_puts(b, "\nSELECT CASE WHEN EXISTS (SELECT 1 FROM deleted AS d"
-                    " WHERE ");
-    mss_key_eq(b, o, "d", "i");
-    rowsync_buf_puts(b, ") THEN 2 ELSE 1 END, @rowsync_t, @rowsync_o");
+    rowsync_buf_puts(b, " (op, time_us, origin");
+    for (k = 0; k < o->nkeys; k++)
+        rowsync_buf_printf(b, ", k%zu", k + 1);
+    rowsync_buf_puts(b, ", cols)\nSELECT CASE WHEN d.");
+    mss_buf_ident(b, o->cols[0]);
+    rowsync_buf_puts(b, " IS NULL THEN 1 ELSE 2 END, @rowsync_t, @rowsync_o");
     for (k = 0; k < o->nkeys; k++) {
         rowsync_buf_puts(b, ", i.");
         mss_buf_ident(b, o->cols[k]);
     }
-    rowsync_buf_puts(b, " FROM inserted AS i;\nEND;\n");
+    rowsync_buf_puts(b, ",\n");
+    mss_cols_mask(b, o);
+    rowsync_buf_puts(b, "\nFROM inserted AS i LEFT JOIN deleted AS d ON ");
+    mss_key_eq(b, o, "d", "i");
+    rowsync_buf_puts(b, ";\nEND;\n");
 }
 
 /* ---- streams --------------------------------------------------------- */
@@ -514,13 +654,16 @@ void mss_sql_extract(rowsync_buf_t *b, const mss_obj_t *o, int skip)
         rowsync_buf_puts(b, ", ");
         mss_col_expr(b, o->native[i], "t", o->cols[i]);
     }
+    rowsync_buf_puts(b, ", w.cols");
     rowsync_buf_puts(b, "\nFROM (SELECT h.rv, h.op, h.time_us, h.origin");
     for (k = 0; k < o->nkeys; k++)
         rowsync_buf_printf(b, ", h.k%zu", k + 1);
     rowsync_buf_puts(b, ", ROW_NUMBER() OVER (PARTITION BY ");
     for (k = 0; k < o->nkeys; k++)
         rowsync_buf_printf(b, "%sh.k%zu", k ? ", " : "", k + 1);
-    rowsync_buf_puts(b, " ORDER BY h.rv DESC) AS rn\nFROM ");
+    rowsync_buf_puts(b, " ORDER BY h.rv DESC) AS rn");
+    mss_cols_fold(b, o);
+    rowsync_buf_puts(b, "\nFROM ");
     mss_qname(b, o->rs_schema, o->hist);
     rowsync_buf_puts(b, " AS h WHERE h.rv >= @rowsync_s AND h.rv < @rowsync_b)"
                     " AS w\nLEFT JOIN ");

@@ -3,9 +3,10 @@
  *
  * Change capture: per captured table T (in database D) a history table
  * D.rowsync_h_T (seq BIGINT AUTO_INCREMENT, op, time_us, origin, k1..kN
- * typed like the key columns) filled by three AFTER ... FOR EACH ROW
- * triggers D.rowsync_T_ins/_upd/_del. Triggers stamp rows with MY_NOW,
- * the server's UTC clock in microseconds, and write nothing while the
+ * typed like the key columns, cols: an update's column mask, bit i set
+ * when spec column i changed, NULL when unknown) filled by three AFTER
+ * ... FOR EACH ROW triggers D.rowsync_T_ins/_upd/_del. Triggers stamp rows with
+ * MY_NOW, the server's UTC clock in microseconds, and write nothing while the
  * session variable @rowsync_applying is set: the driver's own session sets
  * it, and apply writes the history rows itself, with each change's origin
  * and time, in one multi-row INSERT per batch (no echo).
@@ -182,6 +183,7 @@ struct rowsync_stream {
     int have_last;
     int64_t oldest_trx_ms;  /* start of the oldest open transaction on the
                                server (ms), 0 = none, -1 = not visible */
+    uint64_t changed; /* stream_columns of the last change returned */
 };
 
 enum {
@@ -2048,6 +2050,36 @@ static void my_sb_cols(rowsync_buf_t *b, const char *rel,
     }
 }
 
+/* The update trigger's history row with its column mask: bit i set when
+ * spec column i (a non-key column) differs in binary between OLD and NEW,
+ * NULL-safe; NULL (unknown) when the spec has more than 64 columns. */
+static void my_sb_upd_cols(rowsync_buf_t *b, const my_tref_t *t,
+                           const my_names_t *nm,
+                           const rowsync_table_spec_t *spec)
+{
+    size_t i;
+
+    rowsync_buf_puts(b, "INSERT INTO ");
+    my_sb_qname(b, t->db, nm->hist);
+    rowsync_buf_puts(b, " (op, time_us, origin, ");
+    my_sb_hkeys(b, "", spec->nkeys);
+    rowsync_buf_puts(b, ", cols) VALUES (2, " MY_NOW ", NULL, ");
+    my_sb_cols(b, "NEW", spec, 0, spec->nkeys);
+    if (spec->ncolumns > 64) {
+        rowsync_buf_puts(b, ", NULL); ");
+        return;
+    }
+    rowsync_buf_puts(b, ", 0");
+    for (i = spec->nkeys; i < spec->ncolumns; i++) {
+        rowsync_buf_puts(b, " | ((NOT (CAST(OLD.");
+        my_sb_ident(b, spec->columns[i]);
+        rowsync_buf_puts(b, " AS BINARY) <=> CAST(NEW.");
+        my_sb_ident(b, spec->columns[i]);
+        rowsync_buf_printf(b, " AS BINARY))) << %zu)", i);
+    }
+    rowsync_buf_puts(b, "); ");
+}
+
 /* The body of trigger kind 0 (insert), 1 (update), 2 (delete): one
  * history row per row change unless the session applies (rowsync's own
  * session writes history itself). An update that changes the key writes
@@ -2099,10 +2131,7 @@ static char *my_trigger_body(const my_tref_t *t, const my_names_t *nm,
                 rowsync_buf_puts(&b, " AS BINARY)");
             }
             rowsync_buf_puts(&b, ") THEN ");
-            rowsync_buf_puts(&b, head.p);
-            rowsync_buf_puts(&b, "(2, " MY_NOW ", NULL, ");
-            my_sb_cols(&b, "NEW", spec, 0, spec->nkeys);
-            rowsync_buf_puts(&b, "); ");
+            my_sb_upd_cols(&b, t, nm, spec);
         }
         rowsync_buf_puts(&b, "END IF; ");
     } else {
@@ -2221,6 +2250,35 @@ static int my_table_exists(rowsync_conn_t *c, const char *db, const char *name,
     return 0;
 }
 
+/* Adds the column mask `cols` to a history table from before it had one
+ * (its rows keep NULL: unknown). */
+static int my_hist_add_cols(rowsync_conn_t *c, const my_tref_t *t,
+                            const char *hist, rowsync_error_t *err)
+{
+    rowsync_buf_t b = {NULL, 0, 0, 0};
+    int64_t has = 0;
+    int rc;
+
+    rowsync_buf_puts(&b, "SELECT COUNT(*) FROM information_schema.COLUMNS"
+                         " WHERE TABLE_SCHEMA = ");
+    my_sb_str(&b, c->db, t->db);
+    rowsync_buf_puts(&b, " AND TABLE_NAME = ");
+    my_sb_str(&b, c->db, hist);
+    rowsync_buf_puts(&b, " AND COLUMN_NAME = 'cols'");
+    if (b.oom)
+        return my_oom(err);
+    rc = my_query_int(c, b.p, &has, NULL, err, "cannot read the schema");
+    b.len = 0;
+    if (rc == 0 && has == 0) {
+        rowsync_buf_puts(&b, "ALTER TABLE ");
+        my_sb_qname(&b, t->db, hist);
+        rowsync_buf_puts(&b, " ADD COLUMN cols BIGINT UNSIGNED NULL");
+        rc = my_exec_sb(c, &b, err, "cannot install change capture");
+    }
+    rowsync_buf_free(&b);
+    return rc;
+}
+
 /* Installs (or brings up to date) the history table, its index, the three
  * triggers and the state tables. DDL commits as it goes in MySQL, so each
  * step is idempotent: history rows are kept unless the number of key
@@ -2239,7 +2297,7 @@ static int my_capture_install(rowsync_conn_t *c,
     my_names_t nm;
     my_tref_t t;
     size_t hk = 0, i;
-    int rc, k, exists = 0;
+    int rc, k, exists = 0, forget = 0;
 
     if (c->in_tx)
         return rowsync_error_set(err, ROWSYNC_EINVAL,
@@ -2281,7 +2339,7 @@ static int my_capture_install(rowsync_conn_t *c,
             rowsync_buf_puts(&b, keys[i].def);
             rowsync_buf_puts(&b, " NULL");
         }
-        rowsync_buf_puts(&b, ", KEY rowsync_k (");
+        rowsync_buf_puts(&b, ", cols BIGINT UNSIGNED NULL, KEY rowsync_k (");
         for (i = 0; i < spec->nkeys; i++)
             rowsync_buf_printf(&b, "k%zu%s, ", i + 1, keys[i].prefix ? "(191)" : "");
         rowsync_buf_puts(&b, "seq)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
@@ -2299,12 +2357,18 @@ static int my_capture_install(rowsync_conn_t *c,
             rowsync_buf_puts(&b, " NULL");
             rc = my_exec_sb(c, &b, err, what);
         }
+        if (rc == 0)
+            rc = my_hist_add_cols(c, &t, nm.hist, err);
     }
     for (k = 0; k < 3 && rc == 0; k++)
         if ((want[k] = my_trigger_body(&t, &nm, spec, k)) == NULL)
             rc = my_oom(err);
     if (rc == 0)
         rc = my_triggers_stored(c, &t, &nm, have, err);
+    /* Pending masks name the columns of the update trigger being
+     * replaced: unknown from now on (after the replace, so that no mask
+     * of the old trigger is written later). */
+    forget = exists && (have[1] == NULL || strcmp(have[1], want[1]) != 0);
     for (k = 0; k < 3 && rc == 0; k++) {
         if (have[k] != NULL && strcmp(have[k], want[k]) == 0)
             continue;
@@ -2324,6 +2388,12 @@ static int my_capture_install(rowsync_conn_t *c,
         my_sb_qname(&b, t.db, t.name);
         rowsync_buf_puts(&b, " FOR EACH ROW ");
         rowsync_buf_puts(&b, want[k]);
+        rc = my_exec_sb(c, &b, err, what);
+    }
+    if (rc == 0 && forget) {
+        rowsync_buf_puts(&b, "UPDATE ");
+        my_sb_qname(&b, t.db, nm.hist);
+        rowsync_buf_puts(&b, " SET cols = NULL WHERE cols IS NOT NULL");
         rc = my_exec_sb(c, &b, err, what);
     }
     if (rc < 0)
@@ -3027,6 +3097,7 @@ static struct rowsync_stream *my_stream_new(rowsync_conn_t *c,
     c->streams = s;
     s->change.nvalues = s->ncols;
     s->change.values = s->values;
+    s->changed = UINT64_MAX;
     return s;
 }
 
@@ -3322,7 +3393,9 @@ static int my_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     /* The newest row per key: MAX(seq) grouped by key over the window
      * (one pass, the server sorts the keys' rows by seq), not a
      * correlated NOT EXISTS, which is quadratic in a key's changes. */
-    rowsync_buf_puts(&b, " IS NOT NULL FROM (SELECT MAX(seq) AS seq FROM ");
+    rowsync_buf_puts(&b, " IS NOT NULL, x.rowsync_cols FROM (SELECT MAX(seq)"
+                         " AS seq, IF(COUNT(*) = COUNT(cols), BIT_OR(cols),"
+                         " NULL) AS rowsync_cols FROM ");
     my_sb_qname(&b, t.db, nm.hist);
     rowsync_buf_puts(&b, " WHERE ");
     my_sb_window(&b, "seq", &s->since, &s->fin);
@@ -3475,6 +3548,7 @@ static int my_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
     }
     lens = mysql_fetch_lengths(s->res);
     if (!s->extract) {
+        s->changed = UINT64_MAX;
         s->change.op = ROWSYNC_OP_INSERT;
         s->change.time_us = s->scan_time;
         s->change.origin = NULL;
@@ -3486,6 +3560,10 @@ static int my_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
         int present = row[base + s->ncols] != NULL &&
                       strcmp(row[base + s->ncols], "1") == 0;
         int op = row[1] != NULL ? atoi(row[1]) : 0;
+        const char *mask = row[base + s->ncols + 1];
+        s->changed = present && op == ROWSYNC_OP_UPDATE && mask != NULL
+                         ? (uint64_t)strtoull(mask, NULL, 10)
+                         : UINT64_MAX;
         s->last = strtoll(row[0], NULL, 10);
         s->have_last = 1;
         s->change.time_us = row[2] != NULL ? strtoll(row[2], NULL, 10) : 0;
@@ -3509,6 +3587,17 @@ static int my_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
         }
     }
     *out = &s->change;
+    return 0;
+}
+
+/* The columns the change last returned changed (bit i = spec column i):
+ * the OR of its updates' masks; every bit for an insert, a delete, a
+ * change without a mask (applied, captured before masks) or a scan row. */
+static int my_stream_columns(rowsync_stream_t *s, uint64_t *changed,
+                             rowsync_error_t *err)
+{
+    (void)err;
+    *changed = s->changed;
     return 0;
 }
 
@@ -4346,7 +4435,7 @@ static const rowsync_driver_t my_driver = {
     my_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */
-    NULL, /* stream_columns */
+    my_stream_columns,
 };
 
 int mysql_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

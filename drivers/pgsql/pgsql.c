@@ -747,7 +747,7 @@ static const rowsync_driver_t pg_driver = {
     pg_history_purge,
     pg_watch,
     pg_watch_clear,
-    NULL, /* stream_columns */
+    pg_stream_columns,
 };
 
 int pgsql_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

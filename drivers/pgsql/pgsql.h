@@ -125,6 +125,7 @@ struct rowsync_stream {
     int64_t scan_time;
     pg_step_t since, bound;
     int64_t last_seq;
+    uint64_t changed; /* stream_columns of the last change returned */
 };
 /* A table as resolved in the database, and the names of its capture
  * objects. */
@@ -212,6 +213,8 @@ PG_HIDDEN int pg_stream_cursor(rowsync_stream_t *s, char *buf, size_t len,
                                rowsync_error_t *err);
 PG_HIDDEN void pg_stream_close(rowsync_stream_t *s);
 PG_HIDDEN void pg_prefetch_collect(rowsync_conn_t *c);
+PG_HIDDEN int pg_stream_columns(rowsync_stream_t *s, uint64_t *changed,
+                                rowsync_error_t *err);
 /* Cursor text -> step function (-1 when the text is not a cursor), and
  * the SQL test "history row h is consumed by f" with its numbers appended
  * to params as $np+1... (shared with pgsql_purge.c). */

@@ -450,6 +450,34 @@ int pg_ensure_state(rowsync_conn_t *c, int inside, rowsync_error_t *err)
 
 /* ---- capture ---------------------------------------------------------- */
 
+/* The update's column mask over the new row n and the matching old row o
+ * (NULL when the key is new): bit i set when spec column i, a non-key
+ * column, differs between them, compared by binary image, which is
+ * NULL-safe and works for types without an equality operator (json,
+ * point). NULL, unknown, when the spec has more than 64 columns. The old
+ * non-key columns the mask reads go to oval, for the old-row subquery. */
+static void pg_cols_mask(rowsync_buf_t *mask, rowsync_buf_t *oval,
+                         const rowsync_table_spec_t *spec)
+{
+    size_t i;
+
+    if (spec->ncolumns > 64) {
+        rowsync_buf_puts(mask, "NULL::int8");
+        return;
+    }
+    rowsync_buf_puts(mask, "CASE WHEN o.rowsync_hit IS NULL THEN NULL ELSE 0");
+    for (i = spec->nkeys; i < spec->ncolumns; i++) {
+        rowsync_buf_puts(oval, ", o.");
+        pg_buf_ident(oval, spec->columns[i]);
+        rowsync_buf_puts(mask, " | CASE WHEN record_image_eq(ROW(n.");
+        pg_buf_ident(mask, spec->columns[i]);
+        rowsync_buf_puts(mask, "), ROW(o.");
+        pg_buf_ident(mask, spec->columns[i]);
+        rowsync_buf_printf(mask, ")) THEN 0 ELSE 1::int8 << %zu END", i);
+    }
+    rowsync_buf_puts(mask, " END");
+}
+
 /* The trigger function body: stand aside while rowsync applies to this
  * table (the marker holds its oid), else one INSERT ... SELECT per
  * statement from the transition tables. An UPDATE records a delete for
@@ -462,6 +490,7 @@ static void pg_trigger_body(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
 {
     size_t k, nk = spec->nkeys;
     rowsync_buf_t cols = {0}, sel_n = {0}, sel_o = {0}, join = {0};
+    rowsync_buf_t mask = {0}, oval = {0};
 
     for (k = 0; k < nk; k++) {
         rowsync_buf_printf(&cols, ", k%zu", k + 1);
@@ -474,7 +503,9 @@ static void pg_trigger_body(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
         rowsync_buf_puts(&join, " = o.");
         pg_buf_ident(&join, spec->columns[k]);
     }
-    if (cols.oom || sel_n.oom || sel_o.oom || join.oom) {
+    pg_cols_mask(&mask, &oval, spec);
+    if (cols.oom || sel_n.oom || sel_o.oom || join.oom || mask.oom ||
+        oval.oom) {
         b->oom = 1;
         goto done;
     }
@@ -495,11 +526,12 @@ static void pg_trigger_body(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
         "    INSERT INTO %s (op, time_us, xid%s)\n"
         "      SELECT 3, rowsync_now, rowsync_xid%s FROM rowsync_old o\n"
         "      WHERE NOT EXISTS (SELECT 1 FROM rowsync_new n WHERE %s);\n"
-        "    INSERT INTO %s (op, time_us, xid%s)\n"
+        "    INSERT INTO %s (op, time_us, xid%s, cols)\n"
         "      SELECT CASE WHEN o.rowsync_hit IS NULL THEN 1 ELSE 2 END,\n"
-        "        rowsync_now, rowsync_xid%s\n"
+        "        rowsync_now, rowsync_xid%s,\n"
+        "        %s\n"
         "      FROM rowsync_new n LEFT JOIN\n"
-        "        (SELECT true AS rowsync_hit%s FROM rowsync_old o) o ON %s;\n"
+        "        (SELECT true AS rowsync_hit%s%s FROM rowsync_old o) o ON %s;\n"
         "  ELSE\n"
         "    INSERT INTO %s (op, time_us, xid%s)\n"
         "      SELECT 3, rowsync_now, rowsync_xid%s FROM rowsync_old o;\n"
@@ -510,12 +542,47 @@ static void pg_trigger_body(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
         "  RETURN NULL;\n"
         "END\n",
         qhist, cols.p, sel_n.p, qhist, cols.p, sel_o.p, join.p, qhist, cols.p,
-        sel_n.p, sel_o.p, join.p, qhist, cols.p, sel_o.p, channel);
+        sel_n.p, mask.p, sel_o.p, oval.p ? oval.p : "", join.p, qhist, cols.p,
+        sel_o.p, channel);
 done:
     rowsync_buf_free(&cols);
     rowsync_buf_free(&sel_n);
     rowsync_buf_free(&sel_o);
     rowsync_buf_free(&join);
+    rowsync_buf_free(&mask);
+    rowsync_buf_free(&oval);
+}
+
+/* For a history table that exists: adds the column mask `cols` when the
+ * table predates it (its rows keep NULL, unknown), and forgets the masks
+ * of pending rows when the trigger function is about to change (they
+ * name the columns of the old column list). Appends the SQL to s. */
+static int pg_cols_keep(rowsync_conn_t *c, const pg_rel_t *rel,
+                        const char *body, rowsync_buf_t *s,
+                        rowsync_error_t *err)
+{
+    rowsync_buf_t fn = {0};
+    PGresult *res;
+
+    rowsync_buf_printf(s, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS cols int8; ",
+                       rel->qhist);
+    rowsync_buf_printf(&fn, "%s()", rel->qfunc);
+    if (fn.oom)
+        return pg_oom(err);
+    const char *params[1] = {fn.p};
+    res = pg_query(c,
+                   "SELECT p.prosrc FROM pg_catalog.pg_proc p WHERE p.oid ="
+                   " pg_catalog.to_regprocedure($1)",
+                   1, params, err, "reading the trigger function");
+    rowsync_buf_free(&fn);
+    if (!res)
+        return err ? err->code : ROWSYNC_ERROR;
+    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), body) != 0)
+        rowsync_buf_printf(s,
+                           "UPDATE %s SET cols = NULL WHERE cols IS NOT NULL; ",
+                           rel->qhist);
+    PQclear(res);
+    return 0;
 }
 
 /* Installs capture for the spec's table in one transaction: schema and
@@ -660,7 +727,7 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         for (size_t k = 0; k < spec->nkeys; k++)
             rowsync_buf_printf(&s, ", k%zu %s", k + 1, types[k]);
         rowsync_buf_printf(&s,
-                      "); CREATE INDEX ON %s USING brin (xid) WITH"
+                      ", cols int8); CREATE INDEX ON %s USING brin (xid) WITH"
                       " (autosummarize = on); COMMENT ON TABLE %s IS %s; ",
                       rel.qhist, rel.qhist, lit);
         PQfreemem(lit);
@@ -669,6 +736,11 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     {
         rowsync_buf_t body = {0};
         pg_trigger_body(&body, spec, rel.qhist, c->channel);
+        if (have_hist && !body.oom &&
+            (rc = pg_cols_keep(c, &rel, body.p, &s, err)) < 0) {
+            rowsync_buf_free(&body);
+            goto fail_txn;
+        }
         char *lit = body.oom ? NULL : PQescapeLiteral(c->pg, body.p, body.len);
         rowsync_buf_free(&body);
         if (!lit) {

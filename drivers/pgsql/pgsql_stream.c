@@ -262,6 +262,7 @@ static rowsync_stream_t *pg_stream_new(rowsync_conn_t *c,
     }
     s->change.values = s->values;
     s->change.nvalues = s->ncols;
+    s->changed = UINT64_MAX;
     return s;
 }
 
@@ -423,6 +424,28 @@ static int pg_stream_fetch(rowsync_stream_t *s, rowsync_error_t *err)
     return 0;
 }
 
+/* The folded column mask of a key's history rows in the window, as
+ * rowsync_cols: their bit_or, or NULL (unknown) when any row has none.
+ * Over the window rowsync_w (pg_sb_cols_window). */
+static void pg_sb_cols_fold(rowsync_buf_t *q)
+{
+    rowsync_buf_puts(q, ", CASE WHEN bool_and(h.cols IS NOT NULL) OVER"
+                        " rowsync_w THEN bit_or(h.cols) OVER rowsync_w END"
+                        " AS rowsync_cols");
+}
+
+/* WINDOW rowsync_w: all of a key's rows, ordered like DISTINCT ON's sort
+ * (key, seq DESC) so that one sort serves both. */
+static void pg_sb_cols_window(rowsync_buf_t *q,
+                              const rowsync_table_spec_t *spec)
+{
+    rowsync_buf_puts(q, " WINDOW rowsync_w AS (PARTITION BY ");
+    for (size_t k = 0; k < spec->nkeys; k++)
+        rowsync_buf_printf(q, "%sh.k%zu", k ? ", " : "", k + 1);
+    rowsync_buf_puts(q, " ORDER BY h.seq DESC ROWS BETWEEN UNBOUNDED"
+                        " PRECEDING AND UNBOUNDED FOLLOWING)");
+}
+
 /* Opens a stream of net changes (see "cursors" above for the window). */
 int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                     const char *since, const char *upto,
@@ -531,12 +554,13 @@ int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         rowsync_buf_puts(&q, ", t.");
         pg_buf_ident(&q, spec->columns[i]);
     }
-    rowsync_buf_puts(&q, " FROM (SELECT DISTINCT ON (");
+    rowsync_buf_puts(&q, ", w.rowsync_cols FROM (SELECT DISTINCT ON (");
     for (size_t k = 0; k < spec->nkeys; k++)
         rowsync_buf_printf(&q, "%sh.k%zu", k ? ", " : "", k + 1);
     rowsync_buf_puts(&q, ") h.seq, h.op, h.time_us, h.origin");
     for (size_t k = 0; k < spec->nkeys; k++)
         rowsync_buf_printf(&q, ", h.k%zu", k + 1);
+    pg_sb_cols_fold(&q);
     rowsync_buf_printf(&q,
                   " FROM %s h WHERE h.xid >= $1::int8 AND h.xid <"
                   " $2::int8 AND NOT (",
@@ -544,7 +568,9 @@ int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     pg_step_sql(&q, &f_since, nums, &np);
     rowsync_buf_puts(&q, ") AND (");
     pg_step_sql(&q, &f_bound, nums, &np);
-    rowsync_buf_puts(&q, ") ORDER BY ");
+    rowsync_buf_puts(&q, ")");
+    pg_sb_cols_window(&q, spec);
+    rowsync_buf_puts(&q, " ORDER BY ");
     for (size_t k = 0; k < spec->nkeys; k++)
         rowsync_buf_printf(&q, "h.k%zu, ", k + 1);
     rowsync_buf_printf(&q, "h.seq DESC) w LEFT JOIN %s t ON ", rel.qname);
@@ -749,13 +775,18 @@ int pg_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
         s->change.op = ROWSYNC_OP_INSERT;
         s->change.time_us = s->scan_time;
         s->change.origin = NULL;
+        s->changed = UINT64_MAX;
         *out = &s->change;
         return 0;
     }
-    /* seq, op, time_us, origin, present, k1..kN, columns */
+    /* seq, op, time_us, origin, present, k1..kN, columns, mask */
     int present = PQgetvalue(s->res, r, 4)[0] == 't';
     int first = 5 + (int)s->nkeys;
     int op = atoi(PQgetvalue(s->res, r, 1));
+    int mcol = first + (int)s->ncols;
+    s->changed = UINT64_MAX;
+    if (present && op == 2 && !PQgetisnull(s->res, r, mcol))
+        s->changed = (uint64_t)strtoll(PQgetvalue(s->res, r, mcol), NULL, 10);
     if ((rc = pg_stream_scratch(s, r, present ? first : 5, err)) < 0)
         return rc;
     if (present) {
@@ -780,6 +811,18 @@ int pg_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
         PQgetisnull(s->res, r, 3) ? NULL : PQgetvalue(s->res, r, 3);
     s->last_seq = strtoll(PQgetvalue(s->res, r, 0), NULL, 10);
     *out = &s->change;
+    return 0;
+}
+
+/* The columns the change last returned changed (bit i = spec column i):
+ * the OR of its updates' masks, every bit for an insert, a delete, a
+ * change without a mask (applied, or captured before masks), a scan row,
+ * or before the first change. */
+int pg_stream_columns(rowsync_stream_t *s, uint64_t *changed,
+                      rowsync_error_t *err)
+{
+    (void)err;
+    *changed = s->changed;
     return 0;
 }
 

@@ -1,13 +1,15 @@
 /* drivers/sqlite: the SQLite driver (sqlite3 >= 3.24).
  *
  * Change capture: per captured table T a history table rowsync_h_T
- * (seq AUTOINCREMENT, op, time_us, origin, k1..kN) filled by three AFTER
- * triggers rowsync_T_ins/_upd/_del. The apply transaction announces the
- * origin and time of the change it writes in the one-row table
- * rowsync_session, which the triggers read; the row is deleted before
- * COMMIT, and since SQLite has one writer at a time no application session
- * ever sees it. A cursor is the decimal seq of the history table: seq
- * order is commit order, so every seq up to MAX(seq) is committed.
+ * (seq AUTOINCREMENT, op, time_us, origin, k1..kN, cols) filled by three
+ * AFTER triggers rowsync_T_ins/_upd/_del. cols is the update's column
+ * mask: bit i set when spec column i differs between the old and the new
+ * row (NULL for inserts, deletes, key changes and specs wider than 64). The
+ * apply transaction announces the origin and time of the change it writes in
+ * the one-row table rowsync_session, which the triggers read; the row is
+ * deleted before COMMIT, and since SQLite has one writer at a time no
+ * application session ever sees it. A cursor is the decimal seq of the history
+ * table: seq order is commit order, so every seq up to MAX(seq) is committed.
  *
  * The pair lock is an open-file-description lock on one byte of the side
  * file <database>.rowsync-lock, released by the OS when the process dies.
@@ -128,6 +130,7 @@ struct rowsync_stream {
     size_t in_chunk; /* rows read since the statement last restarted */
     int done;
     int64_t scan_time;
+    uint64_t changed; /* stream_columns of the last change returned */
     rowsync_value_t *values;
     char *scratch; /* ncols * LITE_SCRATCH */
     rowsync_change_t change;
@@ -797,6 +800,41 @@ static void lite_conn_free(rowsync_conn_t *c)
     free(c);
 }
 
+/* State of the rowsync_cols_or aggregate. */
+struct lite_cols_or {
+    int64_t acc;
+    int unknown; /* a NULL mask was seen */
+};
+
+/* rowsync_cols_or(cols): the bitwise OR of the history rows' column
+ * masks, NULL (unknown) when any of them is NULL. SQLite has no bitwise
+ * OR aggregate; extraction folds a key's masks with this one. */
+static void lite_cols_or_step(sqlite3_context *ctx, int argc,
+                              sqlite3_value **argv)
+{
+    struct lite_cols_or *a = sqlite3_aggregate_context(ctx, sizeof *a);
+
+    (void)argc;
+    if (a == NULL) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+        a->unknown = 1;
+    else
+        a->acc |= sqlite3_value_int64(argv[0]);
+}
+
+static void lite_cols_or_final(sqlite3_context *ctx)
+{
+    struct lite_cols_or *a = sqlite3_aggregate_context(ctx, 0);
+
+    if (a != NULL && a->unknown)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_int64(ctx, a != NULL ? a->acc : 0);
+}
+
 /* Opens the database file named by the `path` option. Never creates it: a
  * missing or unreadable file is ROWSYNC_ECONN, a file that is not a
  * database ROWSYNC_EIO, each naming node and absolute path. */
@@ -883,6 +921,10 @@ static int lite_connect(rowsync_conn_t **out, const rowsync_node_config_t *cfg,
         rc = sqlite3_extended_result_codes(c->db, 1);
     if (rc == SQLITE_OK)
         rc = sqlite3_busy_timeout(c->db, c->busy_ms);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(
+            c->db, "rowsync_cols_or", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+            NULL, NULL, lite_cols_or_step, lite_cols_or_final, NULL);
     if (rc != SQLITE_OK) {
         rc = lite_fail(c, err, rc, "cannot open SQLite database");
         sqlite3_close(c->db);
@@ -1212,6 +1254,33 @@ static void lite_sb_key_changed(rowsync_buf_t *b, const rowsync_table_spec_t *sp
     }
 }
 
+/* The update trigger's column mask: "((OLD."c" IS NOT NEW."c") << i) | ..."
+ * over the non-key spec columns, 0 when there are none, NULL when the spec
+ * is wider than 64 columns (unknown). A changed key gives NULL too. */
+static void lite_sb_cols_mask(rowsync_buf_t *b,
+                              const rowsync_table_spec_t *spec)
+{
+    size_t i;
+    int any = 0;
+
+    if (spec->ncolumns > 64) {
+        rowsync_buf_puts(b, "NULL");
+        return;
+    }
+    rowsync_buf_puts(b, "CASE WHEN ");
+    lite_sb_key_changed(b, spec);
+    rowsync_buf_puts(b, " THEN NULL ELSE ");
+    for (i = spec->nkeys; i < spec->ncolumns; i++) {
+        rowsync_buf_puts(b, any ? " | ((OLD." : "((OLD.");
+        lite_sb_ident(b, spec->columns[i]);
+        rowsync_buf_puts(b, " IS NOT NEW.");
+        lite_sb_ident(b, spec->columns[i]);
+        rowsync_buf_printf(b, ") << %zu)", i);
+        any = 1;
+    }
+    rowsync_buf_puts(b, any ? " END" : "0 END");
+}
+
 /* The CREATE TRIGGER text for kind 0 (insert), 1 (update), 2 (delete).
  * It is compared with the stored text to tell whether the installed
  * triggers match the spec. Malloc'd, NULL on out-of-memory. */
@@ -1247,7 +1316,7 @@ static char *lite_trigger_sql(const rowsync_table_spec_t *spec, int kind)
     lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
     rowsync_buf_puts(&b, " (op, time_us, origin, ");
     lite_sb_hkeys(&b, "", spec->nkeys);
-    rowsync_buf_puts(&b, ") VALUES (");
+    rowsync_buf_puts(&b, kind == 1 ? ", cols) VALUES (" : ") VALUES (");
     if (kind == 0) {
         rowsync_buf_puts(&b, "1");
     } else if (kind == 1) {
@@ -1259,6 +1328,10 @@ static char *lite_trigger_sql(const rowsync_table_spec_t *spec, int kind)
     }
     rowsync_buf_puts(&b, ", " LITE_TRIG_TIME ", " LITE_TRIG_ORIGIN ", ");
     lite_sb_cols(&b, kind == 2 ? "OLD" : "NEW", spec, 0, spec->nkeys);
+    if (kind == 1) {
+        rowsync_buf_puts(&b, ", ");
+        lite_sb_cols_mask(&b, spec);
+    }
     rowsync_buf_puts(&b, "); END");
     if (b.oom) {
         rowsync_buf_free(&b);
@@ -1367,6 +1440,30 @@ static int lite_exec_sb(rowsync_conn_t *c, rowsync_buf_t *b, rowsync_error_t *er
     return rc;
 }
 
+/* Adds the column mask `cols` to a history table from before it had one;
+ * its rows keep NULL (unknown) and the triggers must be rebuilt. */
+static int lite_hist_add_cols(rowsync_conn_t *c, const char *hist,
+                              int *uptodate, rowsync_error_t *err)
+{
+    rowsync_buf_t b = {NULL, 0, 0, 0};
+    int64_t has;
+    int rc;
+
+    rc = lite_query_int(c,
+                        "SELECT count(*) FROM pragma_table_info(?1)"
+                        " WHERE name = 'cols'",
+                        hist, NULL, &has, err, "cannot read the schema");
+    if (rc < 0 || has > 0)
+        return rc;
+    rowsync_buf_puts(&b, "ALTER TABLE ");
+    lite_sb_ident(&b, hist);
+    rowsync_buf_puts(&b, " ADD COLUMN cols INTEGER");
+    rc = lite_exec_sb(c, &b, err, "cannot install change capture");
+    rowsync_buf_free(&b);
+    *uptodate = 0;
+    return rc;
+}
+
 /* Installs (or brings up to date) the history table, its index, the three
  * triggers and the state tables, in one transaction. Triggers built for
  * another column or key list are replaced; history rows are kept unless
@@ -1429,9 +1526,11 @@ static int lite_capture_install(rowsync_conn_t *c,
                         " op INTEGER NOT NULL, time_us INTEGER NOT NULL,"
                         " origin TEXT, ");
         lite_sb_hkeys(&b, "", spec->nkeys);
-        rowsync_buf_puts(&b, ")");
+        rowsync_buf_puts(&b, ", cols INTEGER)");
         rc = lite_exec_sb(c, &b, err, what);
         uptodate = 0;
+    } else if (rc == 0) {
+        rc = lite_hist_add_cols(c, hist, &uptodate, err);
     }
     if (rc == 0) {
         rowsync_buf_puts(&b, "CREATE INDEX IF NOT EXISTS ");
@@ -1455,6 +1554,14 @@ static int lite_capture_install(rowsync_conn_t *c,
             uptodate = 0;
         free(have);
         have = NULL;
+    }
+    if (rc == 0 && !uptodate && exists) {
+        /* Pending masks name the columns of the triggers being replaced:
+         * unknown from now on. */
+        rowsync_buf_puts(&b, "UPDATE ");
+        lite_sb_ident(&b, hist);
+        rowsync_buf_puts(&b, " SET cols = NULL WHERE cols IS NOT NULL");
+        rc = lite_exec_sb(c, &b, err, what);
     }
     for (k = 0; k < 3 && rc == 0 && !uptodate; k++) {
         rowsync_buf_puts(&b, "DROP TRIGGER IF EXISTS ");
@@ -2079,6 +2186,7 @@ static struct rowsync_stream *lite_stream_new(rowsync_conn_t *c,
     c->streams = s;
     s->change.nvalues = s->ncols;
     s->change.values = s->values;
+    s->changed = UINT64_MAX;
     return s;
 }
 
@@ -2104,7 +2212,9 @@ static void lite_sb_key_join(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
 /* Opens the net-change stream: for each key with history in (since,
  * horizon], the newest history row, joined to the live row, in seq order.
  * Keys whose newest change came from skip_origin are filtered after the
- * newest row is picked. One statement, stepped row by row. */
+ * newest row is picked. One statement, stepped row by row. The last
+ * column folds the column masks of the key's rows in the window (?4 is
+ * the stream's since, which stays put when a chunk restarts at ?1). */
 static int lite_extract_open(rowsync_conn_t *c,
                              const rowsync_table_spec_t *spec,
                              const char *since, const char *upto,
@@ -2158,7 +2268,11 @@ static int lite_extract_open(rowsync_conn_t *c,
     lite_sb_cols(&b, "t", spec, 0, spec->ncolumns);
     rowsync_buf_puts(&b, ", t.");
     lite_sb_ident(&b, spec->columns[0]);
-    rowsync_buf_puts(&b, " IS NOT NULL FROM ");
+    rowsync_buf_puts(&b, " IS NOT NULL, (SELECT rowsync_cols_or(m.cols) FROM ");
+    lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
+    rowsync_buf_puts(&b, " AS m WHERE ");
+    lite_sb_key_join(&b, spec, "m", 0, "h");
+    rowsync_buf_puts(&b, " AND m.seq > ?4 AND m.seq <= h.seq) FROM ");
     lite_sb_ident3(&b, "rowsync_h_", spec->table, "");
     rowsync_buf_puts(&b, " AS h LEFT JOIN ");
     lite_sb_ident(&b, spec->table);
@@ -2183,6 +2297,7 @@ static int lite_extract_open(rowsync_conn_t *c,
                          spec->table);
     sqlite3_bind_int64(st, 1, from);
     sqlite3_bind_int64(st, 2, horizon);
+    sqlite3_bind_int64(st, 4, from);
     if (skip_origin != NULL)
         sqlite3_bind_text(st, 3, skip_origin, -1, SQLITE_TRANSIENT);
     s = lite_stream_new(c, spec);
@@ -2290,6 +2405,7 @@ static int lite_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
     if (rc != SQLITE_ROW)
         return lite_fail(c, err, rc, "cannot read the next change");
     if (!s->extract) {
+        s->changed = UINT64_MAX;
         s->change.op = ROWSYNC_OP_INSERT;
         s->change.time_us = s->scan_time;
         s->change.origin = NULL;
@@ -2300,6 +2416,11 @@ static int lite_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
         int base = 4 + (int)s->nkeys;
         int present = sqlite3_column_int(s->stmt, base + (int)s->ncols);
         int op = sqlite3_column_int(s->stmt, 1);
+        int mcol = base + (int)s->ncols + 1;
+        s->changed = UINT64_MAX;
+        if (present && op == ROWSYNC_OP_UPDATE &&
+            sqlite3_column_type(s->stmt, mcol) != SQLITE_NULL)
+            s->changed = (uint64_t)sqlite3_column_int64(s->stmt, mcol);
         s->last = sqlite3_column_int64(s->stmt, 0);
         s->in_chunk++;
         s->change.time_us = sqlite3_column_int64(s->stmt, 2);
@@ -2344,6 +2465,17 @@ static int lite_stream_cursor(rowsync_stream_t *s, char *buf, size_t len,
     if (n < 0 || (size_t)n >= len)
         return rowsync_error_set(err, ROWSYNC_EINVAL,
                                  "cursor buffer too small");
+    return 0;
+}
+
+/* The columns the change last returned changed (bit i = spec column i):
+ * the OR of its updates' masks, every bit when an insert, a delete or a
+ * history row without a mask is involved, or before the first change. */
+static int lite_stream_columns(rowsync_stream_t *s, uint64_t *changed,
+                               rowsync_error_t *err)
+{
+    (void)err;
+    *changed = s->changed;
     return 0;
 }
 
@@ -2850,7 +2982,7 @@ static const rowsync_driver_t lite_driver = {
     lite_history_purge,
     NULL, /* watch */
     NULL, /* watch_clear */
-    NULL, /* stream_columns */
+    lite_stream_columns,
 };
 
 int sqlite_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

@@ -54,6 +54,27 @@ static mss_obj_t obj_composite(void)
     return o;
 }
 
+/* A table of n columns (n <= 65) for the column masks: key c0 int, c2
+ * ntext (unreadable in a trigger: its bit is always set), the others
+ * nvarchar. */
+static mss_obj_t obj_wide(size_t n)
+{
+    static char names[65][8];
+    static const char *cols[65], *decl[65], *native[65];
+    mss_obj_t o = {"rowsync", "dbo", "Wide", "h_dbo_Wide", n,   1,
+                   cols,      decl,  native, NULL,         NULL};
+    size_t i;
+
+    ck_assert_uint_le(n, 65);
+    for (i = 0; i < n; i++) {
+        snprintf(names[i], sizeof names[i], "c%zu", i);
+        cols[i] = names[i];
+        decl[i] = i == 0 ? "int" : i == 2 ? "ntext" : "nvarchar(20)";
+        native[i] = i == 0 ? "int" : i == 2 ? "ntext" : "nvarchar";
+    }
+    return o;
+}
+
 /* Compares b with expected/<name>.sql byte for byte. */
 static void expect_text(const char *name, const rowsync_buf_t *b)
 {
@@ -116,6 +137,18 @@ SQL_CASE(test_sql_horizon, "horizon", mss_sql_horizon(&b, &o1))
 SQL_CASE(test_sql_extract, "extract_single", mss_sql_extract(&b, &o1, 0))
 SQL_CASE(test_sql_extract_skip, "extract_composite_skip",
          mss_sql_extract(&b, &o2, 1))
+/* column masks: bit 63 is the sign bit (a literal of its own, MIN in the
+ * fold); past 64 columns the mask is NULL (unknown) */
+SQL_CASE(test_sql_trigger_64, "trigger_64cols",
+         (o1 = obj_wide(64), mss_sql_trigger(&b, &o1)))
+SQL_CASE(test_sql_extract_64, "extract_64cols",
+         (o1 = obj_wide(64), mss_sql_extract(&b, &o1, 0)))
+SQL_CASE(test_sql_trigger_65, "trigger_65cols",
+         (o1 = obj_wide(65), mss_sql_trigger(&b, &o1)))
+SQL_CASE(test_sql_extract_65, "extract_65cols",
+         (o1 = obj_wide(65), mss_sql_extract(&b, &o1, 0)))
+SQL_CASE(test_sql_cols_stale, "cols_stale", mss_sql_cols_stale(&b, &o2))
+SQL_CASE(test_sql_cols_forget, "cols_forget", mss_sql_cols_forget(&b, &o1))
 SQL_CASE(test_sql_scan, "scan_single", mss_sql_scan(&b, &o1, 0))
 SQL_CASE(test_sql_scan_after, "scan_composite_after",
          mss_sql_scan(&b, &o2, 1))
@@ -658,6 +691,12 @@ static Suite *mssql_suite(void)
     CASE("sql_horizon", test_sql_horizon);
     CASE("sql_extract", test_sql_extract);
     CASE("sql_extract_skip_origin", test_sql_extract_skip);
+    CASE("sql_trigger_mask_bit63", test_sql_trigger_64);
+    CASE("sql_extract_fold_bit63", test_sql_extract_64);
+    CASE("sql_trigger_mask_wide", test_sql_trigger_65);
+    CASE("sql_extract_fold_wide", test_sql_extract_65);
+    CASE("sql_cols_stale", test_sql_cols_stale);
+    CASE("sql_cols_forget", test_sql_cols_forget);
     CASE("sql_scan", test_sql_scan);
     CASE("sql_scan_after_key", test_sql_scan_after);
     CASE("sql_stage_ddl", test_sql_stage_ddl);

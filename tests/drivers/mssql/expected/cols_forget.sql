@@ -1,0 +1,1 @@
+UPDATE [rowsync].[h_dbo_Orders] SET cols = NULL WHERE cols IS NOT NULL;

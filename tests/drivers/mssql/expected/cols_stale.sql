@@ -1,0 +1,1 @@
+SELECT CASE WHEN OBJECT_ID(N'[sales].[rowsync_capture_Order]]Lines]', N'TR') IS NOT NULL AND CHARINDEX(N'rowsync masks b7d920c9', OBJECT_DEFINITION(OBJECT_ID(N'[sales].[rowsync_capture_Order]]Lines]'))) = 0 THEN 1 ELSE 0 END;

@@ -3160,6 +3160,36 @@ static void run_three_kinds(const char *job_extra)
     h_proc_free(p);
 }
 
+/* merge = column between PostgreSQL and MariaDB: the PostgreSQL node
+ * changes name, the MariaDB node qty of the same row; after a pass both
+ * changes are on both nodes. */
+START_TEST(test_column_merge_pgsql_mysql)
+{
+    pair_setup("colmerge", KIND_pgsql, KIND_mysql);
+    items_create(&g_n1, 5);
+    items_create(&g_n2, 5);
+    write_job("bidirectional", "merge = column\n");
+    h_proc_free(rs_ok("init"));
+    set_item(&g_n1, 2, "pg-name", 2);
+    h_sleep_ms(20);
+    n_exec(&g_n2, "UPDATE %s SET qty = 222 WHERE id = 2",
+           n_table(&g_n2, g_table));
+    h_proc_free(rs_ok("sync"));
+    assert_item(&g_n1, 2, "pg-name", 222);
+    assert_item(&g_n2, 2, "pg-name", 222);
+    /* the other order: MariaDB changes name, PostgreSQL qty */
+    n_exec(&g_n2, "UPDATE %s SET name = 'my-name' WHERE id = 3",
+           n_table(&g_n2, g_table));
+    h_sleep_ms(20);
+    n_exec(&g_n1, "UPDATE %s SET qty = 333 WHERE id = 3",
+           n_table(&g_n1, g_table));
+    h_proc_free(rs_ok("sync"));
+    h_proc_free(rs_ok("sync"));
+    assert_item(&g_n1, 3, "my-name", 333);
+    assert_same_items();
+}
+END_TEST
+
 START_TEST(test_three_kinds_mesh)
 {
     run_three_kinds("");
@@ -3247,6 +3277,7 @@ static Suite *matrix_suite(void)
     ADD(s, test_two_syncs_at_once_pgsql_to_mysql);
     ADD(s, test_commit_order_pgsql_to_mysql);
     ADD(s, test_commit_order_mysql_to_pgsql);
+    ADD(s, test_column_merge_pgsql_mysql);
     ADD(s, test_three_kinds_mesh);
     ADD(s, test_three_kinds_hub);
     ADD(s, test_clock_skew_and_backwards_pgsql);

@@ -3165,16 +3165,23 @@ static void my_fit(my_cursor_t *fin, const my_cursor_t *since)
 /* Start of the oldest open InnoDB transaction on the server in ms (0 when
  * none is open), or -1 when the user cannot see other sessions'
  * transactions (information_schema.INNODB_TRX needs the PROCESS
- * privilege): gaps then settle by settle_time alone. */
+ * privilege): gaps then settle by settle_time alone. trx_started is a
+ * DATETIME in the server's system time zone (InnoDB fills it with
+ * localtime_r), whatever the session's time_zone, so it is converted
+ * from SYSTEM to UTC first: read in this session's '+00:00' it would be
+ * off by the server's UTC offset, and on a server east of UTC a
+ * transaction still open would look younger than its gap, whose row was
+ * then dropped as settled. Whole seconds (rounded down) only delay
+ * settling. */
 static int64_t my_oldest_trx_ms(rowsync_conn_t *c)
 {
     MYSQL_RES *res;
     MYSQL_ROW row;
     int64_t ms = -1;
 
-    if (mysql_query(c->db, "SELECT COALESCE(UNIX_TIMESTAMP(MIN(trx_started))"
-                           " * 1000, 0) FROM information_schema.INNODB_TRX") !=
-        0)
+    if (mysql_query(c->db, "SELECT COALESCE(UNIX_TIMESTAMP(CONVERT_TZ("
+                           "MIN(trx_started), 'SYSTEM', '+00:00')) * 1000, 0)"
+                           " FROM information_schema.INNODB_TRX") != 0)
         return -1;
     res = mysql_store_result(c->db);
     if (res == NULL)

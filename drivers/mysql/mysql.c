@@ -183,6 +183,8 @@ struct rowsync_stream {
     int stopped;            /* ended early: the next row's cursor would
                                not fit (see my_stream_next) */
     my_cursor_t mid;        /* scratch for mid-stream cursors */
+    unsigned char *filled;  /* per gap of since: a row lies in it (the
+                               prepass saw one), or NULL: unknown */
     int64_t oldest_trx_ms;  /* start of the oldest open transaction on the
                                server (ms), 0 = none, -1 = not visible */
 };
@@ -3020,6 +3022,7 @@ static void my_stream_free(struct rowsync_stream *s)
     my_cursor_free(&s->since);
     my_cursor_free(&s->fin);
     my_cursor_free(&s->mid);
+    free(s->filled);
     free(s);
 }
 
@@ -3224,6 +3227,11 @@ static int my_prepass(rowsync_conn_t *c, struct rowsync_stream *s,
     w = malloc(nw * sizeof *w);
     if (w == NULL)
         return my_oom(err);
+    free(s->filled);
+    if ((s->filled = calloc(nw, 1)) == NULL) {
+        free(w);
+        return my_oom(err);
+    }
     for (k = 0; k < s->since.ng; k++)
         w[k] = s->since.g[k];
     w[nw - 1].a = s->since.s + 1;
@@ -3263,6 +3271,7 @@ static int my_prepass(rowsync_conn_t *c, struct rowsync_stream *s,
         }
         if (seq < pos || wk.cut)
             continue;
+        s->filled[i] = 1;
         if (seq > pos)
             my_walk_hole(&wk, pos, seq - 1, i);
         if (wk.cut)
@@ -3490,11 +3499,15 @@ static int my_stream_value(struct rowsync_stream *s, MYSQL_ROW row,
 }
 
 /* Builds in s->mid the cursor after the row with seq p (see "cursors"):
- * (max(S0, p), gaps of fin up to p and gaps of since above p). */
+ * (max(S0, p), gaps of fin up to p and gaps of since above p). A gap of
+ * since above p in which the prepass found no row holds nothing to
+ * deliver: its part above p is replaced by fin's pieces of it, as the
+ * end cursor has them (the rest settled), so gaps that settle in this
+ * pass do not swell every mid-stream cursor. */
 static int my_mid_build(struct rowsync_stream *s, int64_t p)
 {
     my_cursor_t *mid = &s->mid;
-    size_t i;
+    size_t i, j = 0;
 
     mid->ng = 0;
     mid->s = p > s->since.s ? p : s->since.s;
@@ -3504,11 +3517,24 @@ static int my_mid_build(struct rowsync_stream *s, int64_t p)
                            s->fin.g[i].t) < 0)
             return -1;
     for (i = 0; i < s->since.ng; i++) {
-        if (s->since.g[i].b <= p)
+        const my_range_t *g = &s->since.g[i];
+        if (g->b <= p)
             continue;
-        if (my_cursor_push(mid, s->since.g[i].a > p ? s->since.g[i].a : p + 1,
-                           s->since.g[i].b, s->since.g[i].t) < 0)
-            return -1;
+        if (s->filled == NULL || s->filled[i]) {
+            if (my_cursor_push(mid, g->a > p ? g->a : p + 1, g->b, g->t) < 0)
+                return -1;
+            continue;
+        }
+        while (j < s->fin.ng && s->fin.g[j].b < g->a)
+            j++;
+        for (; j < s->fin.ng && s->fin.g[j].a <= g->b; j++) {
+            int64_t a = s->fin.g[j].a;
+            if (s->fin.g[j].b <= p)
+                continue;
+            if (my_cursor_push(mid, a > p ? a : p + 1, s->fin.g[j].b,
+                               s->fin.g[j].t) < 0)
+                return -1;
+        }
     }
     return 0;
 }

@@ -3807,6 +3807,90 @@ START_TEST(myc_test_unsettled_gaps)
 }
 END_TEST
 
+/* Builds a start cursor by hand over myc_holes(1, 600) (key i at seq 2i,
+ * odd seqs missing): high mark 1200, a gap 1-400 first seen at young_ms
+ * (the rows committed inside it split it), then single gaps from seq
+ * first on, every second seq, first seen two hours before young_ms, as
+ * many as fit 1000 characters. Returns how many single gaps it wrote. */
+static int myc_split_cursor(char *out, size_t size, long long young_ms,
+                            int first)
+{
+    size_t len;
+    int g, n = 0;
+
+    len = (size_t)snprintf(out, size, "1200;%lld:1-400;%lld:", young_ms,
+                           young_ms - 7200000LL);
+    for (g = first; len + 6 < 1000; g += 2, n++)
+        len += (size_t)snprintf(out + len, size - len, "%s%d",
+                                g > first ? "," : "", g);
+    return n;
+}
+
+/* A mid-stream cursor joins the end cursor's gaps below the row with the
+ * start cursor's gaps above it, and can outgrow ROWSYNC_STATE_MAX where
+ * neither does: here a young gap 1-400 of the start cursor is split by
+ * the rows inside it. Old gaps above it that hold no row (rolled back,
+ * settled) must not swell the mid-stream cursors: one pass delivers it
+ * all. Old gaps above it that hold rows (late commits, delivered after
+ * the young gap's rows) must stay in every mid-stream cursor, so the
+ * stream ends before a row whose cursor would not fit instead of merging
+ * gaps over rows already delivered; once the split gap settles the rest
+ * comes. Whole passes and batches cut short deliver each row once. */
+START_TEST(myc_test_mid_cursor_fits)
+{
+    enum { ROWS = 600 };
+    rowsync_option_t opts[8];
+    rowsync_node_config_t cfg = myc_cfg_with("settle_time", "1500ms", opts);
+    static char seen[ROWS + 1];
+    char start[ROWSYNC_STATE_MAX], cursor[ROWSYNC_STATE_MAX];
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    MYSQL *other;
+    int total, pass, n, stop, want;
+
+    conf_exec(kv_ddl);
+    c = conf_connect_cfg(&cfg);
+    conf_spec(c, "kv", "id,v,n", 1, &s);
+    conf_install(c, &s.spec);
+    other = myc_session();
+    myc_holes(other, 1, ROWS);
+
+    /* settled empty gaps above: keys 1..200 in one pass, in batches of 7 */
+    myc_split_cursor(start, sizeof start, conf_clock(c) / 1000, 401);
+    strcpy(cursor, start);
+    ck_assert_int_eq(myc_gap_pass(c, &s.spec, cursor, seen, 200, 0), 200);
+    ck_assert_int_eq(myc_gap_pass(c, &s.spec, cursor, seen, 200, 0), 0);
+    memset(seen, 0, sizeof seen);
+    strcpy(cursor, start);
+    for (total = 0; total < 200;) {
+        n = myc_gap_pass(c, &s.spec, cursor, seen, 200, 7);
+        ck_assert_int_gt(n, 0);
+        total += n;
+    }
+
+    /* filled gaps above (even seqs from 402: keys 201 on) */
+    for (stop = 0; stop <= 60; stop += 30) {
+        memset(seen, 0, sizeof seen);
+        want = 200 + myc_split_cursor(start, sizeof start,
+                                      conf_clock(c) / 1000, 402);
+        strcpy(cursor, start);
+        n = myc_gap_pass(c, &s.spec, cursor, seen, ROWS, stop);
+        ck_assert_msg(n > 0 && n < 200 && (stop == 0 || n <= stop),
+                      "the first pass did not end early: %d rows", n);
+        total = n;
+        for (pass = 0; pass < 200 && total < want; pass++) {
+            total += myc_gap_pass(c, &s.spec, cursor, seen, ROWS, stop);
+            if (total < want)
+                conf_sleep_ms(100);
+        }
+        ck_assert_int_eq(total, want);
+        ck_assert_int_eq(myc_gap_pass(c, &s.spec, cursor, seen, ROWS, 0), 0);
+    }
+    mysql_close(other);
+    drv->disconnect(c);
+}
+END_TEST
+
 /* Hundreds of holes do not fit one cursor: the high mark stops short and
  * later passes continue once older holes settle. Every row arrives
  * exactly once and every cursor fits ROWSYNC_STATE_MAX. */
@@ -4512,6 +4596,7 @@ static void myc_native_tests(Suite *s)
     tcase_add_test(tc, myc_test_gap_mid_stream);
     tcase_add_test(tc, myc_test_many_gaps);
     tcase_add_test(tc, myc_test_unsettled_gaps);
+    tcase_add_test(tc, myc_test_mid_cursor_fits);
     tcase_add_test(tc, myc_test_type_mapping);
     tcase_add_test(tc, myc_test_native_values);
     tcase_add_test(tc, myc_test_timestamp);

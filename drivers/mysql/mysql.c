@@ -180,11 +180,11 @@ struct rowsync_stream {
     char *fin_text;         /* the `upto` text as given, or NULL */
     int64_t last;           /* seq of the last change returned */
     int have_last;
-    int stopped;            /* ended early: the next row's cursor would
-                               not fit (see my_stream_next) */
-    my_cursor_t mid;        /* scratch for mid-stream cursors */
-    unsigned char *filled;  /* per gap of since: a row lies in it (the
-                               prepass saw one), or NULL: unknown */
+    int stopped;           /* ended early: the next row's cursor would
+                              not fit (see my_stream_next) */
+    my_cursor_t mid;       /* scratch for mid-stream cursors */
+    unsigned char *filled; /* per gap of since: a row lies in it (the
+                              prepass saw one), or NULL: unknown */
     int64_t oldest_trx_ms;  /* start of the oldest open transaction on the
                                server (ms), 0 = none, -1 = not visible */
 };

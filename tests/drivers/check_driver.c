@@ -3745,8 +3745,7 @@ static int myc_gap_pass(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     while ((stop_after == 0 || n < stop_after) &&
            (rc = drv->stream_next(st, &ch, &e)) == 0) {
         int64_t k = ch->values[0].u.i;
-        ck_assert_msg(k >= 1 && k <= rows, "unexpected key %lld",
-                      (long long)k);
+        ck_assert_msg(k >= 1 && k <= rows, "unexpected key %lld", (long long)k);
         ck_assert_msg(!seen[k], "key %lld delivered twice (from cursor %.80s)",
                       (long long)k, cursor);
         seen[k] = 1;
@@ -3791,12 +3790,11 @@ START_TEST(myc_test_unsettled_gaps)
      * cut after a few rows) while every gap is young */
     myc_holes(other, ROWS / 2 + 1, ROWS);
     for (pass = 0; pass < 6; pass++)
-        total += myc_gap_pass(c, &s.spec, cursor, seen, ROWS,
-                              pass % 2 ? 3 : 0);
+        total += myc_gap_pass(c, &s.spec, cursor, seen, ROWS, pass % 2 ? 3 : 0);
     conf_sleep_ms(3200);
     for (pass = 0; pass < 30 && total < ROWS; pass++) {
-        total += myc_gap_pass(c, &s.spec, cursor, seen, ROWS,
-                              pass % 3 == 1 ? 7 : 0);
+        total +=
+            myc_gap_pass(c, &s.spec, cursor, seen, ROWS, pass % 3 == 1 ? 7 : 0);
         if (total < ROWS && pass % 3 == 2)
             conf_sleep_ms(3200);
     }
@@ -3871,8 +3869,8 @@ START_TEST(myc_test_mid_cursor_fits)
     /* filled gaps above (even seqs from 402: keys 201 on) */
     for (stop = 0; stop <= 60; stop += 30) {
         memset(seen, 0, sizeof seen);
-        want = 200 + myc_split_cursor(start, sizeof start,
-                                      conf_clock(c) / 1000, 402);
+        want = 200 +
+               myc_split_cursor(start, sizeof start, conf_clock(c) / 1000, 402);
         strcpy(cursor, start);
         n = myc_gap_pass(c, &s.spec, cursor, seen, ROWS, stop);
         ck_assert_msg(n > 0 && n < 200 && (stop == 0 || n <= stop),

@@ -181,6 +181,11 @@ struct rowsync_stream {
     char *fin_text;         /* the `upto` text as given, or NULL */
     int64_t last;           /* seq of the last change returned */
     int have_last;
+    int stopped;           /* ended early: the next row's cursor would
+                              not fit (see my_stream_next) */
+    my_cursor_t mid;       /* scratch for mid-stream cursors */
+    unsigned char *filled; /* per gap of since: a row lies in it (the
+                              prepass saw one), or NULL: unknown */
     int64_t oldest_trx_ms;  /* start of the oldest open transaction on the
                                server (ms), 0 = none, -1 = not visible */
     uint64_t changed; /* stream_columns of the last change returned */
@@ -603,13 +608,22 @@ static void my_objname(const char *name, const char *prefix, const char *suffix,
  *  2. that gives the final cursor F = (H, gaps). If F's text would not fit
  *     the cursor budget, the high mark stops short of the first new gap
  *     that does not fit (nothing is dropped unsettled); inherited gaps
- *     that no longer fit (rows filled some) are merged with a neighbour,
- *     which only delays the rows between them.
+ *     that no longer fit (rows filled the middle of a gap of C0, splitting
+ *     it) are joined again, but only pieces of one gap of C0, so a joined
+ *     gap holds nothing C0 covers: its rows were never delivered and wait
+ *     for a later pass.
  *  3. the stream returns, in seq order, the rows covered by F but not by
  *     C0 (the window), each key's latest one only.
  * With `upto`, F is upto itself. A mid-stream cursor after seq p covers
  * F's coverage up to p plus C0's coverage above p: (max(S0, p), gaps of F
- * up to p and gaps of C0 above p), a valid resume point.
+ * up to p and gaps of C0 above p), a valid resume point. A stream without
+ * `upto` ends early, before a row whose mid-stream cursor would not fit
+ * ROWSYNC_STATE_MAX.
+ *
+ * Exactly once rests on one rule: a gap never covers a seq that an earlier
+ * cursor covered or that this stream returned (the next pass would return
+ * it again). Gaps are therefore never merged across such seqs to save
+ * space; a cursor that cannot fit is made to cover less instead.
  */
 
 static void my_cursor_free(my_cursor_t *cur)
@@ -721,49 +735,66 @@ static size_t my_cursor_len(int64_t s, const my_range_t *g, size_t n)
     return len;
 }
 
-/* Merges neighbouring gaps, closest first, until the cursor (s, g) fits
- * budget. A merged gap keeps the later first-seen time, so it waits as
- * long as its youngest part needs. Merging only widens gaps: the rows
- * between are delivered later, never lost. */
-static void my_gaps_coalesce(int64_t s, my_range_t *g, size_t *n, size_t budget)
+/* Index of the gap of cur that holds seq, or cur->ng when none does. */
+static size_t my_gap_find(const my_cursor_t *cur, int64_t seq)
+{
+    size_t lo = 0, hi = cur->ng;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cur->g[mid].b < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < cur->ng && cur->g[lo].a <= seq ? lo : cur->ng;
+}
+
+/* Joins neighbouring gaps g[i], g[i+1] (i + 1 < *n) that lie inside one
+ * gap of since, closest first, until the cursor (s, g[0..*n)) fits budget
+ * or no such pair is left. The seqs between two pieces of one gap of
+ * since were never delivered from since on and are not delivered while
+ * the joined gap covers them, so the join delays rows and never repeats
+ * one. Gaps past *n in the array move down with their neighbours. */
+static void my_gaps_rejoin(int64_t s, my_range_t *g, size_t *n, size_t total,
+                           const my_cursor_t *since, size_t budget)
 {
     while (*n > 1 && my_cursor_len(s, g, *n) > budget) {
-        size_t i, best = 0;
+        size_t i, best = 0, k;
         int64_t dist = INT64_MAX;
-        for (i = 0; i + 1 < *n; i++)
-            if (g[i + 1].a - g[i].b < dist) {
+        for (i = 0; i + 1 < *n; i++) {
+            if (g[i + 1].a - g[i].b >= dist)
+                continue;
+            k = my_gap_find(since, g[i].a);
+            if (k < since->ng && g[i + 1].b <= since->g[k].b) {
                 dist = g[i + 1].a - g[i].b;
                 best = i;
             }
+        }
+        if (dist == INT64_MAX)
+            return;
         g[best].b = g[best + 1].b;
         if (g[best + 1].t > g[best].t)
             g[best].t = g[best + 1].t;
-        memmove(&g[best + 1], &g[best + 2], (*n - best - 2) * sizeof *g);
+        memmove(&g[best + 1], &g[best + 2], (total - best - 2) * sizeof *g);
         (*n)--;
+        total--;
     }
 }
 
-/* Writes the cursor (s, g) into buf, merging gaps if the text would not
- * fit (see my_gaps_coalesce). */
+/* Writes the cursor (s, g) into buf. Gaps are never merged here: the
+ * rows between them have been delivered (see "cursors"), so the cursor is
+ * made to fit before any row is returned (my_fit, my_stream_next). */
 static int my_cursor_write(int64_t s, const my_range_t *g, size_t n, char *buf,
                            size_t len, rowsync_error_t *err)
 {
-    my_range_t *copy = NULL;
     size_t used, i;
 
-    if (n > 0 && my_cursor_len(s, g, n) > MY_CURSOR_BUDGET) {
-        copy = malloc(n * sizeof *copy);
-        if (copy == NULL)
-            return my_oom(err);
-        memcpy(copy, g, n * sizeof *copy);
-        my_gaps_coalesce(s, copy, &n, MY_CURSOR_BUDGET);
-        g = copy;
-    }
-    if (my_cursor_len(s, g, n) + 1 > len) {
-        free(copy);
+    if (my_cursor_len(s, g, n) + 1 > len)
         return rowsync_error_set(err, ROWSYNC_EINVAL,
-                                 "cursor buffer too small");
-    }
+                                 "cursor buffer too small (%zu bytes for a "
+                                 "cursor of %zu)",
+                                 len, my_cursor_len(s, g, n) + 1);
     used = (size_t)snprintf(buf, len, "%lld", (long long)s);
     for (i = 0; i < n; i++) {
         if (i == 0 || g[i].t != g[i - 1].t)
@@ -777,7 +808,6 @@ static int my_cursor_write(int64_t s, const my_range_t *g, size_t n, char *buf,
             used += (size_t)snprintf(buf + used, len - used, "-%lld",
                                      (long long)g[i].b);
     }
-    free(copy);
     return 0;
 }
 
@@ -3061,6 +3091,8 @@ static void my_stream_free(struct rowsync_stream *s)
     free(s->fin_text);
     my_cursor_free(&s->since);
     my_cursor_free(&s->fin);
+    my_cursor_free(&s->mid);
+    free(s->filled);
     free(s);
 }
 
@@ -3140,6 +3172,7 @@ typedef struct my_walk {
     int64_t oldest_trx; /* ms; 0 none open, -1 unknown (no PROCESS) */
     int cut, oom;
     int64_t cut_at;
+    size_t last_wi; /* gap of since the last inherited gap came from */
 } my_walk_t;
 
 static void my_walk_hole(my_walk_t *w, int64_t a, int64_t b, size_t wi)
@@ -3156,14 +3189,17 @@ static void my_walk_hole(my_walk_t *w, int64_t a, int64_t b, size_t wi)
         if (w->now - t >= w->settle &&
             (w->oldest_trx <= 0 || w->oldest_trx > t))
             return;
-        if (f->ng > 0 && f->ng >= MY_HOLES_MAX) {
+        /* Too many pieces: join this one to the previous piece of the
+         * same gap of since (never across a row delivered before, see
+         * "cursors"); one more gap per gap of since at most. */
+        if (f->ng >= MY_HOLES_MAX && w->last_wi == wi &&
+            f->g[f->ng - 1].a >= w->since->g[wi].a) {
             f->g[f->ng - 1].b = b;
-            if (t > f->g[f->ng - 1].t)
-                f->g[f->ng - 1].t = t;
             return;
         }
         if (my_cursor_push(f, a, b, t) < 0)
             w->oom = 1;
+        w->last_wi = wi;
         return;
     }
     if (f->ng >= MY_HOLES_MAX) {
@@ -3176,20 +3212,21 @@ static void my_walk_hole(my_walk_t *w, int64_t a, int64_t b, size_t wi)
 }
 
 /* Fits the end cursor into the cursor budget: inherited gaps (at or below
- * the start's high mark) are merged if they must; new gaps beyond what
- * fits move the high mark back to just before the first one left out. */
-static void my_fit(my_cursor_t *fin, int64_t s0)
+ * the start's high mark) that are pieces of one gap of since are joined
+ * again if they must (my_gaps_rejoin; never across a row since covers);
+ * new gaps beyond what fits move the high mark back to just before the
+ * first one left out. The inherited gaps then take no more room than
+ * since's own gaps did, so the cursor stays below ROWSYNC_STATE_MAX. */
+static void my_fit(my_cursor_t *fin, const my_cursor_t *since)
 {
     size_t m = 0, n, j;
 
     if (my_cursor_len(fin->s, fin->g, fin->ng) <= MY_CURSOR_BUDGET)
         return;
-    while (m < fin->ng && fin->g[m].a <= s0)
+    while (m < fin->ng && fin->g[m].a <= since->s)
         m++;
     n = m;
-    my_gaps_coalesce(fin->s, fin->g, &n, MY_CURSOR_BUDGET - 40);
-    if (n < m)
-        memmove(&fin->g[n], &fin->g[m], (fin->ng - m) * sizeof *fin->g);
+    my_gaps_rejoin(fin->s, fin->g, &n, fin->ng, since, MY_CURSOR_BUDGET - 40);
     fin->ng -= m - n;
     for (j = n; j < fin->ng; j++)
         if (my_cursor_len(fin->s, fin->g, j + 1) > MY_CURSOR_BUDGET) {
@@ -3202,16 +3239,23 @@ static void my_fit(my_cursor_t *fin, int64_t s0)
 /* Start of the oldest open InnoDB transaction on the server in ms (0 when
  * none is open), or -1 when the user cannot see other sessions'
  * transactions (information_schema.INNODB_TRX needs the PROCESS
- * privilege): gaps then settle by settle_time alone. */
+ * privilege): gaps then settle by settle_time alone. trx_started is a
+ * DATETIME in the server's system time zone (InnoDB fills it with
+ * localtime_r), whatever the session's time_zone, so it is converted
+ * from SYSTEM to UTC first: read in this session's '+00:00' it would be
+ * off by the server's UTC offset, and on a server east of UTC a
+ * transaction still open would look younger than its gap, whose row was
+ * then dropped as settled. Whole seconds (rounded down) only delay
+ * settling. */
 static int64_t my_oldest_trx_ms(rowsync_conn_t *c)
 {
     MYSQL_RES *res;
     MYSQL_ROW row;
     int64_t ms = -1;
 
-    if (mysql_query(c->db, "SELECT COALESCE(UNIX_TIMESTAMP(MIN(trx_started))"
-                           " * 1000, 0) FROM information_schema.INNODB_TRX") !=
-        0)
+    if (mysql_query(c->db, "SELECT COALESCE(UNIX_TIMESTAMP(CONVERT_TZ("
+                           "MIN(trx_started), 'SYSTEM', '+00:00')) * 1000, 0)"
+                           " FROM information_schema.INNODB_TRX") != 0)
         return -1;
     res = mysql_store_result(c->db);
     if (res == NULL)
@@ -3254,6 +3298,11 @@ static int my_prepass(rowsync_conn_t *c, struct rowsync_stream *s,
     w = malloc(nw * sizeof *w);
     if (w == NULL)
         return my_oom(err);
+    free(s->filled);
+    if ((s->filled = calloc(nw, 1)) == NULL) {
+        free(w);
+        return my_oom(err);
+    }
     for (k = 0; k < s->since.ng; k++)
         w[k] = s->since.g[k];
     w[nw - 1].a = s->since.s + 1;
@@ -3293,6 +3342,7 @@ static int my_prepass(rowsync_conn_t *c, struct rowsync_stream *s,
         }
         if (seq < pos || wk.cut)
             continue;
+        s->filled[i] = 1;
         if (seq > pos)
             my_walk_hole(&wk, pos, seq - 1, i);
         if (wk.cut)
@@ -3320,7 +3370,7 @@ static int my_prepass(rowsync_conn_t *c, struct rowsync_stream *s,
     if (wk.oom)
         return my_oom(err);
     s->fin.s = wk.cut ? wk.cut_at - 1 : hi;
-    my_fit(&s->fin, s->since.s);
+    my_fit(&s->fin, &s->since);
     return 0;
 }
 
@@ -3521,6 +3571,47 @@ static int my_stream_value(struct rowsync_stream *s, MYSQL_ROW row,
     return rc;
 }
 
+/* Builds in s->mid the cursor after the row with seq p (see "cursors"):
+ * (max(S0, p), gaps of fin up to p and gaps of since above p). A gap of
+ * since above p in which the prepass found no row holds nothing to
+ * deliver: its part above p is replaced by fin's pieces of it, as the
+ * end cursor has them (the rest settled), so gaps that settle in this
+ * pass do not swell every mid-stream cursor. */
+static int my_mid_build(struct rowsync_stream *s, int64_t p)
+{
+    my_cursor_t *mid = &s->mid;
+    size_t i, j = 0;
+
+    mid->ng = 0;
+    mid->s = p > s->since.s ? p : s->since.s;
+    for (i = 0; i < s->fin.ng && s->fin.g[i].a <= p; i++)
+        if (my_cursor_push(mid, s->fin.g[i].a,
+                           s->fin.g[i].b < p ? s->fin.g[i].b : p,
+                           s->fin.g[i].t) < 0)
+            return -1;
+    for (i = 0; i < s->since.ng; i++) {
+        const my_range_t *g = &s->since.g[i];
+        if (g->b <= p)
+            continue;
+        if (s->filled == NULL || s->filled[i]) {
+            if (my_cursor_push(mid, g->a > p ? g->a : p + 1, g->b, g->t) < 0)
+                return -1;
+            continue;
+        }
+        while (j < s->fin.ng && s->fin.g[j].b < g->a)
+            j++;
+        for (; j < s->fin.ng && s->fin.g[j].a <= g->b; j++) {
+            int64_t a = s->fin.g[j].a;
+            if (s->fin.g[j].b <= p)
+                continue;
+            if (my_cursor_push(mid, a > p ? a : p + 1, s->fin.g[j].b,
+                               s->fin.g[j].t) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 /* Fetches the next row and builds the change in the stream's buffers. */
 static int my_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
                           rowsync_error_t *err)
@@ -3560,11 +3651,28 @@ static int my_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
         int present = row[base + s->ncols] != NULL &&
                       strcmp(row[base + s->ncols], "1") == 0;
         int op = row[1] != NULL ? atoi(row[1]) : 0;
+        int64_t seq = strtoll(row[0], NULL, 10);
+        /* A row that fills a gap of since: the cursor after it joins
+         * pieces of fin and since and may not fit, and no gap may be
+         * widened over delivered rows to make it fit (see "cursors").
+         * Without `upto`, end the stream before it: the rest comes in a
+         * later pass. Above since's high mark the cursor is a prefix of
+         * fin, which fits. */
+        if (seq <= s->since.s && s->fin_text == NULL) {
+            if (my_mid_build(s, seq) < 0)
+                return my_oom(err);
+            if (my_cursor_len(s->mid.s, s->mid.g, s->mid.ng) + 1 >
+                ROWSYNC_STATE_MAX) {
+                s->stopped = 1;
+                s->done = 1;
+                return ROWSYNC_DONE;
+            }
+        }
         const char *mask = row[base + s->ncols + 1];
         s->changed = present && op == ROWSYNC_OP_UPDATE && mask != NULL
                          ? (uint64_t)strtoull(mask, NULL, 10)
                          : UINT64_MAX;
-        s->last = strtoll(row[0], NULL, 10);
+        s->last = seq;
         s->have_last = 1;
         s->change.time_us = row[2] != NULL ? strtoll(row[2], NULL, 10) : 0;
         s->change.origin = row[3];
@@ -3601,15 +3709,11 @@ static int my_stream_columns(rowsync_stream_t *s, uint64_t *changed,
     return 0;
 }
 
-/* The cursor covering every change returned so far (see "cursors"). */
+/* The cursor covering every change returned so far (see "cursors"); after
+ * an early end (s->stopped) that is also where the stream ended. */
 static int my_stream_cursor(rowsync_stream_t *s, char *buf, size_t len,
                             rowsync_error_t *err)
 {
-    my_cursor_t mid;
-    size_t i;
-    int64_t p;
-    int rc;
-
     if (!s->extract) {
         if (len > 0)
             buf[0] = '\0';
@@ -3622,32 +3726,14 @@ static int my_stream_cursor(rowsync_stream_t *s, char *buf, size_t len,
         strcpy(buf, s->fin_text);
         return 0;
     }
-    if (s->done)
+    if (s->done && !s->stopped)
         return my_cursor_write(s->fin.s, s->fin.g, s->fin.ng, buf, len, err);
     if (!s->have_last)
         return my_cursor_write(s->since.s, s->since.g, s->since.ng, buf, len,
                                err);
-    p = s->last;
-    memset(&mid, 0, sizeof mid);
-    mid.s = p > s->since.s ? p : s->since.s;
-    for (i = 0; i < s->fin.ng && s->fin.g[i].a <= p; i++)
-        if (my_cursor_push(&mid, s->fin.g[i].a,
-                           s->fin.g[i].b < p ? s->fin.g[i].b : p,
-                           s->fin.g[i].t) < 0)
-            goto oom;
-    for (i = 0; i < s->since.ng; i++) {
-        if (s->since.g[i].b <= p)
-            continue;
-        if (my_cursor_push(&mid, s->since.g[i].a > p ? s->since.g[i].a : p + 1,
-                           s->since.g[i].b, s->since.g[i].t) < 0)
-            goto oom;
-    }
-    rc = my_cursor_write(mid.s, mid.g, mid.ng, buf, len, err);
-    my_cursor_free(&mid);
-    return rc;
-oom:
-    my_cursor_free(&mid);
-    return my_oom(err);
+    if (my_mid_build(s, s->last) < 0)
+        return my_oom(err);
+    return my_cursor_write(s->mid.s, s->mid.g, s->mid.ng, buf, len, err);
 }
 
 /* ---- apply ------------------------------------------------------------ */

@@ -18,7 +18,12 @@ my_launch() {
     command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] ||
         { echo "mariadb.sh: mariadbd not found (apt-get install mariadb-server)" >&2; exit 1; }
     PATH=$PATH:/usr/sbin
-    mariadbd --no-defaults --datadir="$dir/data" --user="$(id -un)" --socket="$sock" \
+    # Temporary files stay in the server's directory (a cleaner of /tmp
+    # cannot pull them away), and the server's local time is 9 hours
+    # east of UTC, so code that mixes up local time and UTC fails here.
+    mkdir -p "$dir/tmp"
+    TZ=JST-9 mariadbd --no-defaults --datadir="$dir/data" --user="$(id -un)" \
+        --socket="$sock" --tmpdir="$dir/tmp" \
         --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
         --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" \
         --innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=64M \

@@ -1717,11 +1717,30 @@ static int en_merge_row(en_merge_t *m, en_dir_t *d, rs_key_entry_t *e,
                         const en_version_t *in, const en_version_t *held,
                         en_verdict_t *v, rowsync_error_t *err)
 {
+    size_t n = d->dst->spec.ncolumns;
+    if (!(v->merge_values = calloc(n ? n : 1, sizeof(*v->merge_values))))
+        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
+    int rc = en_row_decode(d->dst, e->row, v->merge_values, &v->merge_storage,
+                           err);
+    if (rc < 0)
+        return rc;
+    /* a column both changed to the same value is no conflict (a merged
+     * row meeting one of its parts on a third node) */
     uint64_t both = in->cols & held->cols;
+    for (size_t j = d->dst->spec.nkeys; both && j < n; j++) {
+        size_t k = d->dst->canon[j];
+        if (k >= 64 || !(both & (UINT64_C(1) << k)))
+            continue;
+        for (size_t i = d->src->spec.nkeys; i < d->src->spec.ncolumns; i++)
+            if (d->src->canon[i] == k &&
+                rowsync_value_compare(&in->values[i], &v->merge_values[j]) ==
+                    0)
+                both &= ~(UINT64_C(1) << k);
+    }
     int in_wins = 1;
     if (both) {
-        int rc = en_decide(m, d, m->key, in, held, &v->record, &in_wins, err);
-        if (rc < 0)
+        if ((rc = en_decide(m, d, m->key, in, held, &v->record, &in_wins,
+                            err)) < 0)
             return rc;
         v->conflict = 1;
     }
@@ -1737,14 +1756,10 @@ static int en_merge_row(en_merge_t *m, en_dir_t *d, rs_key_entry_t *e,
                "sides: merged",
                d->table->cfg->name, m->key, d->from->cfg->name,
                d->to->cfg->name);
-    size_t n = d->dst->spec.ncolumns;
     v->merge = 1;
     v->merge_keep = keep;
     v->merge_time = in->time_us > held->time_us ? in->time_us : held->time_us;
-    if (!(v->merge_values = calloc(n ? n : 1, sizeof(*v->merge_values))))
-        return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
-    return en_row_decode(d->dst, e->row, v->merge_values, &v->merge_storage,
-                         err);
+    return 0;
 }
 
 /* Step 2 filter (A -> B): a key B changed too is a conflict, decided by

@@ -3190,6 +3190,124 @@ START_TEST(test_column_merge_pgsql_mysql)
 }
 END_TEST
 
+/* The randomized convergence test of check_nodes over three kinds of
+ * node: SQLite, PostgreSQL and MariaDB in one mesh, random upserts and
+ * deletes a millisecond or more apart on random nodes, passes with the
+ * nodes in random order; at the end every node equals the last change
+ * made to each key (latest wins). Prints its seed; ROWSYNC_TEST_SEED
+ * replays it, ROWSYNC_TEST_OPS sizes it (default 300). */
+#define RK_KEYS 25
+
+static uint64_t rk_state;
+
+static uint64_t rk_next(void)
+{
+    rk_state ^= rk_state >> 12;
+    rk_state ^= rk_state << 25;
+    rk_state ^= rk_state >> 27;
+    return rk_state * UINT64_C(2685821657736338717);
+}
+
+START_TEST(test_random_convergence_three_kinds)
+{
+    const char *seed_env = getenv("ROWSYNC_TEST_SEED");
+    const char *ops_env = getenv("ROWSYNC_TEST_OPS");
+    uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10)
+                             : (uint64_t)h_now_ms() ^ (uint64_t)getpid();
+    int ops = ops_env ? atoi(ops_env) : 300;
+    rk_state = seed ? seed : 1;
+    fprintf(stderr,
+            "random convergence (sqlite, pgsql, mysql): seed %llu, %d "
+            "changes; replay with ROWSYNC_TEST_SEED=%llu\n",
+            (unsigned long long)seed, ops, (unsigned long long)seed);
+
+    node_t n3;
+    pair_setup_table("random_kinds", KIND_sqlite, KIND_pgsql);
+    node_init(&n3, KIND_mysql, "my", "rowsync_a");
+    n_drop_table(&n3, g_table);
+    const node_t *nodes[3] = {&g_n1, &g_n2, &n3};
+    for (int i = 0; i < 3; i++)
+        items_create(nodes[i], 0);
+    static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                     {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    char *jobs[6];
+    for (int j = 0; j < 6; j++) {
+        sbuf_t b = {0};
+        sb_puts(&b, "[job]\nmode = bidirectional\n\n");
+        for (int i = 0; i < 3; i++)
+            node_section(&b, nodes[orders[j][i]]);
+        sb_printf(&b, "[table %s]\n", g_table);
+        jobs[j] = h_strf("%s/job%d.conf", g_dir, j);
+        h_write_file(jobs[j], "%s", b.s);
+        free(b.s);
+    }
+    h_proc_t *p = h_run("init", jobs[0], NULL);
+    H_ASSERT_EXIT(p, 0);
+    h_proc_free(p);
+
+    int present[RK_KEYS + 1] = {0};
+    long qty[RK_KEYS + 1] = {0};
+    char name[RK_KEYS + 1][48];
+    int passes = 0;
+    for (int i = 0; i < ops; i++) {
+        const node_t *n = nodes[rk_next() % 3];
+        int key = 1 + (int)(rk_next() % RK_KEYS);
+        int64_t start = h_now_ms();
+        while (h_now_ms() <= start + 1)
+            h_sleep_ms(1);
+        if (rk_next() % 10 < 7) {
+            long q = (long)(rk_next() % 100000);
+            char nm[48];
+            snprintf(nm, sizeof nm, "%.12s-%d", n->name, i);
+            if (n->kind == KIND_mysql)
+                n_exec(n, "INSERT INTO %s VALUES (%d, '%s', %ld) ON DUPLICATE "
+                          "KEY UPDATE name = VALUES(name), qty = VALUES(qty)",
+                       n_table(n, g_table), key, nm, q);
+            else
+                n_exec(n, "INSERT INTO %s VALUES (%d, '%s', %ld) ON CONFLICT "
+                          "(id) DO UPDATE SET name = excluded.name, qty = "
+                          "excluded.qty",
+                       n_table(n, g_table), key, nm, q);
+            present[key] = 1;
+            qty[key] = q;
+            snprintf(name[key], sizeof name[key], "%s", nm);
+        } else if (n_int(n, "SELECT COUNT(*) FROM %s WHERE id = %d",
+                         n_table(n, g_table), key) > 0) {
+            n_exec(n, "DELETE FROM %s WHERE id = %d", n_table(n, g_table),
+                   key);
+            present[key] = 0;
+        }
+        if (rk_next() % 15 == 0) {
+            p = h_run("sync", jobs[rk_next() % 6], NULL);
+            H_ASSERT_EXIT(p, 0);
+            h_proc_free(p);
+            passes++;
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        p = h_run("sync", jobs[0], NULL);
+        H_ASSERT_EXIT(p, 0);
+        h_proc_free(p);
+    }
+    sbuf_t want = {0};
+    for (int k = 1; k <= RK_KEYS; k++)
+        if (present[k])
+            sb_printf(&want, "%d|'%s'|%ld\n", k, name[k], qty[k]);
+    char what[96];
+    snprintf(what, sizeof what, "seed %llu after %d passes",
+             (unsigned long long)seed, passes + 2);
+    for (int i = 0; i < 3; i++) {
+        char *got = items_dump(nodes[i]);
+        assert_same_dump(what, "expected", want.s ? want.s : "",
+                         nodes[i]->name, got);
+        free(got);
+    }
+    free(want.s);
+    for (int j = 0; j < 6; j++)
+        free(jobs[j]);
+}
+END_TEST
+
 START_TEST(test_three_kinds_mesh)
 {
     run_three_kinds("");
@@ -3279,6 +3397,7 @@ static Suite *matrix_suite(void)
     ADD(s, test_commit_order_mysql_to_pgsql);
     ADD(s, test_column_merge_pgsql_mysql);
     ADD(s, test_three_kinds_mesh);
+    ADD(s, test_random_convergence_three_kinds);
     ADD(s, test_three_kinds_hub);
     ADD(s, test_clock_skew_and_backwards_pgsql);
     return s;

@@ -1055,6 +1055,24 @@ static int mss_names(rowsync_conn_t *c, const char *table, char *schema,
     return 0;
 }
 
+/* mss_names, and o naming those objects alone (no columns): what the
+ * statements that need only the table's and history's names take. */
+static int mss_names_obj(rowsync_conn_t *c, const char *table, char *schema,
+                         char *name, char *hist, mss_obj_t *o,
+                         rowsync_error_t *err)
+{
+    int rc = mss_names(c, table, schema, name, hist, err);
+
+    if (rc < 0)
+        return rc;
+    memset(o, 0, sizeof *o);
+    o->rs_schema = c->schema;
+    o->schema = schema;
+    o->table = name;
+    o->hist = hist;
+    return 0;
+}
+
 /* Runs a query returning one integer. */
 static int mss_query_int(rowsync_conn_t *c, const char *sql, int64_t *out,
                          rowsync_error_t *err, const char *what)
@@ -1122,13 +1140,8 @@ static int mss_capture_remove(rowsync_conn_t *c,
     mss_obj_t o;
     int rc;
 
-    if ((rc = mss_names(c, spec->table, schema, name, hist, err)) < 0)
+    if ((rc = mss_names_obj(c, spec->table, schema, name, hist, &o, err)) < 0)
         return rc;
-    memset(&o, 0, sizeof o);
-    o.rs_schema = c->schema;
-    o.schema = schema;
-    o.table = name;
-    o.hist = hist;
     mss_free_targets(c); /* cached stage/target data may go stale */
     return mss_run_obj(c, &o, mss_sql_teardown, err, "removing capture");
 }
@@ -1270,13 +1283,8 @@ static int mss_history_purge(rowsync_conn_t *c,
     }
     if (empty || upto == 0)
         return 0;
-    if ((rc = mss_names(c, spec->table, schema, name, hist, err)) < 0)
+    if ((rc = mss_names_obj(c, spec->table, schema, name, hist, &o, err)) < 0)
         return rc;
-    memset(&o, 0, sizeof o);
-    o.rs_schema = c->schema;
-    o.schema = schema;
-    o.table = name;
-    o.hist = hist;
     mss_sql_purge(&b, &o);
     if (b.oom)
         return mss_oom(err);

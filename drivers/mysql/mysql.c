@@ -2470,6 +2470,29 @@ static int my_capture_status(rowsync_conn_t *c,
     return 0;
 }
 
+/* The common start of the calls that work on a table's capture objects
+ * from its name alone: a spec is given, no apply transaction is open
+ * (busy says which call refuses and why), the table is resolved into *t
+ * and its capture objects are named in *nm. 0 or a negative code. */
+static int my_capture_target(rowsync_conn_t *c,
+                             const rowsync_table_spec_t *spec,
+                             const char *busy, my_tref_t *t, my_names_t *nm,
+                             rowsync_error_t *err)
+{
+    int rc;
+
+    if (spec == NULL)
+        return rowsync_error_set(err, ROWSYNC_EINVAL, "no table spec");
+    if (c->in_tx)
+        return rowsync_error_set(err, ROWSYNC_EINVAL, "node '%s': %s",
+                                 c->node, busy);
+    rc = my_tref(c, spec->table, t, err);
+    if (rc < 0)
+        return rc;
+    my_names(t, nm);
+    return 0;
+}
+
 /* Drops the triggers first (the application's writes stop feeding the
  * history), then the history table. Idempotent; works from the table name
  * alone. */
@@ -2482,17 +2505,10 @@ static int my_capture_remove(rowsync_conn_t *c,
     my_tref_t t;
     int rc, k;
 
-    if (spec == NULL)
-        return rowsync_error_set(err, ROWSYNC_EINVAL, "no table spec");
-    if (c->in_tx)
-        return rowsync_error_set(err, ROWSYNC_EINVAL,
-                                 "node '%s': capture_remove inside a "
-                                 "transaction",
-                                 c->node);
-    rc = my_tref(c, spec->table, &t, err);
+    rc = my_capture_target(c, spec, "capture_remove inside a transaction",
+                           &t, &nm, err);
     if (rc < 0)
         return rc;
-    my_names(&t, &nm);
     for (k = 0; k < 3 && rc == 0; k++) {
         rowsync_buf_puts(&b, "DROP TRIGGER IF EXISTS ");
         my_sb_qname(&b, t.db, nm.trig[k]);
@@ -2659,17 +2675,11 @@ static int my_history_purge(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
 
     if (purged != NULL)
         *purged = 0;
-    if (spec == NULL)
-        return rowsync_error_set(err, ROWSYNC_EINVAL, "no table spec");
-    if (c->in_tx)
-        return rowsync_error_set(err, ROWSYNC_EINVAL,
-                                 "node '%s': history_purge inside the apply "
-                                 "transaction",
-                                 c->node);
-    rc = my_tref(c, spec->table, &t, err);
+    rc = my_capture_target(c, spec,
+                           "history_purge inside the apply transaction", &t,
+                           &nm, err);
     if (rc < 0)
         return rc;
-    my_names(&t, &nm);
     if (ncursors > 0 && (curs = calloc(ncursors, sizeof *curs)) == NULL)
         return my_oom(err);
     for (i = 0; i < ncursors; i++) {

@@ -411,6 +411,21 @@ static char *lite_name3(const char *prefix, const char *name,
     return p;
 }
 
+/* Finalizes an apply entry's statements and frees it; NULL is ignored
+ * (the entry's calloc may have failed). */
+static void lite_apply_free(struct lite_apply *a)
+{
+    if (a == NULL)
+        return;
+    sqlite3_finalize(a->upd);
+    sqlite3_finalize(a->ins);
+    sqlite3_finalize(a->del);
+    sqlite3_finalize(a->tomb);
+    free(a->table);
+    free(a->sig);
+    free(a);
+}
+
 /* Finalizes every cached statement; the next use prepares them again.
  * Called after schema changes that drop what they refer to. */
 static void lite_drop_cache(rowsync_conn_t *c)
@@ -419,13 +434,7 @@ static void lite_drop_cache(rowsync_conn_t *c)
 
     for (; a != NULL; a = next) {
         next = a->next;
-        sqlite3_finalize(a->upd);
-        sqlite3_finalize(a->ins);
-        sqlite3_finalize(a->del);
-        sqlite3_finalize(a->tomb);
-        free(a->table);
-        free(a->sig);
-        free(a);
+        lite_apply_free(a);
     }
     c->applies = NULL;
     sqlite3_finalize(c->marker_stmt);
@@ -2590,13 +2599,7 @@ static int lite_apply_stmts(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         }
         /* The spec changed: drop the old statements. */
         *pp = a->next;
-        sqlite3_finalize(a->upd);
-        sqlite3_finalize(a->ins);
-        sqlite3_finalize(a->del);
-        sqlite3_finalize(a->tomb);
-        free(a->table);
-        free(a->sig);
-        free(a);
+        lite_apply_free(a);
     }
     a = calloc(1, sizeof *a);
     if (a == NULL || (a->table = lite_strdup(spec->table)) == NULL) {
@@ -2679,13 +2682,7 @@ oom:
     rc = lite_oom(err);
 cleanup:
     rowsync_buf_free(&b);
-    sqlite3_finalize(a->upd);
-    sqlite3_finalize(a->ins);
-    sqlite3_finalize(a->del);
-    sqlite3_finalize(a->tomb);
-    free(a->table);
-    free(a->sig);
-    free(a);
+    lite_apply_free(a);
     return rc;
 }
 

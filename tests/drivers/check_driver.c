@@ -1113,6 +1113,32 @@ static void conf_ok(int rc, const rowsync_error_t *e, const char *what)
     ck_assert_msg(rc == 0, "%s failed (%d): %s", what, rc, e->message);
 }
 
+#if defined(CONF_WITH_SQLITE) || defined(CONF_WITH_MYSQL)
+/* A declared type and the core type the driver reads it as. */
+typedef struct conf_typemap {
+    const char *decl;
+    rowsync_type_t type;
+} conf_typemap_t;
+
+/* Creates table m (id INTEGER PRIMARY KEY, then column c<i> declared as
+ * map[i].decl) and returns a new connection to describe it with. */
+static rowsync_conn_t *conf_typemap_table(const conf_typemap_t *map, size_t n)
+{
+    char sql[2048];
+    size_t i, len;
+
+    len = (size_t)snprintf(sql, sizeof sql,
+                           "CREATE TABLE m (id INTEGER "
+                           "PRIMARY KEY");
+    for (i = 0; i < n; i++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", c%zu %s", i,
+                                map[i].decl);
+    snprintf(sql + len, sizeof sql - len, ")");
+    conf_exec(sql);
+    return conf_connect();
+}
+#endif
+
 /* A table spec built from describe: the named columns (comma separated)
  * with their described types, the first nkeys being the key. */
 typedef struct conf_spec {
@@ -3479,10 +3505,7 @@ END_TEST
 /* Declared types map as docs/drivers/sqlite.md says. */
 START_TEST(lite_test_type_mapping)
 {
-    static const struct {
-        const char *decl;
-        rowsync_type_t type;
-    } map[] = {
+    static const conf_typemap_t map[] = {
         {"BOOLEAN", ROWSYNC_TYPE_BOOL},
         {"bool", ROWSYNC_TYPE_BOOL},
         {"BIGINT", ROWSYNC_TYPE_INT},
@@ -3515,18 +3538,9 @@ START_TEST(lite_test_type_mapping)
     const rowsync_table_info_t *info;
     rowsync_conn_t *c;
     rowsync_error_t e;
-    char sql[2048];
-    size_t i, len;
+    size_t i;
 
-    len = (size_t)snprintf(sql, sizeof sql,
-                           "CREATE TABLE m (id INTEGER "
-                           "PRIMARY KEY");
-    for (i = 0; i < n; i++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, ", c%zu %s", i,
-                                map[i].decl);
-    snprintf(sql + len, sizeof sql - len, ")");
-    conf_exec(sql);
-    c = conf_connect();
+    c = conf_typemap_table(map, n);
     memset(&e, 0, sizeof e);
     conf_ok(drv->describe(c, "M", &info, &e), &e, "describe");
     ck_assert_str_eq(info->name, "m");
@@ -4291,10 +4305,7 @@ END_TEST
 /* Declared types map as docs/drivers/mysql.md says. */
 START_TEST(myc_test_type_mapping)
 {
-    static const struct {
-        const char *decl;
-        rowsync_type_t type;
-    } map[] = {
+    static const conf_typemap_t map[] = {
         {"BOOLEAN", ROWSYNC_TYPE_BOOL},
         {"TINYINT(1)", ROWSYNC_TYPE_BOOL},
         {"BIT(1)", ROWSYNC_TYPE_BOOL},
@@ -4333,18 +4344,9 @@ START_TEST(myc_test_type_mapping)
     const rowsync_table_info_t *info;
     rowsync_conn_t *c;
     rowsync_error_t e;
-    char sql[2048];
-    size_t i, len;
+    size_t i;
 
-    len = (size_t)snprintf(sql, sizeof sql,
-                           "CREATE TABLE m (id INTEGER "
-                           "PRIMARY KEY");
-    for (i = 0; i < n; i++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, ", c%zu %s", i,
-                                map[i].decl);
-    snprintf(sql + len, sizeof sql - len, ")");
-    conf_exec(sql);
-    c = conf_connect();
+    c = conf_typemap_table(map, n);
     memset(&e, 0, sizeof e);
     conf_ok(drv->describe(c, "m", &info, &e), &e, "describe");
     ck_assert_uint_eq(info->ncolumns, n + 1);

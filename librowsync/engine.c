@@ -2823,8 +2823,10 @@ static int en_pending(en_dir_t *d, uint64_t *count, int64_t *last_us,
                                         NULL, d->to->cfg->name, &stream, err);
     *count = 0;
     const rowsync_change_t *ch;
+    /* a mesh node's forwarded changes are not sent: not pending either */
     while (rc == 0 && (rc = d->from->drv->stream_next(stream, &ch, err)) == 0)
-        (*count)++;
+        if (!(d->local_only && ch->origin))
+            (*count)++;
     if (stream)
         d->from->drv->stream_close(stream);
     return rc == ROWSYNC_DONE ? 0 : rc;

@@ -215,7 +215,11 @@ typedef struct rowsync_driver {
     /* Applies changes (INSERT/UPDATE: insert or update by key; DELETE:
      * delete by key, no error if absent) inside the open transaction. A
      * batch holds at most one change per key; each change's origin is set
-     * (the core fills in the node it came from). */
+     * (the core fills in the node it came from), or NULL for a change the
+     * core makes on this node itself (a merged row, a restored version),
+     * which is then captured as a local write. Every applied change is
+     * captured, a delete of an absent row too (its tombstone: with three
+     * nodes or more a later change to the key must meet it). */
     int (*apply)(rowsync_conn_t *conn, const rowsync_table_spec_t *spec,
                  const rowsync_change_t *changes, size_t n,
                  rowsync_error_t *err);
@@ -282,7 +286,8 @@ typedef struct rowsync_driver {
      * returned by stream_next changed since the stream's `since`, for
      * column-level merge. Bit i of *changed is spec column i (i < 64).
      * Every bit is set when that is unknown: an insert, a delete, a
-     * change applied by rowsync, a column past the 64th. Updates captured
+     * column past the 64th, and a change applied by rowsync unless the
+     * driver records its exact columns. Updates captured
      * by the triggers record which columns differ between the old and the
      * new row; the net change ORs them. */
     int (*stream_columns)(rowsync_stream_t *stream, uint64_t *changed,

@@ -343,10 +343,13 @@ static void pg_settle(rowsync_conn_t *c, const char *qhist, uint64_t lo)
     deadline =
         (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + PG_SETTLE_MS;
     snprintf(from, sizeof from, "%" PRIu64, lo);
+    /* "a row at or above both lo and the horizon": the BRIN index on xid
+     * skips the block ranges of older rows, where max(xid) over every row
+     * above lo read the whole pending history */
     rowsync_buf_printf(&q,
-                  "SELECT coalesce((SELECT max(xid) FROM %s WHERE xid >="
-                  " $1::int8) >= pg_snapshot_xmin(pg_current_snapshot())"
-                  "::text::int8, false)",
+                  "SELECT EXISTS (SELECT 1 FROM %s WHERE xid >="
+                  " greatest($1::int8, pg_snapshot_xmin(pg_current_snapshot())"
+                  "::text::int8))",
                   qhist);
     const char *params[1] = {from};
     while (!q.oom &&

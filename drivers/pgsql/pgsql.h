@@ -19,6 +19,7 @@
 #define PG_FETCH 1000       /* rows of a stream's first FETCH */
 #define PG_FETCH_MAX 10000  /* most rows of a later FETCH */
 #define PG_FETCH_BYTES ((size_t)4 << 20) /* aim of a later FETCH, in bytes */
+#define PG_STREAM_WORK_MEM "32MB" /* least work_mem of a read transaction */
 #define PG_COPY_CHUNK 65536 /* bytes per PQputCopyData */
 #define PG_STEP_MAX 48      /* breakpoints a cursor may hold */
 #define PG_INF INT64_MAX

@@ -352,11 +352,13 @@ static void pg_settle(rowsync_conn_t *c, const char *qhist, uint64_t lo)
     snprintf(from, sizeof from, "%" PRIu64, lo);
     /* "a row at or above both lo and the horizon": the BRIN index on xid
      * skips the block ranges of older rows, where max(xid) over every row
-     * above lo read the whole pending history */
+     * above lo read the whole pending history; and with no transaction
+     * running (xmin = xmax) nothing can lie above, so nothing is read */
     rowsync_buf_printf(&q,
-                  "SELECT EXISTS (SELECT 1 FROM %s WHERE xid >="
-                  " greatest($1::int8, pg_snapshot_xmin(pg_current_snapshot())"
-                  "::text::int8))",
+                  "SELECT CASE WHEN pg_snapshot_xmin(s) = pg_snapshot_xmax(s)"
+                  " THEN false ELSE EXISTS (SELECT 1 FROM %s WHERE xid >="
+                  " greatest($1::int8, pg_snapshot_xmin(s)::text::int8)) END"
+                  " FROM pg_current_snapshot() s",
                   qhist);
     const char *params[1] = {from};
     while (!q.oom &&

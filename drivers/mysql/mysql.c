@@ -2285,8 +2285,9 @@ static int my_capture_install(rowsync_conn_t *c,
          * 15% of a bulk INSERT's time), and extraction groups the window's
          * rows in one pass over the primary key without it. History tables
          * made earlier keep their rowsync_k (k..., seq) index. */
-        rowsync_buf_puts(&b, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-                      " COLLATE=utf8mb4_bin COMMENT='rowsync change history'");
+        rowsync_buf_puts(
+            &b, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+                " COLLATE=utf8mb4_bin COMMENT='rowsync change history'");
         rc = my_exec_sb(c, &b, err, what);
     } else if (rc == 0) {
         /* Same key count: bring changed key types along, rows stay. */

@@ -478,11 +478,11 @@ static int pg_stage_prepare(rowsync_conn_t *c, pg_target_t *t,
         return rc;
     if (t->hist_txn != c->txn_no) {
         const char *params[1] = {t->qhist};
-        PGresult *res = pg_query(
-            c,
-            "SELECT pg_catalog.to_regclass($1) IS NOT NULL,"
-            " pg_catalog.pg_current_xact_id()::text",
-            1, params, err, "checking the history table");
+        PGresult *res =
+            pg_query(c,
+                     "SELECT pg_catalog.to_regclass($1) IS NOT NULL,"
+                     " pg_catalog.pg_current_xact_id()::text",
+                     1, params, err, "checking the history table");
         if (!res)
             return err ? err->code : ROWSYNC_ERROR;
         t->has_hist = PQgetvalue(res, 0, 0)[0] == 't';
@@ -728,11 +728,11 @@ static int pg_apply_direct(rowsync_conn_t *c, pg_target_t *t,
         return pg_oom(err);
     if (t->hist_txn != c->txn_no) {
         const char *params[1] = {t->qhist};
-        PGresult *res = pg_query(
-            c,
-            "SELECT pg_catalog.to_regclass($1) IS NOT NULL,"
-            " pg_catalog.pg_current_xact_id()::text",
-            1, params, err, "checking the history table");
+        PGresult *res =
+            pg_query(c,
+                     "SELECT pg_catalog.to_regclass($1) IS NOT NULL,"
+                     " pg_catalog.pg_current_xact_id()::text",
+                     1, params, err, "checking the history table");
         if (!res)
             return err ? err->code : ROWSYNC_ERROR;
         t->has_hist = PQgetvalue(res, 0, 0)[0] == 't';

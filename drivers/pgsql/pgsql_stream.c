@@ -354,12 +354,13 @@ static void pg_settle(rowsync_conn_t *c, const char *qhist, uint64_t lo)
      * skips the block ranges of older rows, where max(xid) over every row
      * above lo read the whole pending history; and with no transaction
      * running (xmin = xmax) nothing can lie above, so nothing is read */
-    rowsync_buf_printf(&q,
-                  "SELECT CASE WHEN pg_snapshot_xmin(s) = pg_snapshot_xmax(s)"
-                  " THEN false ELSE EXISTS (SELECT 1 FROM %s WHERE xid >="
-                  " greatest($1::int8, pg_snapshot_xmin(s)::text::int8)) END"
-                  " FROM pg_current_snapshot() s",
-                  qhist);
+    rowsync_buf_printf(
+        &q,
+        "SELECT CASE WHEN pg_snapshot_xmin(s) = pg_snapshot_xmax(s)"
+        " THEN false ELSE EXISTS (SELECT 1 FROM %s WHERE xid >="
+        " greatest($1::int8, pg_snapshot_xmin(s)::text::int8)) END"
+        " FROM pg_current_snapshot() s",
+        qhist);
     const char *params[1] = {from};
     while (!q.oom &&
            pg_query_value(c, q.p, 1, params, buf, sizeof buf, NULL, NULL, "") ==
@@ -593,9 +594,9 @@ int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     for (size_t k = 0; k < spec->nkeys; k++)
         rowsync_buf_printf(&q, ", h.k%zu", k + 1);
     rowsync_buf_printf(&q,
-                  " FROM %s h WHERE h.xid >= $1::int8 AND h.xid <"
-                  " $2::int8",
-                  rel.qhist);
+                       " FROM %s h WHERE h.xid >= $1::int8 AND h.xid <"
+                       " $2::int8",
+                       rel.qhist);
     /* a plain "below lo" / "below hi" says no more than the range */
     if (!pg_step_is_below(&f_since, lo)) {
         rowsync_buf_puts(&q, " AND NOT (");

@@ -17,7 +17,9 @@
 #                       stop them at the end
 #   BENCH_LARGE=M       also run PG->PG sync at M rows (e.g. 1000000) for
 #                       the "same peak RSS at 1M" check
-#   BENCH_REPEAT=R      capture and native copies: best of R runs (default 3)
+#   BENCH_REPEAT=R      capture measurements: best of R runs (default 3)
+#   BENCH_SYNC_REPEAT=S sync pairs: rowsync sync and the native copy, each
+#                       best of S runs (default R); BENCH_LARGE runs once
 #   BENCH_INTERVAL=D    latency: the job's interval (default 5s)
 #   BENCH_LAT_SAMPLES=K latency: number of commits measured (default 5)
 #   BENCH_BATCH=B       batch_size of every job (default: rowsync's, 10000)
@@ -33,6 +35,7 @@ build=$(cd "$build" && pwd)
 N=${2:-100000}
 CN=${BENCH_CAPTURE_N:-100000}
 REPEAT=${BENCH_REPEAT:-3}
+SYNC_REPEAT=${BENCH_SYNC_REPEAT:-$REPEAT}
 ONLY=${BENCH_ONLY:-capture sync bidir latency}
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(dirname "$here")
@@ -240,10 +243,11 @@ native_copy() {
     esac
 }
 
-# One-way sync of $3 rows from kind $1 to kind $2 (pgsql, mysql, sqlite):
-# rowsync sync under /usr/bin/time against the native copy.
-sync_pair() {
-    local src=$1 dst=$2 n=$3 sdb ddb t_rs t_nat rss cpu got nat=
+# Creates the tables of one sync measurement (source bench_sync, target
+# bench_sync and bench_native), installs capture and inserts $3 rows on
+# the source (untimed). Sets sdb and ddb; writes $work/sync.conf.
+sync_setup() {
+    local src=$1 dst=$2 n=$3
     case $src in
     pgsql) sdb=rowsync_a; pg_create "$sdb" bench_sync ;;
     mysql) sdb=rowsync_a; my_create "$sdb" bench_sync ;;
@@ -264,14 +268,43 @@ sync_pair() {
     mysql) my_bulk "$sdb" bench_sync 1 "$n" ;;
     sqlite) lite_bulk "$sdb" bench_sync 1 "$n" ;;
     esac
-    timeit /usr/bin/time -v -o "$work/time.txt" "$rowsync" -q sync "$work/sync.conf" >"$work/sync.out"
-    t_rs=$T
-    rss=$(awk -F: '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/time.txt")
-    cpu=$(awk -F: '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$work/time.txt")
-    got=$(count_rows "$dst" "$ddb" bench_sync)
-    [ "$got" = "$n" ] || echo "bench: WARNING $src->$dst: target has $got rows, expected $n" >&2
-    # The native copy: best of $REPEAT (rowsync sync runs once).
-    for _ in $(seq 1 "$REPEAT"); do
+}
+
+# Removes what sync_setup made.
+sync_teardown() {
+    local src=$1 dst=$2
+    rs teardown "$work/sync.conf" >/dev/null
+    case $src in
+    pgsql) pg "$sdb" -c "DROP TABLE bench_sync" ;;
+    mysql) my "$sdb" -e "DROP TABLE bench_sync" ;;
+    esac
+    case $dst in
+    pgsql) pg "$ddb" -c "DROP TABLE bench_sync, bench_native" ;;
+    mysql) my "$ddb" -e "DROP TABLE bench_sync, bench_native" ;;
+    esac
+}
+
+# One-way sync of $3 rows from kind $1 to kind $2 (pgsql, mysql, sqlite):
+# rowsync sync under /usr/bin/time against the native copy. Both sides
+# are the best of $SYNC_REPEAT runs (each rowsync run on freshly made
+# tables and history); RSS and CPU are those of the best rowsync run.
+sync_pair() {
+    local src=$1 dst=$2 n=$3 reps=$4 sdb ddb t_rs= t_nat rss cpu got nat= all= r
+    for r in $(seq 1 "$reps"); do
+        [ "$r" = 1 ] || sync_teardown "$src" "$dst"
+        sync_setup "$src" "$dst" "$n"
+        timeit /usr/bin/time -v -o "$work/time.txt" "$rowsync" -q sync "$work/sync.conf" >"$work/sync.out"
+        all="$all $T"
+        got=$(count_rows "$dst" "$ddb" bench_sync)
+        [ "$got" = "$n" ] || echo "bench: WARNING $src->$dst: target has $got rows, expected $n" >&2
+        if [ -z "$t_rs" ] || awk -v a="$T" -v b="$t_rs" 'BEGIN { exit !(a < b) }'; then
+            t_rs=$T
+            rss=$(awk -F: '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/time.txt")
+            cpu=$(awk -F: '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$work/time.txt")
+        fi
+    done
+    # The native copy: best of $SYNC_REPEAT too.
+    for _ in $(seq 1 "$reps"); do
         case $dst in
         pgsql) pg "$ddb" -c "TRUNCATE bench_native" ;;
         mysql) my "$ddb" -e "TRUNCATE TABLE bench_native" ;;
@@ -285,17 +318,9 @@ sync_pair() {
     [ "$got" = "$n" ] || echo "bench: WARNING $src->$dst native copy: $got rows, expected $n" >&2
     local how
     case $dst in pgsql) how=COPY ;; mysql) how="LOAD DATA LOCAL" ;; esac
-    echo "sync $src->$dst $(human "$n"): $(rate "$n" "$t_rs") rows/s ($t_rs s); native $how $(rate "$n" "$t_nat") rows/s ($t_nat s); ratio $(ratio "$t_rs" "$t_nat")x"
+    echo "sync $src->$dst $(human "$n"): $(rate "$n" "$t_rs") rows/s ($t_rs s); native $how $(rate "$n" "$t_nat") rows/s ($t_nat s); ratio $(ratio "$t_rs" "$t_nat")x (best of $reps; rowsync:$all s; native:$nat s)"
     echo "memory $src->$dst $(human "$n"): peak RSS of rowsync sync $rss MiB (rowsync process CPU $cpu s of $t_rs s wall)"
-    rs teardown "$work/sync.conf" >/dev/null
-    case $src in
-    pgsql) pg "$sdb" -c "DROP TABLE bench_sync" ;;
-    mysql) my "$sdb" -e "DROP TABLE bench_sync" ;;
-    esac
-    case $dst in
-    pgsql) pg "$ddb" -c "DROP TABLE bench_sync, bench_native" ;;
-    mysql) my "$ddb" -e "DROP TABLE bench_sync, bench_native" ;;
-    esac
+    sync_teardown "$src" "$dst"
 }
 
 # --- bidirectional round --------------------------------------------------
@@ -369,9 +394,9 @@ case " $ONLY " in *" capture "*)
 esac
 case " $ONLY " in *" sync "*)
     for pair in ${BENCH_PAIRS:-pgsql-pgsql mysql-pgsql pgsql-mysql sqlite-pgsql}; do
-        sync_pair "${pair%-*}" "${pair#*-}" "$N"
+        sync_pair "${pair%-*}" "${pair#*-}" "$N" "$SYNC_REPEAT"
     done
-    if [ -n "${BENCH_LARGE:-}" ]; then sync_pair pgsql pgsql "$BENCH_LARGE"; fi ;;
+    if [ -n "${BENCH_LARGE:-}" ]; then sync_pair pgsql pgsql "$BENCH_LARGE" 1; fi ;;
 esac
 case " $ONLY " in *" bidir "*) bidir_round "$N" ;; esac
 case " $ONLY " in *" latency "*) latency_run ;; esac

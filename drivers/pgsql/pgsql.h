@@ -16,7 +16,10 @@
 #define PG_DRIVER_VERSION "0.1.0"
 #define PG_NAME_MAX 63      /* NAMEDATALEN - 1 */
 #define PG_QNAME_MAX 300    /* a quoted "schema"."name" */
-#define PG_FETCH 1000       /* rows per FETCH of a stream */
+#define PG_FETCH 1000       /* rows of a stream's first FETCH */
+#define PG_FETCH_MAX 10000  /* most rows of a later FETCH */
+#define PG_FETCH_BYTES ((size_t)4 << 20) /* aim of a later FETCH, in bytes */
+#define PG_STREAM_WORK_MEM "32MB" /* least work_mem of a read transaction */
 #define PG_COPY_CHUNK 65536 /* bytes per PQputCopyData */
 #define PG_STEP_MAX 48      /* breakpoints a cursor may hold */
 #define PG_INF INT64_MAX
@@ -74,6 +77,8 @@ typedef struct pg_target {
     uint64_t used_txn;  /* transaction that last filled it */
     uint64_t hist_txn;  /* transaction in which has_hist was checked */
     int has_hist;
+    char xid[24]; /* that transaction's xid, as the history's xid column
+                     holds it (the direct path sends it with every row) */
     char *sql_delete, *sql_upsert, *sql_history;
     char *sql_copy_table, *sql_copy_hist; /* the direct path's COPYs */
     unsigned direct_skip; /* batches left before the direct path is
@@ -117,6 +122,8 @@ struct rowsync_stream {
     PGresult *res;
     PGresult *next; /* the FETCH sent ahead, once collected */
     int ahead;      /* a FETCH was sent ahead and not consumed yet */
+    int fetch_n;    /* rows the next FETCH asks for */
+    int ahead_n;    /* rows the FETCH sent ahead asked for */
     int row, nrows, eof, done;
     rowsync_change_t change;
     rowsync_value_t *values;

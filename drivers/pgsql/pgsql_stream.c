@@ -102,6 +102,12 @@ static int pg_step_combine(const pg_step_t *a, const pg_step_t *b, int want_max,
     return 0;
 }
 
+/* Whether f consumes exactly the rows below x (and nothing above). */
+static int pg_step_is_below(const pg_step_t *f, uint64_t x)
+{
+    return f->n == 1 && f->p[0] == x && f->v[0] == PG_INF && f->v[1] == 0;
+}
+
 /* A cursor consuming every row below x. */
 static void pg_step_below(pg_step_t *f, uint64_t x)
 {
@@ -299,8 +305,15 @@ static int pg_stream_txn_begin(rowsync_conn_t *c, rowsync_error_t *err)
                                  c->node);
     if (c->nstreams > 0)
         return 0;
-    return pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err,
-                   "starting a read transaction");
+    /* work_mem raised to PG_STREAM_WORK_MEM for this transaction (never
+     * lowered): the net-change query's two sorts of the window then stay
+     * in memory (at 100k pending rows about 20% of the first FETCH) */
+    return pg_exec(c,
+                   "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT"
+                   " set_config('work_mem', '" PG_STREAM_WORK_MEM "', true)"
+                   " WHERE pg_size_bytes(current_setting('work_mem')) <"
+                   " pg_size_bytes('" PG_STREAM_WORK_MEM "')",
+                   err, "starting a read transaction");
 }
 
 /* Ends the shared read transaction when no stream is left. */
@@ -338,11 +351,17 @@ static void pg_settle(rowsync_conn_t *c, const char *qhist, uint64_t lo)
     deadline =
         (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + PG_SETTLE_MS;
     snprintf(from, sizeof from, "%" PRIu64, lo);
-    rowsync_buf_printf(&q,
-                  "SELECT coalesce((SELECT max(xid) FROM %s WHERE xid >="
-                  " $1::int8) >= pg_snapshot_xmin(pg_current_snapshot())"
-                  "::text::int8, false)",
-                  qhist);
+    /* "a row at or above both lo and the horizon": the BRIN index on xid
+     * skips the block ranges of older rows, where max(xid) over every row
+     * above lo read the whole pending history; and with no transaction
+     * running (xmin = xmax) nothing can lie above, so nothing is read */
+    rowsync_buf_printf(
+        &q,
+        "SELECT CASE WHEN pg_snapshot_xmin(s) = pg_snapshot_xmax(s)"
+        " THEN false ELSE EXISTS (SELECT 1 FROM %s WHERE xid >="
+        " greatest($1::int8, pg_snapshot_xmin(s)::text::int8)) END"
+        " FROM pg_current_snapshot() s",
+        qhist);
     const char *params[1] = {from};
     while (!q.oom &&
            pg_query_value(c, q.p, 1, params, buf, sizeof buf, NULL, NULL, "") ==
@@ -387,6 +406,27 @@ void pg_prefetch_collect(rowsync_conn_t *c)
     s->next = keep;
 }
 
+/* Sizes the next FETCH from the rows just read: about PG_FETCH_BYTES of
+ * them, between PG_FETCH and PG_FETCH_MAX rows. Large FETCHes sent ahead
+ * let the source compute a whole batch while the target applies the
+ * previous one; the byte aim keeps wide rows from growing the process. */
+static void pg_stream_size(rowsync_stream_t *s)
+{
+    int n = s->nrows < 64 ? s->nrows : 64, nf = PQnfields(s->res);
+    size_t bytes = 0;
+
+    if (n == 0)
+        return;
+    for (int r = 0; r < n; r++)
+        for (int f = 0; f < nf; f++)
+            bytes += (size_t)PQgetlength(s->res, r, f) + 8;
+    size_t per_row = bytes / (size_t)n + 1;
+    size_t want = PG_FETCH_BYTES / per_row;
+    s->fetch_n = want < PG_FETCH       ? PG_FETCH
+                 : want > PG_FETCH_MAX ? PG_FETCH_MAX
+                                       : (int)want;
+}
+
 /* Puts the stream's next FETCH result in s->res: the one sent ahead when
  * there is one, else a fresh FETCH; then, unless it was the last, sends
  * the following FETCH ahead. */
@@ -394,9 +434,12 @@ static int pg_stream_fetch(rowsync_stream_t *s, rowsync_error_t *err)
 {
     rowsync_conn_t *c = s->conn;
     char sql[64];
-    int rc;
+    int rc, asked;
 
-    snprintf(sql, sizeof sql, "FETCH %d FROM %s", PG_FETCH, s->cursor_name);
+    if (s->fetch_n <= 0)
+        s->fetch_n = PG_FETCH;
+    snprintf(sql, sizeof sql, "FETCH %d FROM %s", s->fetch_n, s->cursor_name);
+    asked = s->fetch_n;
     if (c->prefetch == s)
         pg_prefetch_collect(c);
     if (s->ahead) {
@@ -410,16 +453,22 @@ static int pg_stream_fetch(rowsync_stream_t *s, rowsync_error_t *err)
             return rc < 0 ? rc : ROWSYNC_ERROR;
         }
         s->res = res;
+        asked = s->ahead_n;
     } else if (!(s->res = pg_query(c, sql, 0, NULL, err, "reading a stream"))) {
         return err ? err->code : ROWSYNC_ERROR;
     }
     s->nrows = PQntuples(s->res);
     s->row = 0;
-    if (s->nrows < PG_FETCH)
+    if (s->nrows < asked) {
         s->eof = 1;
-    else if (!c->prefetch && PQsendQuery(c->pg, sql) == 1) {
+        return 0;
+    }
+    pg_stream_size(s);
+    snprintf(sql, sizeof sql, "FETCH %d FROM %s", s->fetch_n, s->cursor_name);
+    if (!c->prefetch && PQsendQuery(c->pg, sql) == 1) {
         c->prefetch = s;
         s->ahead = 1;
+        s->ahead_n = s->fetch_n;
     }
     return 0;
 }
@@ -554,7 +603,14 @@ int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         rowsync_buf_puts(&q, ", t.");
         pg_buf_ident(&q, spec->columns[i]);
     }
-    rowsync_buf_puts(&q, ", w.rowsync_cols FROM (SELECT DISTINCT ON (");
+    /* The newest history row of each key (DISTINCT ON), echoes dropped
+     * after that choice, put in seq order while the rows are narrow; the
+     * live row is joined to that ordered list, so that with an index on
+     * the key the plan is a nested loop that keeps the order: the first
+     * FETCH pays only for the narrow sort, and every later FETCH looks
+     * up its own rows (while the caller applies the previous ones)
+     * instead of the first FETCH joining and sorting whole rows. */
+    rowsync_buf_puts(&q, ", w.rowsync_cols FROM (SELECT * FROM (SELECT DISTINCT ON (");
     for (size_t k = 0; k < spec->nkeys; k++)
         rowsync_buf_printf(&q, "%sh.k%zu", k ? ", " : "", k + 1);
     rowsync_buf_puts(&q, ") h.seq, h.op, h.time_us, h.origin");
@@ -562,25 +618,33 @@ int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         rowsync_buf_printf(&q, ", h.k%zu", k + 1);
     pg_sb_cols_fold(&q);
     rowsync_buf_printf(&q,
-                  " FROM %s h WHERE h.xid >= $1::int8 AND h.xid <"
-                  " $2::int8 AND NOT (",
-                  rel.qhist);
-    pg_step_sql(&q, &f_since, nums, &np);
-    rowsync_buf_puts(&q, ") AND (");
-    pg_step_sql(&q, &f_bound, nums, &np);
-    rowsync_buf_puts(&q, ")");
+                       " FROM %s h WHERE h.xid >= $1::int8 AND h.xid <"
+                       " $2::int8",
+                       rel.qhist);
+    /* a plain "below lo" / "below hi" says no more than the range */
+    if (!pg_step_is_below(&f_since, lo)) {
+        rowsync_buf_puts(&q, " AND NOT (");
+        pg_step_sql(&q, &f_since, nums, &np);
+        rowsync_buf_puts(&q, ")");
+    }
+    if (!pg_step_is_below(&f_bound, hi)) {
+        rowsync_buf_puts(&q, " AND (");
+        pg_step_sql(&q, &f_bound, nums, &np);
+        rowsync_buf_puts(&q, ")");
+    }
     pg_sb_cols_window(&q, spec);
     rowsync_buf_puts(&q, " ORDER BY ");
     for (size_t k = 0; k < spec->nkeys; k++)
         rowsync_buf_printf(&q, "h.k%zu, ", k + 1);
-    rowsync_buf_printf(&q, "h.seq DESC) w LEFT JOIN %s t ON ", rel.qname);
-    pg_key_join(&q, spec, "w");
+    rowsync_buf_puts(&q, "h.seq DESC) n");
     for (int i = 0; i < np; i++)
         params[i] = nums[i];
     if (skip_origin) {
         params[np] = skip_origin;
-        rowsync_buf_printf(&q, " WHERE w.origin IS DISTINCT FROM $%d", ++np);
+        rowsync_buf_printf(&q, " WHERE n.origin IS DISTINCT FROM $%d", ++np);
     }
+    rowsync_buf_printf(&q, " ORDER BY n.seq) w LEFT JOIN %s t ON ", rel.qname);
+    pg_key_join(&q, spec, "w");
     rowsync_buf_puts(&q, " ORDER BY w.seq");
     if (q.oom) {
         rc = pg_oom(err);

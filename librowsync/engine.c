@@ -285,6 +285,30 @@ static int en_convert(en_batch_t *b, const rowsync_value_t *v,
  * plugin changed its type) and with origin set to `origin` when the
  * change carries none. A value that cannot convert fails with ROWSYNC_ECONVERT;
  * the batch then holds a partial change and must not be applied. */
+/* Copies the bytes of a text-carried value into the batch's arena, so
+ * it stays valid until the batch commits. */
+static int en_batch_own(en_batch_t *b, rowsync_value_t *v)
+{
+    switch (v->type) {
+    case ROWSYNC_TYPE_DECIMAL:
+    case ROWSYNC_TYPE_TEXT:
+    case ROWSYNC_TYPE_BINARY:
+    case ROWSYNC_TYPE_UUID:
+    case ROWSYNC_TYPE_JSON: {
+        size_t len = v->u.bytes.len;
+        char *copy = en_batch_alloc(b, len ? len : 1);
+        if (!copy)
+            return ROWSYNC_ENOMEM;
+        if (len)
+            memcpy(copy, v->u.bytes.ptr, len);
+        v->u.bytes.ptr = copy;
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
 static int en_batch_add(en_batch_t *b, const rs_route_t *route,
                         const rs_node_table_t *dst, const rowsync_change_t *ch,
                         const unsigned char *retyped,
@@ -334,24 +358,8 @@ static int en_batch_add(en_batch_t *b, const rs_route_t *route,
             *bad_column = i;
             return rc;
         }
-        switch (vals[i].type) {
-        case ROWSYNC_TYPE_DECIMAL:
-        case ROWSYNC_TYPE_TEXT:
-        case ROWSYNC_TYPE_BINARY:
-        case ROWSYNC_TYPE_UUID:
-        case ROWSYNC_TYPE_JSON: {
-            size_t len = vals[i].u.bytes.len;
-            char *copy = en_batch_alloc(b, len ? len : 1);
-            if (!copy)
-                return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
-            if (len)
-                memcpy(copy, vals[i].u.bytes.ptr, len);
-            vals[i].u.bytes.ptr = copy;
-            break;
-        }
-        default:
-            break;
-        }
+        if (en_batch_own(b, &vals[i]) < 0)
+            return rowsync_error_set(err, ROWSYNC_ENOMEM, "out of memory");
     }
     out->values = vals;
     out->nvalues = b->ncols;
@@ -1076,20 +1084,9 @@ static int en_merge_apply(en_dir_t *d, en_batch_t *b, const en_verdict_t *v,
             if (strcmp(d->route->spec.columns[r], dst->spec.columns[j]) != 0)
                 continue;
             vals[r] = v->merge_values[j];
-            if (vals[r].type == ROWSYNC_TYPE_DECIMAL ||
-                vals[r].type == ROWSYNC_TYPE_TEXT ||
-                vals[r].type == ROWSYNC_TYPE_BINARY ||
-                vals[r].type == ROWSYNC_TYPE_UUID ||
-                vals[r].type == ROWSYNC_TYPE_JSON) {
-                size_t len = vals[r].u.bytes.len;
-                char *copy = en_batch_alloc(b, len ? len : 1);
-                if (!copy)
-                    return rowsync_error_set(err, ROWSYNC_ENOMEM,
-                                             "out of memory");
-                if (len)
-                    memcpy(copy, vals[r].u.bytes.ptr, len);
-                vals[r].u.bytes.ptr = copy;
-            }
+            if (en_batch_own(b, &vals[r]) < 0)
+                return rowsync_error_set(err, ROWSYNC_ENOMEM,
+                                         "out of memory");
         }
     }
     return 0;

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <ltdl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -5089,6 +5090,46 @@ END_TEST
 /* A short transaction that holds the horizon back when a stream opens is
  * waited for (up to 250 ms): its rows and the ones committed after it come
  * in the same stream. */
+/* Whether fd becomes readable within ms milliseconds. */
+static int pga_readable(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    int rc = poll(&p, 1, ms);
+    ck_assert_int_ge(rc, 0);
+    return rc > 0;
+}
+
+/* watch: the descriptor wakes when another session commits a change to
+ * a captured table, not before, and not for a table without capture;
+ * watch_clear consumes the wake-up. */
+START_TEST(pga_test_watch)
+{
+    rowsync_error_t e;
+    conf_spec_t s;
+    rowsync_conn_t *c = conf_kv(&s);
+    int fd = -1;
+
+    conf_exec("CREATE TABLE plain (id INTEGER PRIMARY KEY)");
+    memset(&e, 0, sizeof e);
+    ck_assert_ptr_nonnull(drv->watch);
+    conf_ok(drv->watch(c, &fd, &e), &e, "watch");
+    ck_assert_int_ge(fd, 0);
+    conf_ok(drv->watch_clear(c, &e), &e, "watch_clear");
+    ck_assert_msg(!pga_readable(fd, 300), "woke before any change");
+
+    conf_exec("INSERT INTO plain VALUES (1)");
+    ck_assert_msg(!pga_readable(fd, 300),
+                  "woke for a table without capture");
+
+    conf_exec("INSERT INTO kv VALUES (1, 'a', 1)");
+    ck_assert_msg(pga_readable(fd, 5000),
+                  "no wake-up within 5 s of a committed change");
+    conf_ok(drv->watch_clear(c, &e), &e, "watch_clear");
+    ck_assert_msg(!pga_readable(fd, 300), "still readable after watch_clear");
+    drv->disconnect(c);
+}
+END_TEST
+
 START_TEST(pga_test_settle)
 {
     rowsync_conn_t *c;
@@ -5390,6 +5431,7 @@ static void pga_native_tests(Suite *s)
     tcase_add_test(tc, pga_test_bulk_key_update);
     tcase_add_test(tc, pga_test_commit_order);
     tcase_add_test(tc, pga_test_settle);
+    tcase_add_test(tc, pga_test_watch);
     tcase_add_test(tc, pga_test_resume_twice);
     tcase_add_test(tc, pga_test_stream_close_early);
     tcase_add_test(tc, pga_test_error_details);

@@ -2829,6 +2829,15 @@ static int en_pending(en_dir_t *d, uint64_t *count, int64_t *last_us,
     return rc == ROWSYNC_DONE ? 0 : rc;
 }
 
+/* Whether some direction of the job reads node's history. */
+static int en_reads_from(rowsync_job_t *job, rs_node_t *node)
+{
+    for (size_t i = 0; i < job->cfg->nnodes; i++)
+        if (en_linked(job, node, &job->nodes[i]))
+            return 1;
+    return 0;
+}
+
 int rs_engine_status(rowsync_job_t *job, rowsync_error_t *err)
 {
     int rc = rs_engine_resolve(job, err);
@@ -2876,8 +2885,12 @@ int rs_engine_status(rowsync_job_t *job, rowsync_error_t *err)
                 return rc;
             if (installed)
                 rs_out(job->ctx, "node %s  %s: capture installed, %lld "
-                                 "history rows",
-                       node->cfg->name, nt->spec.table, (long long)rows);
+                                 "history rows%s",
+                       node->cfg->name, nt->spec.table, (long long)rows,
+                       en_reads_from(job, node)
+                           ? ""
+                           : " (nothing in this job reads them: never "
+                             "purged)");
             else
                 rs_out(job->ctx, "node %s  %s: capture not installed (run "
                                  "init)",

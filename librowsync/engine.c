@@ -425,6 +425,39 @@ static void en_free_plugins(rowsync_job_t *job)
 /* Loads every [plugin NAME]'s module, checks the section's keys against
  * the plugin's option list (file:line of an unknown one) and creates the
  * instance. On failure no instance is left. */
+/* The loaded [plugin NAME] instance, or NULL. */
+static const rs_plugin_inst_t *en_plugin(const rowsync_job_t *job,
+                                         const char *name)
+{
+    for (size_t i = 0; i < job->cfg->nplugins; i++)
+        if (strcmp(job->plugins[i].cfg->name, name) == 0)
+            return &job->plugins[i];
+    return NULL;
+}
+
+/* Fails, before anything runs, when a `conflict = plugin:NAME` names a
+ * plugin whose module cannot decide conflicts. */
+static int en_check_resolvers(rowsync_job_t *job, rowsync_error_t *err)
+{
+    const rs_job_cfg_t *cfg = job->cfg;
+    for (size_t t = 0; t <= cfg->ntables; t++) {
+        const rs_table_cfg_t *tc = t < cfg->ntables ? &cfg->tables[t] : NULL;
+        int rule = tc ? tc->conflict : (int)cfg->conflict;
+        const char *name = tc ? tc->conflict_plugin : cfg->conflict_plugin;
+        int line = tc ? tc->conflict_line : cfg->conflict_line;
+        if (rule != RS_RULE_PLUGIN)
+            continue;
+        const rs_plugin_inst_t *pi = en_plugin(job, name);
+        if (pi && !pi->plugin->resolve)
+            return rowsync_error_set(
+                err, ROWSYNC_EINVAL,
+                "%s:%d: conflict = plugin:%s, but module '%s' of [plugin %s] "
+                "has no resolver (plugin ABI 1.1 member resolve)",
+                cfg->path, line, name, pi->cfg->module, name);
+    }
+    return 0;
+}
+
 static int en_load_plugins(rowsync_job_t *job, rowsync_error_t *err)
 {
     const rs_job_cfg_t *cfg = job->cfg;
@@ -491,7 +524,10 @@ static int en_load_plugins(rowsync_job_t *job, rowsync_error_t *err)
             return rc;
         }
     }
-    return 0;
+    int rc = en_check_resolvers(job, err);
+    if (rc < 0)
+        en_free_plugins(job);
+    return rc;
 }
 
 /* Reads the node's password from the environment or a file. *out is
@@ -1575,11 +1611,8 @@ static int en_plugin_decide(en_dir_t *d, const en_version_t *in,
     rowsync_job_t *job = d->job;
     const char *name = d->table->cfg->conflict ? d->table->cfg->conflict_plugin
                                                : job->cfg->conflict_plugin;
-    const rs_plugin_inst_t *pi = NULL;
-    for (size_t i = 0; i < job->cfg->nplugins; i++)
-        if (strcmp(job->plugins[i].cfg->name, name) == 0)
-            pi = &job->plugins[i];
-    if (!pi || !pi->plugin->resolve)
+    const rs_plugin_inst_t *pi = en_plugin(job, name);
+    if (!pi || !pi->plugin->resolve) /* en_check_resolvers said so */
         return rowsync_error_set(err, ROWSYNC_EINVAL,
                                  "[plugin %s] decides conflicts of '%s', but "
                                  "its module has no resolver",

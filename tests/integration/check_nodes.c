@@ -442,6 +442,30 @@ START_TEST(test_plugin_resolver_prefers_larger_value)
 }
 END_TEST
 
+/* conflict = plugin:NAME naming a plugin that cannot decide conflicts is
+ * refused before anything runs, with the line. */
+START_TEST(test_plugin_without_resolver_refused)
+{
+    for (int i = 0; i < 2; i++)
+        h_make_items(g_db[i], 5);
+    h_write_file(g_job,
+                 "[job]\nmode = bidirectional\nconflict = plugin:stamp\n\n"
+                 "[node alpha]\ndriver = sqlite\npath = alpha.db\n\n"
+                 "[node beta]\ndriver = sqlite\npath = beta.db\n\n"
+                 "[table items]\n\n"
+                 "[plugin stamp]\nmodule = set\ncolumn = name\n"
+                 "value = 'x'\n");
+    h_proc_t *p = h_run("init", g_job, NULL);
+    ck_assert_msg(p->status == 2 && strstr(p->err, "job.conf:3:") &&
+                      strstr(p->err, "has no resolver"),
+                  "a plugin without a resolver was not refused: %s",
+                  h_describe(p));
+    h_proc_free(p);
+    ck_assert_int_eq(h_rowsync_objects(g_db[0]), 0);
+    ck_assert_int_eq(h_rowsync_objects(g_db[1]), 0);
+}
+END_TEST
+
 /* merge = column: alpha changes name, beta changes qty of the same row;
  * after a pass both changes are on both nodes. Then both change name and
  * only beta qty: name goes to the later change, qty survives. */
@@ -650,6 +674,7 @@ int main(void)
     ADD(s, test_init_after_add_column_keeps_pending, 60);
     ADD(s, test_manual_conflict_parked_and_resolved, 60);
     ADD(s, test_plugin_resolver_prefers_larger_value, 60);
+    ADD(s, test_plugin_without_resolver_refused, 60);
     ADD(s, test_column_merge_keeps_both_changes, 60);
     /* a larger ROWSYNC_TEST_OPS needs more time */
     int big = getenv("ROWSYNC_TEST_OPS") ? 3600 : 240;

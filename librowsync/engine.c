@@ -33,6 +33,20 @@ static rs_node_t *en_node(rowsync_job_t *job, const char *name)
     return NULL;
 }
 
+/* Whether node is a spoke of a hub job with more than two nodes. */
+static int en_spoke(rowsync_job_t *job, const rs_node_t *node)
+{
+    const rs_job_cfg_t *cfg = job->cfg;
+    return cfg->hub && cfg->nnodes > 2 && strcmp(cfg->hub, node->cfg->name);
+}
+
+/* Whether the job is a full mesh of more than two nodes. */
+static int en_mesh(rowsync_job_t *job)
+{
+    const rs_job_cfg_t *cfg = job->cfg;
+    return cfg->mode == RS_MODE_BIDIRECTIONAL && cfg->nnodes > 2 && !cfg->hub;
+}
+
 static size_t en_node_index(rowsync_job_t *job, const rs_node_t *node)
 {
     return (size_t)(node - job->nodes);
@@ -840,9 +854,7 @@ static void en_dir_init(en_dir_t *d, rowsync_job_t *job, rs_node_t *from,
                               en_node_index(job, to)];
     snprintf(d->state_key, sizeof(d->state_key), "cursor/%s/%s",
              from->cfg->name, table->cfg->name);
-    const rs_job_cfg_t *cfg = job->cfg;
-    d->local_only = cfg->mode == RS_MODE_BIDIRECTIONAL && cfg->nnodes > 2 &&
-                    !(cfg->hub && strcmp(cfg->hub, from->cfg->name) == 0);
+    d->local_only = en_mesh(job) || en_spoke(job, from);
 }
 
 /* What to do with one change while it streams: keep it, drop it, and a
@@ -1334,20 +1346,6 @@ static const char *en_origin(rowsync_job_t *job, rs_node_t *from,
                              const rowsync_change_t *ch)
 {
     return ch->origin ? en_job_name(job, ch->origin) : from->cfg->name;
-}
-
-/* Whether node is a spoke of a hub job with more than two nodes. */
-static int en_spoke(rowsync_job_t *job, const rs_node_t *node)
-{
-    const rs_job_cfg_t *cfg = job->cfg;
-    return cfg->hub && cfg->nnodes > 2 && strcmp(cfg->hub, node->cfg->name);
-}
-
-/* Whether the job is a full mesh of more than two nodes. */
-static int en_mesh(rowsync_job_t *job)
-{
-    const rs_job_cfg_t *cfg = job->cfg;
-    return cfg->mode == RS_MODE_BIDIRECTIONAL && cfg->nnodes > 2 && !cfg->hub;
 }
 
 /* Versions that are no conflict: the same change (one origin, one time:

@@ -2232,6 +2232,17 @@ static int en_linked(rowsync_job_t *job, rs_node_t *a, rs_node_t *b)
            strcmp(b->cfg->name, cfg->hub) == 0;
 }
 
+/* Whether some direction of the job reads node's history. Only such a
+ * node needs capture: a one-way target's own writes go nowhere, so init
+ * installs nothing there and its applies write no history. */
+static int en_reads_from(rowsync_job_t *job, rs_node_t *node)
+{
+    for (size_t i = 0; i < job->cfg->nnodes; i++)
+        if (en_linked(job, node, &job->nodes[i]))
+            return 1;
+    return 0;
+}
+
 /* One bidirectional pass over the pair a, b: the foreign-key sweeps, then
  * every table's merge, under both pair locks. */
 static int en_sync_pair(rowsync_job_t *job, rs_node_t *a, rs_node_t *b,
@@ -2342,7 +2353,8 @@ int rs_engine_sync(rowsync_job_t *job, rowsync_pass_stats_t *stats,
     rowsync_pass_stats_t total = {0, 0, 0};
     int rc = rs_engine_resolve(job, err);
     for (size_t n = 0; rc == 0 && n < job->cfg->nnodes; n++)
-        rc = en_require_capture(job, &job->nodes[n], err);
+        if (en_reads_from(job, &job->nodes[n]))
+            rc = en_require_capture(job, &job->nodes[n], err);
     if (rc == 0)
         rc = en_read_clocks(job, 1, err);
     if (rc < 0)
@@ -2559,6 +2571,11 @@ int rs_engine_init(rowsync_job_t *job, rowsync_error_t *err)
      * first sync replays them (applying a change twice is harmless). */
     for (size_t n = 0; n < job->cfg->nnodes; n++) {
         rs_node_t *node = &job->nodes[n];
+        if (!en_reads_from(job, node)) {
+            rs_out(job->ctx, "node %s: one-way target, no capture needed",
+                   node->cfg->name);
+            continue;
+        }
         for (size_t t = 0; t < job->cfg->ntables; t++) {
             rs_table_t *tab = &job->tables[t];
             rc = node->drv->capture_install(node->conn, &tab->on[n].spec,
@@ -2794,7 +2811,9 @@ int rs_engine_check(rowsync_job_t *job, rowsync_error_t *err)
             int shaped = on && (on->name || on->nmap || on->nskip || on->nfill);
             rs_out(job->ctx, "  on %s: columns %s, capture %s", node->cfg->name,
                    shaped ? "mapped" : "match",
-                   installed ? "installed" : "not installed (run init)");
+                   installed                    ? "installed"
+                   : en_reads_from(job, node) ? "not installed (run init)"
+                                                : "not needed (one-way target)");
             en_print_shape(job, tab, n);
             for (size_t c = 0; c < nt->spec.ncolumns; c++) {
                 size_t r = 0;
@@ -2860,15 +2879,6 @@ static int en_pending(en_dir_t *d, uint64_t *count, int64_t *last_us,
     return rc == ROWSYNC_DONE ? 0 : rc;
 }
 
-/* Whether some direction of the job reads node's history. */
-static int en_reads_from(rowsync_job_t *job, rs_node_t *node)
-{
-    for (size_t i = 0; i < job->cfg->nnodes; i++)
-        if (en_linked(job, node, &job->nodes[i]))
-            return 1;
-    return 0;
-}
-
 int rs_engine_status(rowsync_job_t *job, rowsync_error_t *err)
 {
     int rc = rs_engine_resolve(job, err);
@@ -2922,9 +2932,12 @@ int rs_engine_status(rowsync_job_t *job, rowsync_error_t *err)
                            ? ""
                            : " (nothing in this job reads them: never "
                              "purged)");
-            else
+            else if (en_reads_from(job, node))
                 rs_out(job->ctx, "node %s  %s: capture not installed (run "
                                  "init)",
+                       node->cfg->name, nt->spec.table);
+            else
+                rs_out(job->ctx, "node %s  %s: no capture (one-way target)",
                        node->cfg->name, nt->spec.table);
         }
         rs_out(job->ctx, "node %s: %zu conflicts journaled", node->cfg->name,
@@ -3021,6 +3034,8 @@ int rs_engine_history_clear(rowsync_job_t *job, rowsync_error_t *err)
     int rc = rs_engine_connect(job, err);
     for (size_t n = 0; rc == 0 && n < job->cfg->nnodes; n++) {
         rs_node_t *node = &job->nodes[n];
+        if (!en_reads_from(job, node))
+            continue; /* a one-way target: no history of this job's */
         rc = en_each_table(job, node, node->drv->history_clear, err);
         if (rc == 0)
             rs_out(job->ctx, "node %s: history cleared", node->cfg->name);

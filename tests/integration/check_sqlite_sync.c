@@ -354,6 +354,76 @@ START_TEST(test_oneway_fans_out_to_every_target)
 }
 END_TEST
 
+/* A one-way target gets no capture: its own writes go nowhere in the
+ * job. When another job reads it (a chain shop -> branch -> depot), that
+ * job's init installs capture there, and the changes shop's job applies
+ * to branch are captured and go on to depot. */
+START_TEST(test_oneway_target_has_no_capture_and_chains)
+{
+    const char *has_history =
+        "SELECT count(*) FROM sqlite_master WHERE name = 'rowsync_h_items'";
+    char *depot = h_path(g_dir, "depot.db");
+    char *job2 = h_path(g_dir, "job2.conf");
+    h_make_items(g_shop, 10);
+    h_make_items(g_branch, 10);
+    h_make_items(depot, 0); /* the second job's init loads it */
+    job_items("one-way", "");
+    h_proc_t *p = rs_ok("init");
+    ck_assert_msg(has(p->out, "node branch: one-way target, no capture"),
+                  "init does not say the target needs no capture: %s",
+                  h_describe(p));
+    h_proc_free(p);
+    ck_assert_int_eq(h_sql_int(g_shop, "%s", has_history), 1);
+    ck_assert_int_eq(h_sql_int(g_branch, "%s", has_history), 0);
+    p = rs_ok("status");
+    ck_assert_msg(has(p->out, "node branch  items: no capture (one-way"),
+                  "status: %s", h_describe(p));
+    h_proc_free(p);
+    p = rs_ok("check");
+    ck_assert_msg(has(p->out, "capture not needed (one-way target)"),
+                  "check: %s", h_describe(p));
+    h_proc_free(p);
+
+    h_sql(g_shop, "UPDATE items SET qty = 21 WHERE id = 2");
+    sync_moves(1, 0, 0);
+    ck_assert_int_eq(h_sql_int(g_branch, "%s", has_history), 0);
+
+    h_write_file(job2, "[job]\n"
+                       "mode = one-way\n"
+                       "source = branch\n"
+                       "\n"
+                       "[node branch]\n"
+                       "driver = sqlite\n"
+                       "path = branch.db\n"
+                       "\n"
+                       "[node depot]\n"
+                       "driver = sqlite\n"
+                       "path = depot.db\n"
+                       "\n"
+                       "[table items]\n");
+    p = h_run("init", job2, NULL);
+    H_ASSERT_EXIT(p, 0);
+    h_proc_free(p);
+    ck_assert_int_eq(h_sql_int(g_branch, "%s", has_history), 1);
+    ck_assert_int_eq(h_sql_int(depot, "%s", has_history), 0);
+    assert_item(depot, 2, "item-2", 21);
+
+    h_sql(g_shop, "UPDATE items SET name = 'from-shop' WHERE id = 3;"
+                  "DELETE FROM items WHERE id = 4");
+    h_sql(g_branch, "UPDATE items SET name = 'from-branch' WHERE id = 5");
+    sync_moves(1, 1, 0);
+    p = h_run("sync", job2, NULL);
+    H_ASSERT_EXIT(p, 0);
+    h_proc_free(p);
+    assert_item(depot, 3, "from-shop", 3);
+    assert_no_item(depot, 4);
+    assert_item(depot, 5, "from-branch", 5);
+    assert_same_table(g_branch, depot, "items", "id");
+    free(job2);
+    free(depot);
+}
+END_TEST
+
 /* ---- init ------------------------------------------------------------ */
 
 START_TEST(test_init_oneway_loads_empty_target)
@@ -559,16 +629,23 @@ static void insert_rows(const char *db, int n)
           n);
 }
 
-/* Each key applied from shop is recorded once in the target's history. */
+/* A one-way target has no capture of its own, so the test records what
+ * reaches the branch's items itself: one audit row per row written. */
+static void audit_applies(void)
+{
+    h_sql(g_branch, "CREATE TABLE audit (id INTEGER NOT NULL);"
+                    " CREATE TRIGGER audit_ins AFTER INSERT ON items BEGIN"
+                    " INSERT INTO audit VALUES (NEW.id); END;"
+                    " CREATE TRIGGER audit_upd AFTER UPDATE ON items BEGIN"
+                    " INSERT INTO audit VALUES (NEW.id); END");
+}
+
+/* Each of the n keys was written on the target exactly once. */
 static void assert_applied_once(int64_t n)
 {
-    ck_assert_int_eq(h_sql_int(g_branch, "SELECT count(*) FROM rowsync_h_items"
-                                         " WHERE origin = 'shop'"),
-                     n);
-    ck_assert_int_eq(h_sql_int(g_branch,
-                               "SELECT count(DISTINCT k1) FROM"
-                               " rowsync_h_items WHERE origin = 'shop'"),
-                     n);
+    ck_assert_int_eq(h_sql_int(g_branch, "SELECT count(*) FROM audit"), n);
+    ck_assert_int_eq(
+        h_sql_int(g_branch, "SELECT count(DISTINCT id) FROM audit"), n);
 }
 
 START_TEST(test_kill_9_mid_sync_resumes_exactly_once)
@@ -577,6 +654,7 @@ START_TEST(test_kill_9_mid_sync_resumes_exactly_once)
     h_make_items(g_branch, 0);
     job_items("one-way", "batch_size = 500\n");
     h_proc_free(rs_ok("init"));
+    audit_applies();
     insert_rows(g_shop, 50000);
 
     h_proc_t *p = h_start("sync", g_job, NULL);
@@ -638,6 +716,7 @@ START_TEST(test_two_syncs_at_once_apply_once)
     h_make_items(g_branch, 0);
     job_items("one-way", "");
     h_proc_free(rs_ok("init"));
+    audit_applies();
     insert_rows(g_shop, 5000);
 
     h_proc_t *a = h_start("sync", g_job, NULL);
@@ -738,6 +817,7 @@ START_TEST(test_run_sigterm_mid_pass_commits_then_stops)
     h_make_items(g_branch, 0);
     job_items("one-way", "batch_size = 500\ninterval = 200ms\n");
     h_proc_free(rs_ok("init"));
+    audit_applies();
     insert_rows(g_shop, 50000);
 
     h_proc_t *p = h_start("run", g_job, NULL);
@@ -1853,6 +1933,7 @@ static Suite *sqlite_sync_suite(void)
     ADD(s, test_seed_bidirectional);
     ADD(s, test_seed_oneway);
     ADD(s, test_oneway_fans_out_to_every_target);
+    ADD(s, test_oneway_target_has_no_capture_and_chains);
     ADD(s, test_init_oneway_loads_empty_target);
     ADD(s, test_init_bidirectional_loads_empty_node);
     ADD(s, test_init_twice_is_idempotent);

@@ -217,9 +217,11 @@ typedef struct rowsync_driver {
      * batch holds at most one change per key; each change's origin is set
      * (the core fills in the node it came from), or NULL for a change the
      * core makes on this node itself (a merged row, a restored version),
-     * which is then captured as a local write. Every applied change is
-     * captured, a delete of an absent row too (its tombstone: with three
-     * nodes or more a later change to the key must meet it). */
+     * which is then captured as a local write. When capture is installed
+     * for the table every applied change is captured, a delete of an
+     * absent row too (its tombstone: with three nodes or more a later
+     * change to the key must meet it); without it (a one-way target) the
+     * rows are only written. */
     int (*apply)(rowsync_conn_t *conn, const rowsync_table_spec_t *spec,
                  const rowsync_change_t *changes, size_t n,
                  rowsync_error_t *err);

@@ -178,43 +178,126 @@ static size_t val_put(char *buf, size_t len, const char *text, size_t n)
     return n;
 }
 
-static int val_fmt_date(char *out, size_t len, int32_t days)
+/* The digit writers below replace snprintf, which was most of the
+ * client's CPU in a bulk sync (every number and time of every row is
+ * formatted once per apply). Each writes into out, which has room
+ * (VAL_FIXED_MAX), and returns the length written. */
+
+/* u in decimal, at least `width` digits (zero-padded). */
+static int val_put_uint(char *out, uint64_t u, int width)
 {
-    int y;
+    char tmp[24];
+    int n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    while (n < width)
+        tmp[n++] = '0';
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static int val_put_int(char *out, int64_t i)
+{
+    if (i < 0) {
+        out[0] = '-';
+        return 1 + val_put_uint(out + 1, (uint64_t)0 - (uint64_t)i, 1);
+    }
+    return val_put_uint(out, (uint64_t)i, 1);
+}
+
+/* [-]YYYY-MM-DD (years beyond four digits grow). */
+static int val_fmt_date(char *out, int32_t days)
+{
+    int y, n = 0;
     unsigned m, d;
 
     rowsync_civil_from_days(days, &y, &m, &d);
-    if (y < 0)
-        return snprintf(out, len, "-%04d-%02u-%02u", -y, m, d);
-    return snprintf(out, len, "%04d-%02u-%02u", y, m, d);
+    if (y < 0) {
+        out[n++] = '-';
+        y = -y;
+    }
+    n += val_put_uint(out + n, (uint64_t)y, 4);
+    out[n++] = '-';
+    n += val_put_uint(out + n, m, 2);
+    out[n++] = '-';
+    n += val_put_uint(out + n, d, 2);
+    return n;
 }
 
 /* HH:MM:SS[.ffffff] of a non-negative microsecond count; hours grow past
  * two digits when the count does (MySQL TIME values can). */
-static int val_fmt_clock(char *out, size_t len, uint64_t us)
+static int val_fmt_clock(char *out, uint64_t us)
 {
     uint64_t secs = us / 1000000;
     unsigned frac = (unsigned)(us % 1000000);
-    unsigned s = (unsigned)(secs % 60), m = (unsigned)(secs / 60 % 60);
-    uint64_t h = secs / 3600;
+    int n = val_put_uint(out, secs / 3600, 2);
 
-    if (frac != 0)
-        return snprintf(out, len, "%02" PRIu64 ":%02u:%02u.%06u", h, m, s,
-                        frac);
-    return snprintf(out, len, "%02" PRIu64 ":%02u:%02u", h, m, s);
+    out[n++] = ':';
+    n += val_put_uint(out + n, secs / 60 % 60, 2);
+    out[n++] = ':';
+    n += val_put_uint(out + n, secs % 60, 2);
+    if (frac != 0) {
+        out[n++] = '.';
+        n += val_put_uint(out + n, frac, 6);
+    }
+    return n;
 }
 
-static int val_fmt_timestamp(char *out, size_t len, int64_t us, int utc)
+static int val_fmt_timestamp(char *out, int64_t us, int utc)
 {
     int64_t tod;
     int64_t days = val_floor_div(us, VAL_US_PER_DAY, &tod);
-    int n = val_fmt_date(out, len, (int32_t)days);
+    int n = val_fmt_date(out, (int32_t)days);
 
     out[n++] = ' ';
-    n += val_fmt_clock(out + n, len - (size_t)n, (uint64_t)tod);
-    if (utc)
-        n += snprintf(out + n, len - (size_t)n, "+00:00");
+    n += val_fmt_clock(out + n, (uint64_t)tod);
+    if (utc) {
+        memcpy(out + n, "+00:00", 6);
+        n += 6;
+    }
     return n;
+}
+
+/* The fast path of val_fmt_double: a d that is exactly m / 10^k (as the
+ * nearest double) for an integer m of at most 15 digits and k <= 8, in
+ * the range %g writes without an exponent, is written as that decimal.
+ * (double)m / 10^k is correctly rounded, so when it equals d the text
+ * reads back as d; and %.15g, the slow path's first try, writes the same
+ * digits (m has at most 15 significant ones). Returns -1 when d is not
+ * such a number. */
+static int val_fmt_double_decimal(char *out, double d)
+{
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4,
+                                 1e5, 1e6, 1e7, 1e8};
+    double a = fabs(d);
+
+    if (!(a >= 1e-4 && a < 1e15))
+        return -1; /* also NaN; 0 and -0 take the slow path */
+    for (int k = 0; k <= 8; k++) {
+        double scaled = a * p10[k];
+        if (scaled >= 1e15)
+            return -1;
+        uint64_t m = (uint64_t)(scaled + 0.5);
+        if ((double)m / p10[k] != a)
+            continue;
+        char digits[24];
+        int nd = val_put_uint(digits, m, k + 1), n = 0;
+        if (d < 0)
+            out[n++] = '-';
+        memcpy(out + n, digits, (size_t)(nd - k));
+        n += nd - k;
+        if (k > 0) {
+            out[n++] = '.';
+            memcpy(out + n, digits + nd - k, (size_t)k);
+            n += k;
+        }
+        return n;
+    }
+    return -1;
 }
 
 /* The shortest of %.15g, %.16g and %.17g that reads back as the same
@@ -228,6 +311,10 @@ static int val_fmt_double(char *out, size_t len, double d)
         return snprintf(out, len, "NaN");
     if (isinf(d))
         return snprintf(out, len, "%s", d < 0 ? "-Infinity" : "Infinity");
+    if (len >= VAL_FIXED_MAX && (n = val_fmt_double_decimal(out, d)) > 0) {
+        out[n] = '\0';
+        return n;
+    }
     old = val_locale_enter();
     for (prec = 15; prec <= 17; prec++) {
         double back;
@@ -252,28 +339,27 @@ static size_t val_fmt_fixed(const rowsync_value_t *v, char *out)
         n = snprintf(out, VAL_FIXED_MAX, "%s", v->u.b ? "true" : "false");
         break;
     case ROWSYNC_TYPE_INT:
-        n = snprintf(out, VAL_FIXED_MAX, "%" PRId64, v->u.i);
+        n = val_put_int(out, v->u.i);
         break;
     case ROWSYNC_TYPE_DOUBLE:
         n = val_fmt_double(out, VAL_FIXED_MAX, v->u.d);
         break;
     case ROWSYNC_TYPE_DATE:
-        n = val_fmt_date(out, VAL_FIXED_MAX, v->u.date);
+        n = val_fmt_date(out, v->u.date);
         break;
     case ROWSYNC_TYPE_TIME:
         if (v->u.i < 0) {
             out[0] = '-';
-            n = 1 + val_fmt_clock(out + 1, VAL_FIXED_MAX - 1,
-                                  (uint64_t)0 - (uint64_t)v->u.i);
+            n = 1 + val_fmt_clock(out + 1, (uint64_t)0 - (uint64_t)v->u.i);
         } else {
-            n = val_fmt_clock(out, VAL_FIXED_MAX, (uint64_t)v->u.i);
+            n = val_fmt_clock(out, (uint64_t)v->u.i);
         }
         break;
     case ROWSYNC_TYPE_TIMESTAMP:
-        n = val_fmt_timestamp(out, VAL_FIXED_MAX, v->u.i, 0);
+        n = val_fmt_timestamp(out, v->u.i, 0);
         break;
     case ROWSYNC_TYPE_TIMESTAMPTZ:
-        n = val_fmt_timestamp(out, VAL_FIXED_MAX, v->u.i, 1);
+        n = val_fmt_timestamp(out, v->u.i, 1);
         break;
     default:
         out[0] = '\0';
@@ -485,6 +571,38 @@ static int val_parse_decimal(const char *text, const char *end,
 /* A double in any form strtod reads in the "C" locale, plus Infinity,
  * -Infinity and NaN; the whole text must be used. Overflow is an error,
  * underflow gives the nearest representable value. */
+/* The fast path of val_parse_double (Clinger's): [+-]digits[.digits]
+ * with at most 15 digits in all is m / 10^k for an exact m < 2^53 and an
+ * exact 10^k, so one correctly rounded division gives what strtod
+ * gives. Returns -1 for any other text. */
+static int val_parse_double_decimal(const char *p, const char *end,
+                                    double *out)
+{
+    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,
+                                 1e6, 1e7, 1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15};
+    uint64_t m = 0;
+    int neg = 0, digits = 0, frac = 0, point = 0;
+
+    if (p < end && (*p == '-' || *p == '+'))
+        neg = *p++ == '-';
+    for (; p < end; p++) {
+        if (*p == '.' && !point) {
+            point = 1;
+            continue;
+        }
+        if (!val_is_digit(*p) || ++digits > 15)
+            return -1;
+        m = m * 10 + (uint64_t)(*p - '0');
+        frac += point;
+    }
+    if (digits == 0)
+        return -1;
+    double d = (double)m / p10[frac];
+    *out = neg ? -d : d;
+    return 0;
+}
+
 static int val_parse_double(const char *text, size_t len, double *out,
                             const char **why)
 {
@@ -494,6 +612,8 @@ static int val_parse_double(const char *text, size_t len, double *out,
     double d;
     int saved;
 
+    if (val_parse_double_decimal(text, text + len, out) == 0)
+        return 0;
     *why = "not a number";
     if (len == 0 || memchr(text, '\0', len) != NULL ||
         !(val_is_digit(text[0]) || text[0] == '-' || text[0] == '+' ||

@@ -336,6 +336,135 @@ START_TEST(test_value_double_bits_survive)
 }
 END_TEST
 
+/* The shortest of %.15g, %.16g and %.17g that reads back as d: the
+ * canonical text of a double (common.h), written the slow way as the
+ * reference for the formatter's decimal fast path. */
+static void reference_double_text(double d, char *out, size_t len)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, len, "%.*g", prec, d);
+        if (strtod(out, NULL) == d)
+            return;
+    }
+}
+
+/* Decimal-looking doubles (m / 10^k, both signs, the edges of the range
+ * written without an exponent) get exactly the reference text. */
+START_TEST(test_value_double_decimals_match_reference)
+{
+    static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+                                 1e9, 1e10};
+    static const double edges[] = {1e-4, 9.9999999999999e-5, 0.00012,
+                                   1e15, 999999999999999.0, 99999999999999.9,
+                                   999999999999999.9, 0.30000000000000004,
+                                   123456.789, 1.5, 2.5e-4, 4503599627370497.0};
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    char want[64], got[64];
+
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        for (int sign = 0; sign < 2; sign++) {
+            double d = sign ? -edges[i] : edges[i];
+            rowsync_value_t v = mk_double(d);
+            reference_double_text(d, want, sizeof want);
+            rowsync_value_format(&v, got, sizeof got);
+            ck_assert_msg(strcmp(want, got) == 0, "%.17g: '%s', expected '%s'",
+                          d, got, want);
+        }
+    }
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint64_t digits = x % 10000000000000000u; /* up to 16 digits */
+        int k = (int)((x >> 56) % 11);
+        double d = (double)(digits >> ((x >> 50) % 40)) / p10[k];
+        if (x & 1)
+            d = -d;
+        rowsync_value_t v = mk_double(d);
+        reference_double_text(d, want, sizeof want);
+        rowsync_value_format(&v, got, sizeof got);
+        if (strcmp(want, got) != 0)
+            ck_abort_msg("%.17g: '%s', expected '%s'", d, got, want);
+    }
+}
+END_TEST
+
+/* Short decimal texts read as exactly what strtod reads (the parser's
+ * fast path divides; strtod is the reference). */
+START_TEST(test_value_double_parse_matches_strtod)
+{
+    uint64_t x = 0x2545F4914F6CDD1Du;
+    char text[40];
+    rowsync_value_t v;
+    rowsync_error_t err;
+
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int ndigits = 1 + (int)(x % 17), point = (int)((x >> 8) % 19);
+        size_t n = 0;
+        if (x & 0x10000)
+            text[n++] = '-';
+        uint64_t y = x;
+        for (int d = 0; d < ndigits; d++) {
+            if (d == point)
+                text[n++] = '.';
+            text[n++] = (char)('0' + y % 10);
+            y = y / 10 ^ (y << 7);
+        }
+        text[n] = '\0';
+        if (rowsync_value_parse(ROWSYNC_TYPE_DOUBLE, text, n, NULL, &v,
+                                &err) != 0)
+            ck_abort_msg("'%s' does not parse: %s", text, err.message);
+        double want = strtod(text, NULL);
+        if (memcmp(&want, &v.u.d, sizeof want) != 0)
+            ck_abort_msg("'%s' read as %.17g, strtod says %.17g", text,
+                         v.u.d, want);
+    }
+    ck_assert_int_ne(rowsync_value_parse(ROWSYNC_TYPE_DOUBLE, ".", 1, NULL,
+                                         &v, &err),
+                     0);
+    ck_assert_int_ne(rowsync_value_parse(ROWSYNC_TYPE_DOUBLE, "1.2.3", 5,
+                                         NULL, &v, &err),
+                     0);
+    v = parse_ok(ROWSYNC_TYPE_DOUBLE, "-0", NULL);
+    ck_assert(signbit(v.u.d));
+}
+END_TEST
+
+/* Integers, dates and times keep their text at the edges of their
+ * digit counts (the formatter writes digits itself). */
+START_TEST(test_value_fixed_texts)
+{
+    char buf[64];
+    rowsync_value_t v;
+
+    v.type = ROWSYNC_TYPE_INT;
+    v.u.i = INT64_MIN;
+    rowsync_value_format(&v, buf, sizeof buf);
+    ck_assert_str_eq(buf, "-9223372036854775808");
+    v.u.i = INT64_MAX;
+    rowsync_value_format(&v, buf, sizeof buf);
+    ck_assert_str_eq(buf, "9223372036854775807");
+    v.u.i = 0;
+    rowsync_value_format(&v, buf, sizeof buf);
+    ck_assert_str_eq(buf, "0");
+    v.u.i = -7;
+    rowsync_value_format(&v, buf, sizeof buf);
+    ck_assert_str_eq(buf, "-7");
+    round_trip(ROWSYNC_TYPE_DATE, "0001-01-01", "0001-01-01");
+    round_trip(ROWSYNC_TYPE_DATE, "0099-12-31", "0099-12-31");
+    round_trip(ROWSYNC_TYPE_TIMESTAMP, "2026-01-02 03:04:05.000006",
+               "2026-01-02 03:04:05.000006");
+    round_trip(ROWSYNC_TYPE_TIMESTAMP, "2026-01-02 03:04:05.1",
+               "2026-01-02 03:04:05.100000");
+    round_trip(ROWSYNC_TYPE_TIMESTAMPTZ, "1970-01-01 00:00:00+00",
+               "1970-01-01 00:00:00+00:00");
+    round_trip(ROWSYNC_TYPE_TIME, "00:00:00", "00:00:00");
+}
+END_TEST
+
 /* Switches LC_NUMERIC to a locale with a decimal comma: de_DE.UTF-8 when
  * installed, else one built with localedef into dir (the locale sources
  * come with Debian's `locales` package, which postgresql pulls in).
@@ -963,6 +1092,9 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_value_double_negative_zero);
     tcase_add_test(tc, test_value_double_special_values);
     tcase_add_test(tc, test_value_double_bits_survive);
+    tcase_add_test(tc, test_value_double_decimals_match_reference);
+    tcase_add_test(tc, test_value_fixed_texts);
+    tcase_add_test(tc, test_value_double_parse_matches_strtod);
     tcase_add_test(tc, test_value_double_rejects_garbage);
     suite_add_tcase(s, tc);
 

@@ -389,7 +389,7 @@ latency_run() {
 # --- main -----------------------------------------------------------------
 
 case " $ONLY " in *" capture "*)
-    for eng in pgsql mysql sqlite; do capture_engine $eng; done
+    for eng in ${BENCH_ENGINES:-pgsql mysql sqlite}; do capture_engine $eng; done
     for db in rowsync_a rowsync_b; do pg $db -c "DROP TABLE IF EXISTS bench_plain, bench_cap"; my $db -e "DROP TABLE IF EXISTS bench_plain, bench_cap"; done ;;
 esac
 case " $ONLY " in *" sync "*)

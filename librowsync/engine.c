@@ -2809,11 +2809,13 @@ int rs_engine_check(rowsync_job_t *job, rowsync_error_t *err)
             const rs_table_node_cfg_t *on =
                 rs_table_cfg_on(tab->cfg, node->cfg->name);
             int shaped = on && (on->name || on->nmap || on->nskip || on->nfill);
+            const char *capture = "installed";
+            if (!installed)
+                capture = en_reads_from(job, node)
+                              ? "not installed (run init)"
+                              : "not needed (one-way target)";
             rs_out(job->ctx, "  on %s: columns %s, capture %s", node->cfg->name,
-                   shaped ? "mapped" : "match",
-                   installed                    ? "installed"
-                   : en_reads_from(job, node) ? "not installed (run init)"
-                                                : "not needed (one-way target)");
+                   shaped ? "mapped" : "match", capture);
             en_print_shape(job, tab, n);
             for (size_t c = 0; c < nt->spec.ncolumns; c++) {
                 size_t r = 0;

@@ -304,9 +304,8 @@ sync_pair() {
         got=$(count_rows "$dst" "$ddb" bench_sync)
         if [ "$got" != "$n" ]; then
             # A pass stops at the commit horizon: a transaction open
-            # elsewhere on the server (an autovacuum ANALYZE of the table
-            # just filled, say) can leave rows for the next pass. Such a
-            # sample did not move N rows and is left out of the best.
+            # elsewhere on the server can leave rows for the next pass.
+            # Such a sample did not move N rows and is left out of the best.
             echo "bench: WARNING $src->$dst: one pass moved $got of $n rows; sample ($T s) left out" >&2
             all="$all (${T}, $got rows)"
             continue

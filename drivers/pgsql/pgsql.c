@@ -224,9 +224,17 @@ PGresult *pg_query(rowsync_conn_t *c, const char *sql, int nparams,
                    const char *const *params, rowsync_error_t *err,
                    const char *what)
 {
+    return pg_query_format(c, sql, nparams, params, 0, err, what);
+}
+
+/* pg_query with the result in text (format 0) or binary (1). */
+PGresult *pg_query_format(rowsync_conn_t *c, const char *sql, int nparams,
+                          const char *const *params, int format,
+                          rowsync_error_t *err, const char *what)
+{
     pg_prefetch_collect(c);
     PGresult *res =
-        PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+        PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, format);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)

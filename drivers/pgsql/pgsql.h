@@ -118,6 +118,7 @@ struct rowsync_stream {
     char *table; /* for messages */
     size_t ncols, nkeys;
     rowsync_type_t *types;
+    unsigned *oids; /* per column, its type in the table (pg_attribute) */
     char **colnames;
     PGresult *res;
     PGresult *next; /* the FETCH sent ahead, once collected */
@@ -158,6 +159,10 @@ PG_HIDDEN int pg_fail(rowsync_conn_t *c, const PGresult *res,
 PG_HIDDEN PGresult *pg_query(rowsync_conn_t *c, const char *sql, int nparams,
                              const char *const *params, rowsync_error_t *err,
                              const char *what);
+PG_HIDDEN PGresult *pg_query_format(rowsync_conn_t *c, const char *sql,
+                                    int nparams, const char *const *params,
+                                    int format, rowsync_error_t *err,
+                                    const char *what);
 PG_HIDDEN int pg_exec(rowsync_conn_t *c, const char *sql, rowsync_error_t *err,
                       const char *what);
 PG_HIDDEN int pg_query_value(rowsync_conn_t *c, const char *sql, int nparams,

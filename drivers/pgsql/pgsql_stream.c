@@ -236,6 +236,7 @@ static void pg_stream_free(rowsync_stream_t *s)
         free(s->colnames[i]);
     free(s->colnames);
     free(s->types);
+    free(s->oids);
     free(s->values);
     free(s->scratch);
     free(s->table);
@@ -253,9 +254,10 @@ static rowsync_stream_t *pg_stream_new(rowsync_conn_t *c,
     s->nkeys = spec->nkeys;
     s->table = pg_strdup(spec->table);
     s->types = calloc(s->ncols, sizeof(*s->types));
+    s->oids = calloc(s->ncols, sizeof(*s->oids));
     s->colnames = calloc(s->ncols, sizeof(*s->colnames));
     s->values = calloc(s->ncols, sizeof(*s->values));
-    if (!s->table || !s->types || !s->colnames || !s->values) {
+    if (!s->table || !s->types || !s->oids || !s->colnames || !s->values) {
         pg_stream_free(s);
         return NULL;
     }
@@ -331,6 +333,179 @@ static void pg_key_join(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
         rowsync_buf_puts(b, k ? " AND t." : "t.");
         pg_buf_ident(b, spec->columns[k]);
         rowsync_buf_printf(b, " = %s.k%zu", left, k + 1);
+    }
+}
+
+/* ---- binary rows ---------------------------------------------------------
+ *
+ * Streams FETCH their rows in binary: integers, doubles, booleans, dates,
+ * timestamps and text then cross as their bytes instead of being printed
+ * by the server and parsed again here (in a bulk sync that printing and
+ * parsing was a large part of the source's CPU and of rowsync's). A
+ * column of any other type is selected as format('%s', col): its type's
+ * own output function, the very text a text-format result carries (a
+ * cast to text is not always that: bpchar loses its padding, bool turns
+ * into true/false), which binary then carries as text. */
+
+#define PG_EPOCH_DAYS 10957                      /* 1970-01-01 to 2000-01-01 */
+#define PG_EPOCH_US (INT64_C(10957) * 86400000000) /* the same in us */
+#define PG_YEAR1_DAYS (-719162)                  /* 0001-01-01 from 1970 */
+#define PG_YEAR1_US (INT64_C(-719162) * 86400000000)
+
+/* Whether a column of type oid that the driver maps to core type t is
+ * read in binary (else through format()). */
+static int pg_bin_column(unsigned oid, rowsync_type_t t)
+{
+    switch (t) {
+    case ROWSYNC_TYPE_BOOL:
+        return oid == PG_BOOLOID;
+    case ROWSYNC_TYPE_INT:
+        return oid == PG_INT2OID || oid == PG_INT4OID || oid == PG_INT8OID;
+    case ROWSYNC_TYPE_DOUBLE:
+        return oid == PG_FLOAT8OID;
+    case ROWSYNC_TYPE_DATE:
+        return oid == PG_DATEOID;
+    case ROWSYNC_TYPE_TIMESTAMP:
+        return oid == PG_TIMESTAMPOID;
+    case ROWSYNC_TYPE_TIMESTAMPTZ:
+        return oid == PG_TIMESTAMPTZOID;
+    case ROWSYNC_TYPE_TEXT:
+        return oid == PG_TEXTOID || oid == PG_VARCHAROID;
+    default:
+        return 0;
+    }
+}
+
+/* Appends expr (a column reference) as the select list item for spec
+ * column i: itself, or its output function's text through format(). */
+static void pg_sb_value(rowsync_buf_t *q, const rowsync_stream_t *s, size_t i,
+                        const char *expr)
+{
+    if (pg_bin_column(s->oids[i], s->types[i])) {
+        rowsync_buf_puts(q, expr);
+        return;
+    }
+    rowsync_buf_puts(q, "CASE WHEN ");
+    rowsync_buf_puts(q, expr);
+    rowsync_buf_puts(q, " IS NULL THEN NULL ELSE pg_catalog.format('%s', ");
+    rowsync_buf_puts(q, expr);
+    rowsync_buf_puts(q, ") END");
+}
+
+/* Appends t.<spec column i> as a select list item. */
+static void pg_sb_column(rowsync_buf_t *q, const rowsync_stream_t *s,
+                         const rowsync_table_spec_t *spec, size_t i)
+{
+    rowsync_buf_t e = {0};
+    rowsync_buf_puts(&e, "t.");
+    pg_buf_ident(&e, spec->columns[i]);
+    if (e.oom)
+        q->oom = 1;
+    else
+        pg_sb_value(q, s, i, e.p);
+    rowsync_buf_free(&e);
+}
+
+/* Reads the table's column types (pg_attribute.atttypid) into s->oids;
+ * a column not found keeps 0 and is read as text. */
+static int pg_stream_oids(rowsync_conn_t *c, rowsync_stream_t *s,
+                          unsigned reloid, rowsync_error_t *err)
+{
+    char oid[16];
+    snprintf(oid, sizeof oid, "%u", reloid);
+    const char *params[1] = {oid};
+    PGresult *res = pg_query(c,
+                             "SELECT attname, atttypid::int8 FROM"
+                             " pg_catalog.pg_attribute WHERE attrelid ="
+                             " $1::oid AND attnum > 0 AND NOT attisdropped",
+                             1, params, err, "reading the column types");
+    if (!res)
+        return err ? err->code : ROWSYNC_ERROR;
+    for (int r = 0; r < PQntuples(res); r++)
+        for (size_t i = 0; i < s->ncols; i++)
+            if (strcmp(PQgetvalue(res, r, 0), s->colnames[i]) == 0)
+                s->oids[i] = (unsigned)strtoul(PQgetvalue(res, r, 1), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+/* A big-endian signed integer of n (2, 4 or 8) bytes. */
+static int64_t pg_bin_int(const char *p, int n)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < n; i++)
+        u = u << 8 | (unsigned char)p[i];
+    if (n < 8 && (u >> (8 * n - 1)))
+        u |= ~UINT64_C(0) << (8 * n); /* sign-extend */
+    return (int64_t)u;
+}
+
+/* A binary field of the row as an integer (int2, int4 or int8). */
+static int64_t pg_field_int(const PGresult *res, int row, int field)
+{
+    return pg_bin_int(PQgetvalue(res, row, field),
+                      PQgetlength(res, row, field));
+}
+
+/* Decodes one binary field of type oid into v. Returns 0, or -1 with
+ * *why set. */
+static int pg_bin_decode(unsigned oid, const char *p, int len,
+                         rowsync_value_t *v, const char **why)
+{
+    int64_t x;
+
+    memset(v, 0, sizeof(*v));
+    *why = "unexpected binary field";
+    switch (oid) {
+    case PG_BOOLOID:
+        if (len != 1)
+            return -1;
+        v->type = ROWSYNC_TYPE_BOOL;
+        v->u.b = p[0] != 0;
+        return 0;
+    case PG_INT2OID:
+    case PG_INT4OID:
+    case PG_INT8OID:
+        if (len != 2 && len != 4 && len != 8)
+            return -1;
+        v->type = ROWSYNC_TYPE_INT;
+        v->u.i = pg_bin_int(p, len);
+        return 0;
+    case PG_FLOAT8OID: {
+        if (len != 8)
+            return -1;
+        uint64_t bits = (uint64_t)pg_bin_int(p, 8);
+        v->type = ROWSYNC_TYPE_DOUBLE;
+        memcpy(&v->u.d, &bits, sizeof(v->u.d));
+        return 0;
+    }
+    case PG_DATEOID:
+        if (len != 4)
+            return -1;
+        x = pg_bin_int(p, 4);
+        *why = "infinity and BC dates have no rowsync value";
+        if (x == INT32_MAX || x == INT32_MIN || x + PG_EPOCH_DAYS < PG_YEAR1_DAYS)
+            return -1;
+        v->type = ROWSYNC_TYPE_DATE;
+        v->u.date = (int32_t)(x + PG_EPOCH_DAYS);
+        return 0;
+    case PG_TIMESTAMPOID:
+    case PG_TIMESTAMPTZOID:
+        if (len != 8)
+            return -1;
+        x = pg_bin_int(p, 8);
+        *why = "infinity and BC dates have no rowsync value";
+        if (x == INT64_MAX || x == INT64_MIN || x < PG_YEAR1_US - PG_EPOCH_US)
+            return -1;
+        *why = "beyond the timestamp range";
+        if (x > INT64_MAX - PG_EPOCH_US)
+            return -1;
+        v->type = oid == PG_TIMESTAMPOID ? ROWSYNC_TYPE_TIMESTAMP
+                                         : ROWSYNC_TYPE_TIMESTAMPTZ;
+        v->u.i = x + PG_EPOCH_US;
+        return 0;
+    default:
+        return -1;
     }
 }
 
@@ -454,7 +629,8 @@ static int pg_stream_fetch(rowsync_stream_t *s, rowsync_error_t *err)
         }
         s->res = res;
         asked = s->ahead_n;
-    } else if (!(s->res = pg_query(c, sql, 0, NULL, err, "reading a stream"))) {
+    } else if (!(s->res = pg_query_format(c, sql, 0, NULL, 1, err,
+                                          "reading a stream"))) {
         return err ? err->code : ROWSYNC_ERROR;
     }
     s->nrows = PQntuples(s->res);
@@ -465,7 +641,8 @@ static int pg_stream_fetch(rowsync_stream_t *s, rowsync_error_t *err)
     }
     pg_stream_size(s);
     snprintf(sql, sizeof sql, "FETCH %d FROM %s", s->fetch_n, s->cursor_name);
-    if (!c->prefetch && PQsendQuery(c->pg, sql) == 1) {
+    if (!c->prefetch &&
+        PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 1) == 1) {
         c->prefetch = s;
         s->ahead = 1;
         s->ahead_n = s->fetch_n;
@@ -594,14 +771,20 @@ int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     np++;
     snprintf(nums[np], sizeof nums[np], "%" PRIu64, hi);
     np++;
+    if ((rc = pg_stream_oids(c, s, rel.oid, err)) < 0)
+        goto fail;
     rowsync_buf_puts(&q, "SELECT w.seq, w.op, w.time_us, w.origin, t.");
     pg_buf_ident(&q, spec->columns[0]);
     rowsync_buf_puts(&q, " IS NOT NULL");
-    for (size_t k = 0; k < spec->nkeys; k++)
-        rowsync_buf_printf(&q, ", w.k%zu", k + 1);
+    for (size_t k = 0; k < spec->nkeys; k++) {
+        char wk[32];
+        snprintf(wk, sizeof wk, "w.k%zu", k + 1);
+        rowsync_buf_puts(&q, ", ");
+        pg_sb_value(&q, s, k, wk);
+    }
     for (size_t i = 0; i < spec->ncolumns; i++) {
-        rowsync_buf_puts(&q, ", t.");
-        pg_buf_ident(&q, spec->columns[i]);
+        rowsync_buf_puts(&q, ", ");
+        pg_sb_column(&q, s, spec, i);
     }
     /* The newest history row of each key (DISTINCT ON), echoes dropped
      * after that choice, put in seq order while the rows are narrow; the
@@ -696,10 +879,13 @@ int pg_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if (rc < 0)
         goto fail;
     s->scan_time = strtoll(now, NULL, 10);
+    if ((rc = pg_stream_oids(c, s, rel.oid, err)) < 0)
+        goto fail;
     rowsync_buf_puts(&q, "SELECT ");
     for (size_t i = 0; i < spec->ncolumns; i++) {
-        rowsync_buf_puts(&q, i ? ", t." : "t.");
-        pg_buf_ident(&q, spec->columns[i]);
+        if (i)
+            rowsync_buf_puts(&q, ", ");
+        pg_sb_column(&q, s, spec, i);
     }
     rowsync_buf_printf(&q, " FROM %s t", rel.qname);
     if (after_key) {
@@ -772,6 +958,21 @@ static int pg_stream_value(rowsync_stream_t *s, int row, int field, size_t i,
     }
     const char *text = PQgetvalue(s->res, row, field);
     size_t len = (size_t)PQgetlength(s->res, row, field);
+    unsigned oid = (unsigned)PQftype(s->res, field);
+    /* text and varchar (and format()'s text) in binary are their bytes */
+    if (PQfformat(s->res, field) == 1 && oid != PG_TEXTOID &&
+        oid != PG_VARCHAROID) {
+        const char *why;
+        if (pg_bin_decode(oid, text, (int)len, v, &why) == 0 &&
+            v->type == s->types[i])
+            return 0;
+        return rowsync_error_set(
+            err, ROWSYNC_ECONVERT,
+            "table '%s' column '%s' on node '%s': cannot read the value as %s"
+            " (%s)",
+            s->table, s->colnames[i], s->conn->node,
+            rowsync_type_name(s->types[i]), why);
+    }
     void *scratch = NULL;
     if (s->types[i] == ROWSYNC_TYPE_BINARY) {
         scratch = s->scratch + *off;
@@ -844,13 +1045,13 @@ int pg_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
         return 0;
     }
     /* seq, op, time_us, origin, present, k1..kN, columns, mask */
-    int present = PQgetvalue(s->res, r, 4)[0] == 't';
+    int present = PQgetvalue(s->res, r, 4)[0] != 0;
     int first = 5 + (int)s->nkeys;
-    int op = atoi(PQgetvalue(s->res, r, 1));
+    int op = (int)pg_field_int(s->res, r, 1);
     int mcol = first + (int)s->ncols;
     s->changed = UINT64_MAX;
     if (present && op == 2 && !PQgetisnull(s->res, r, mcol))
-        s->changed = (uint64_t)strtoll(PQgetvalue(s->res, r, mcol), NULL, 10);
+        s->changed = (uint64_t)pg_field_int(s->res, r, mcol);
     if ((rc = pg_stream_scratch(s, r, present ? first : 5, err)) < 0)
         return rc;
     if (present) {
@@ -870,10 +1071,10 @@ int pg_stream_next(rowsync_stream_t *s, const rowsync_change_t **out,
         }
         s->change.op = ROWSYNC_OP_DELETE;
     }
-    s->change.time_us = strtoll(PQgetvalue(s->res, r, 2), NULL, 10);
+    s->change.time_us = pg_field_int(s->res, r, 2);
     s->change.origin =
         PQgetisnull(s->res, r, 3) ? NULL : PQgetvalue(s->res, r, 3);
-    s->last_seq = strtoll(PQgetvalue(s->res, r, 0), NULL, 10);
+    s->last_seq = pg_field_int(s->res, r, 0);
     *out = &s->change;
     return 0;
 }

@@ -5251,6 +5251,74 @@ START_TEST(pga_test_stream_close_early)
 }
 END_TEST
 
+/* Streams read integers, doubles, booleans, dates, timestamps and text in
+ * binary and every other type through its output function: values come
+ * out as the text format gave them (bpchar keeps its padding, float4 its
+ * short text, a domain and inet their output), the first day of year 1
+ * reads, a BC date and -infinity are refused naming the column, in scans
+ * and extractions alike. */
+START_TEST(pga_test_binary_rows)
+{
+    rowsync_conn_t *c;
+    rowsync_stream_t *st = NULL;
+    const rowsync_change_t *ch;
+    conf_spec_t s;
+    conf_changes_t cs;
+    rowsync_error_t e;
+    rowsync_value_t want[10];
+    size_t i;
+
+    conf_exec("CREATE DOMAIN small_pos AS integer CHECK (VALUE > 0)");
+    conf_exec("CREATE TABLE bt (id smallint PRIMARY KEY, c char(5), f4 real,"
+              " dm small_pos, ip inet, ts timestamp, d date, b boolean,"
+              " big bigint, vc varchar(10))");
+    c = conf_connect();
+    conf_spec(c, "bt", "id,c,f4,dm,ip,ts,d,b,big,vc", 1, &s);
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO bt VALUES (-3, 'ab', 1.1, 5, '10.0.0.1/32',"
+              " '1969-12-31 23:59:59.5', '0001-01-01', true,"
+              " -9223372036854775808, 'x')");
+    want[0] = v_int(-3);
+    want[1] = v_text("ab   ");
+    want[2] = v_double(1.1);
+    want[3] = v_int(5);
+    want[4] = v_text("10.0.0.1");
+    want[5] = v_us(ROWSYNC_TYPE_TIMESTAMP,
+                   conf_ts(1969, 12, 31, 23, 59, 59, 500000));
+    want[6] = v_date(1, 1, 1);
+    want[7] = v_bool(1);
+    want[8] = v_int(INT64_MIN);
+    want[9] = v_text("x");
+    memset(&e, 0, sizeof e);
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    for (i = 0; i < 10; i++)
+        conf_value_eq(&cs.items[0].v[i], &want[i], s.cols[i]);
+    conf_changes_free(&cs);
+    conf_ok(drv->scan_open(c, &s.spec, NULL, &st, &e), &e, "scan_open");
+    conf_ok(drv->stream_next(st, &ch, &e), &e, "stream_next");
+    for (i = 0; i < 10; i++)
+        conf_value_eq(&ch->values[i], &want[i], s.cols[i]);
+    drv->stream_close(st);
+
+    /* values PostgreSQL has and rowsync does not */
+    const char *bad[] = {"UPDATE bt SET d = '0001-12-31 BC'",
+                         "UPDATE bt SET d = '-infinity'",
+                         "UPDATE bt SET d = '2000-01-01', ts = 'infinity'",
+                         "UPDATE bt SET ts = '0001-12-31 23:59:59 BC'"};
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        conf_exec(bad[i]);
+        conf_ok(drv->scan_open(c, &s.spec, NULL, &st, &e), &e, "scan_open");
+        ck_assert_int_eq(drv->stream_next(st, &ch, &e), ROWSYNC_ECONVERT);
+        ck_assert_msg(strstr(e.message, i < 2 ? "'d'" : "'ts'") != NULL &&
+                          strstr(e.message, "no rowsync value") != NULL,
+                      "%s: %s", bad[i], e.message);
+        drv->stream_close(st);
+    }
+    drv->disconnect(c);
+}
+END_TEST
+
 /* Error details: SQLSTATE and native code, missing capture, bad cursors,
  * apply outside a transaction, values PostgreSQL has and rowsync does not
  * (infinity), a refused connection naming host:port but not the password. */
@@ -5435,6 +5503,7 @@ static void pga_native_tests(Suite *s)
     tcase_add_test(tc, pga_test_resume_twice);
     tcase_add_test(tc, pga_test_stream_close_early);
     tcase_add_test(tc, pga_test_error_details);
+    tcase_add_test(tc, pga_test_binary_rows);
     tcase_add_test(tc, pga_test_options);
     tcase_add_test(tc, pga_test_ssl_files);
     suite_add_tcase(s, tc);

@@ -28,6 +28,7 @@ my_launch() {
         --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" \
         --innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=64M \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
+        --log-bin="$dir/data/binlog" --binlog-format=ROW --server-id=1 \
         >/dev/null 2>&1 &
     echo $! >"$dir/mariadbd.bgpid"
     i=0
@@ -58,7 +59,9 @@ start)
         CREATE USER 'rowsync'@'127.0.0.1' IDENTIFIED BY 'rowsync';
         CREATE USER 'rowsync'@'localhost' IDENTIFIED BY 'rowsync';
         GRANT ALL PRIVILEGES ON \`rowsync\\_%\`.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';
-        GRANT PROCESS ON *.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';"
+        GRANT PROCESS ON *.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';
+        GRANT REPLICATION SLAVE, BINLOG MONITOR, BINLOG ADMIN
+            ON *.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';"
     cat >"$dir/env" <<EOT
 ROWSYNC_TEST_MY_HOST=127.0.0.1
 ROWSYNC_TEST_MY_PORT=$port

@@ -2382,8 +2382,12 @@ static int my_binlog_pos(rowsync_conn_t *c, const my_tref_t *t, char *pos,
 
     my_bl_state_key(t->db, t->name, key, sizeof key);
     if (del) {
-        rowsync_buf_puts(&b, "DELETE FROM rowsync_state WHERE name = ");
+        rowsync_buf_puts(&b, "DELETE FROM rowsync_state WHERE name IN (");
         my_sb_str(&b, c->db, key);
+        rowsync_buf_puts(&b, ", ");
+        snprintf(key, sizeof key, "binlog_cols:%s.%s", t->db, t->name);
+        my_sb_str(&b, c->db, key);
+        rowsync_buf_puts(&b, ")");
         if (b.oom)
             return my_oom(err);
         rc = 0;
@@ -2503,6 +2507,28 @@ static int my_capture_install(rowsync_conn_t *c,
      * of the old trigger is written later). */
     forget = exists && !c->binlog &&
              (have[1] == NULL || strcmp(have[1], want[1]) != 0);
+    if (rc == 0 && c->binlog) {
+        /* The masks of ingested rows are bits of the spec's column list
+         * at the time they were read: a changed list makes them unknown,
+         * as a replaced update trigger does. The list is kept as a hash. */
+        char key[600], have_sig[64], sig[32];
+        uint64_t h = 1469598103934665603ULL;
+        const char *p;
+        for (i = 0; i < spec->ncolumns; i++)
+            for (p = spec->columns[i];; p++) {
+                h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+                if (*p == '\0')
+                    break;
+            }
+        snprintf(sig, sizeof sig, "%016llx/%zu", (unsigned long long)h,
+                 spec->nkeys);
+        snprintf(key, sizeof key, "binlog_cols:%s.%s", t.db, t.name);
+        rc = my_state_get(c, key, have_sig, sizeof have_sig, NULL, err);
+        if (rc == 0 && strcmp(have_sig, sig) != 0) {
+            forget = exists && have_sig[0] != '\0';
+            rc = my_state_set(c, key, sig, err);
+        }
+    }
     for (k = 0; k < 3 && rc == 0 && c->binlog; k++) {
         /* binlog capture: no triggers (a trigger-mode install's go) */
         if (have[k] == NULL)
@@ -4510,6 +4536,17 @@ static int my_apply_insert_only(rowsync_conn_t *c,
     rc = my_apply_meta(c, spec, insert_only, &t, &a, err);
     if (rc < 0)
         return rc;
+    /* binlog capture: local changes committed so far take their history
+     * seqs before this apply's own rows, as a trigger would have given
+     * them (else the newest row of a key changed here and then by the
+     * apply would be the local one: an echo) */
+    if (c->binlog) {
+        my_names_t nm;
+        my_names(&t, &nm);
+        rc = my_binlog_sync(c, spec, &t, &nm, err);
+        if (rc < 0)
+            return rc;
+    }
     dels = malloc(n * sizeof *dels);
     ups = malloc(n * sizeof *ups);
     all = malloc(n * sizeof *all);

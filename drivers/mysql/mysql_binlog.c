@@ -1221,13 +1221,17 @@ static int my_bl_columns(my_bl_run_t *r)
         for (j = 0; j < r->nnames; j++)
             if (strcasecmp(r->names[j], spec->columns[i]) == 0)
                 break;
-        if (j == r->nnames)
+        r->pos[i] = j;
+        /* a non-key column gone from the table: never compared (the
+         * spec is older than the table; the next install fixes it) */
+        if (j == r->nnames && i >= r->nkeys)
+            r->pos[i] = SIZE_MAX;
+        else if (j == r->nnames)
             rc = rowsync_error_set(r->err, ROWSYNC_ENOTFOUND,
                                    "column '%s' of table '%s' not found on "
                                    "node '%s' (%s)",
                                    spec->columns[i], spec->table, r->t->node,
                                    r->t->where);
-        r->pos[i] = j;
     }
     return rc;
 }

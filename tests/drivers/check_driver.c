@@ -346,6 +346,12 @@ static int myc_setup(void)
     conf_node.password = myc_env("ROWSYNC_TEST_MY_PASSWORD");
     conf_node.noptions = 4;
     conf_node.options = myc_opts;
+#ifdef CONF_MYSQL_BINLOG
+    /* check_driver_mysql_binlog: the node captures from the binary log */
+    myc_opts[4].key = "capture";
+    myc_opts[4].value = "binlog";
+    conf_node.noptions = 5;
+#endif
     return 0;
 }
 
@@ -1476,6 +1482,34 @@ static void conf_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* Captured change times: microseconds from the triggers, whole seconds
+ * from the binary log (check_driver_mysql_binlog). conf_floor_s is the
+ * earliest time a change made at t can carry; conf_time_step waits long
+ * enough that changes before and after it carry different times. */
+#ifdef CONF_MYSQL_BINLOG
+#define CONF_SECOND_TIMES 1
+#else
+#define CONF_SECOND_TIMES 0
+#endif
+
+static int64_t conf_floor_s(int64_t t)
+{
+    return CONF_SECOND_TIMES ? t - t % 1000000 : t;
+}
+
+static void conf_time_step(rowsync_conn_t *c)
+{
+    int64_t t0;
+
+    if (!CONF_SECOND_TIMES) {
+        conf_sleep_ms(30);
+        return;
+    }
+    t0 = conf_clock(c) / 1000000;
+    while (conf_clock(c) / 1000000 == t0)
+        conf_sleep_ms(20);
+}
+
 static const char *items_ddl =
     "CREATE TABLE items (shop INTEGER NOT NULL, sku VARCHAR(40) NOT NULL,"
     " price DECIMAL(20,6), qty INTEGER, note VARCHAR(200),"
@@ -1766,7 +1800,7 @@ START_TEST(test_net_changes)
     ck_assert_int_ne(cs.items[2].op, ROWSYNC_OP_DELETE);
     ck_assert_int_eq(conf_int(&cs.items[2], 3), 10);
     ck_assert_str_eq(conf_str(&cs.items[2], 4), "last");
-    ck_assert_msg(cs.items[2].time_us >= before_last &&
+    ck_assert_msg(cs.items[2].time_us >= conf_floor_s(before_last) &&
                       cs.items[2].time_us <= after_last,
                   "net change time %lld not the last update's (%lld..%lld)",
                   (long long)cs.items[2].time_us, (long long)before_last,
@@ -2825,9 +2859,9 @@ START_TEST(test_purge_before)
     c = conf_kv(&s);
     conf_exec("INSERT INTO kv VALUES (1, 'one', 1)");
     conf_exec("INSERT INTO kv VALUES (2, 'two', 2)");
-    conf_sleep_ms(30);
+    conf_time_step(c);
     mark = conf_clock(c);
-    conf_sleep_ms(30);
+    conf_time_step(c);
     conf_exec("INSERT INTO kv VALUES (3, 'three', 3)");
     conf_exec("UPDATE kv SET n = 11 WHERE id = 1");
     conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
@@ -3867,6 +3901,20 @@ static rowsync_node_config_t myc_cfg_with(const char *key, const char *value,
     return cfg;
 }
 
+#ifdef CONF_MYSQL_BINLOG
+#define MYC_BINLOG 1
+#else
+#define MYC_BINLOG 0
+#endif
+
+/* Binlog capture fills the history when it is read (a history count
+ * reads the binlog first); trigger capture at once: nothing to do. */
+static void myc_ingest(rowsync_conn_t *c, const rowsync_table_spec_t *spec)
+{
+    if (MYC_BINLOG)
+        (void)conf_hcount(c, spec);
+}
+
 /* A cursor that records gaps has groups after a ';'. */
 static int myc_has_gap(const char *cursor)
 {
@@ -4535,7 +4583,8 @@ START_TEST(myc_test_capture_objects)
              " TRIGGER_SCHEMA = '%s' AND TRIGGER_NAME IN ('rowsync_kv_ins',"
              " 'rowsync_kv_upd', 'rowsync_kv_del')",
              myc_dbname);
-    ck_assert_int_eq(conf_query(sql), 3);
+    /* binlog capture installs no triggers */
+    ck_assert_int_eq(conf_query(sql), MYC_BINLOG ? 0 : 3);
 
     v[0] = v_int(1);
     v[1] = v_text("x");
@@ -4548,8 +4597,10 @@ START_TEST(myc_test_capture_objects)
                                 " origin = 'A' AND time_us = 5 AND op = 1"),
                      1);
     conf_exec("UPDATE kv SET v = 'x' WHERE id = 1");
+    myc_ingest(c, &s.spec);
     ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kv"), 1);
     conf_exec("UPDATE kv SET v = 'X' WHERE id = 1");
+    myc_ingest(c, &s.spec);
     ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kv WHERE"
                                 " origin IS NULL AND op = 2"),
                      1);
@@ -4839,6 +4890,7 @@ START_TEST(myc_test_hot_key)
               " a.d + 10 * b.d + 100 * c.d + 1000 * d.d + 10000 * e.d + 1"
               " AS n FROM digits a, digits b, digits c, digits d, digits e)"
               " x WHERE n <= 30000 ON DUPLICATE KEY UPDATE n = VALUES(n)");
+    myc_ingest(c, &s.spec);
     ck_assert_int_ge(conf_query("SELECT COUNT(*) FROM rowsync_h_kv"), 29000);
     t0 = conf_mono_ms();
     conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
@@ -4920,19 +4972,276 @@ START_TEST(myc_test_purge_chunks)
 }
 END_TEST
 
+#ifdef CONF_MYSQL_BINLOG
+/* Counts the changes an extraction from the start returns (skip: the
+ * origin left out), and those that carry an origin. */
+static size_t myc_bl_count(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                           const char *skip, size_t *with_origin)
+{
+    rowsync_stream_t *st = NULL;
+    const rowsync_change_t *ch;
+    rowsync_error_t e;
+    size_t n = 0;
+    int rc;
+
+    *with_origin = 0;
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->extract_open(c, spec, "", NULL, skip, &st, &e), &e,
+            "extract_open");
+    while ((rc = drv->stream_next(st, &ch, &e)) == 0) {
+        n++;
+        if (ch->origin != NULL)
+            (*with_origin)++;
+    }
+    ck_assert_msg(rc == ROWSYNC_DONE, "stream_next: %d %s", rc, e.message);
+    drv->stream_close(st);
+    return n;
+}
+
+/* 2500 rows of kv from id `from` on, in one INSERT ... SELECT. */
+static void myc_bl_bulk(int from, const char *text)
+{
+    char sql[512];
+
+    conf_exec("CREATE TABLE IF NOT EXISTS digits (d INT)");
+    if (conf_query("SELECT COUNT(*) FROM digits") == 0)
+        conf_exec("INSERT INTO digits VALUES (0), (1), (2), (3), (4), (5),"
+                  " (6), (7), (8), (9)");
+    snprintf(sql, sizeof sql,
+             "INSERT INTO kv (id, v, n) SELECT %d + n, '%s', n FROM (SELECT"
+             " a.d + 10 * b.d + 100 * c.d + 1000 * d.d AS n FROM digits a,"
+             " digits b, digits c, digits d) x WHERE n < 2500",
+             from, text);
+    conf_exec(sql);
+}
+
+/* A change of a transaction still open is not in the binary log: not
+ * delivered while it is open, then exactly once after the commit. */
+START_TEST(myc_test_binlog_open_tx)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    char end[ROWSYNC_STATE_MAX];
+    MYSQL *other;
+
+    c = conf_kv(&s);
+    other = myc_session();
+    myc_run(other, "START TRANSACTION");
+    myc_run(other, "INSERT INTO kv VALUES (10, 'open', 10)");
+    conf_exec("INSERT INTO kv VALUES (11, 'committed', 11)");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 11);
+    strcpy(end, cs.end);
+    conf_changes_free(&cs);
+    myc_run(other, "COMMIT");
+    conf_extract(c, &s.spec, end, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 10);
+    ck_assert_str_eq(conf_str(&cs.items[0], 1), "open");
+    strcpy(end, cs.end);
+    conf_changes_free(&cs);
+    conf_extract(c, &s.spec, end, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 0);
+    conf_changes_free(&cs);
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kv WHERE"
+                                " k1 = 10"),
+                     1);
+    mysql_close(other);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* rowsync's own apply is not captured again, even when it is larger
+ * than one history chunk (its rows were written, then taken back), while
+ * local writes before, after and in bulk are. */
+START_TEST(myc_test_binlog_no_echo_bulk)
+{
+    enum { N = 2500 };
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+    rowsync_change_t *ch;
+    rowsync_value_t *v;
+    size_t i, n, with_origin;
+    int64_t now;
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv VALUES (1, 'local-before', 1)");
+    now = conf_clock(c);
+    ch = calloc(N, sizeof *ch);
+    v = calloc(3 * N, sizeof *v);
+    ck_assert_ptr_nonnull(ch);
+    ck_assert_ptr_nonnull(v);
+    for (i = 0; i < N; i++)
+        ch[i] = conf_kv_change(ROWSYNC_OP_INSERT, now, &v[3 * i],
+                               100000 + (int64_t)i, "from-a", (int64_t)i);
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    conf_ok(drv->apply(c, &s.spec, ch, N, &e), &e, "apply");
+    conf_ok(drv->commit(c, &e), &e, "commit");
+    conf_exec("INSERT INTO kv VALUES (2, 'local-after', 2)");
+    myc_bl_bulk(5000, "bulk");
+
+    n = myc_bl_count(c, &s.spec, "A", &with_origin);
+    ck_assert_uint_eq(n, 2 + N);
+    ck_assert_uint_eq(with_origin, 0);
+    n = myc_bl_count(c, &s.spec, NULL, &with_origin);
+    ck_assert_uint_eq(n, 2 + 2 * N);
+    ck_assert_uint_eq(with_origin, N);
+    /* one history row per change: the apply's own, the local ones */
+    ck_assert_int_eq(conf_hcount(c, &s.spec), 2 + 2 * N);
+    free(ch);
+    free(v);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Install refuses a server whose binary log has no full row images, and
+ * names the setting. (The test server is switched for a moment: only
+ * sessions opened meanwhile see it.) */
+START_TEST(myc_test_binlog_refused)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+    int rc;
+
+    conf_exec(kv_ddl);
+    if (myc_exec("SET GLOBAL binlog_row_image = 'MINIMAL'") != 0) {
+        fputs("SKIP myc_test_binlog_refused: the test user cannot SET "
+              "GLOBAL binlog_row_image (grant BINLOG ADMIN)\n",
+              stderr);
+        return;
+    }
+    c = conf_connect();
+    conf_spec(c, "kv", "id,v,n", 1, &s);
+    memset(&e, 0, sizeof e);
+    rc = drv->capture_install(c, &s.spec, &e);
+    myc_exec("SET GLOBAL binlog_row_image = 'FULL'");
+    ck_assert_int_eq(rc, ROWSYNC_EINVAL);
+    ck_assert_msg(strstr(e.message, "binlog_row_image is MINIMAL") != NULL &&
+                      strstr(e.message, "node-a") != NULL,
+                  "message: %s", e.message);
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM information_schema."
+                                "TABLES WHERE TABLE_SCHEMA = DATABASE() AND"
+                                " TABLE_NAME = 'rowsync_h_kv'"),
+                     0);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A recorded position whose binlog file the server no longer has (as
+ * after PURGE BINARY LOGS: the server answers the same) fails with the
+ * documented error: node, table, the file, teardown + init. */
+START_TEST(myc_test_binlog_purged)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+    rowsync_stream_t *st = NULL;
+    char sql[512];
+    int rc;
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv VALUES (1, 'lost', 1)");
+    snprintf(sql, sizeof sql,
+             "UPDATE rowsync_state SET value = 'binlog.000000:4' WHERE name"
+             " = 'binlog:%s.kv'",
+             myc_dbname);
+    conf_exec(sql);
+    memset(&e, 0, sizeof e);
+    rc = drv->extract_open(c, &s.spec, "", NULL, NULL, &st, &e);
+    ck_assert_int_lt(rc, 0);
+    ck_assert_ptr_null(st);
+    ck_assert_msg(strstr(e.message, "binlog.000000") != NULL &&
+                      strstr(e.message, "node-a") != NULL &&
+                      strstr(e.message, "'kv'") != NULL &&
+                      strstr(e.message, "rowsync teardown") != NULL &&
+                      strstr(e.message, "init") != NULL,
+                  "message: %s", e.message);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Re-install keeps the ingest position (changes made before it are
+ * delivered), and capture_remove forgets it. */
+START_TEST(myc_test_binlog_reinstall)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    rowsync_error_t e;
+    char sql[512];
+    int installed = 0;
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv VALUES (1, 'before', 1)");
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO kv VALUES (2, 'after', 2)");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 2);
+    conf_changes_free(&cs);
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->capture_status(c, &s.spec, &installed, &e), &e, "status");
+    ck_assert_int_eq(installed, 1);
+    conf_ok(drv->capture_remove(c, &s.spec, &e), &e, "capture_remove");
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM rowsync_state WHERE name LIKE"
+             " 'binlog%%:%s.kv'",
+             myc_dbname);
+    ck_assert_int_eq(conf_query(sql), 0);
+    conf_ok(drv->capture_status(c, &s.spec, &installed, &e), &e, "status");
+    ck_assert_int_eq(installed, 0);
+    drv->disconnect(c);
+}
+END_TEST
+
+static void myc_binlog_tests(Suite *s)
+{
+    TCase *tc = tcase_create("mysql_binlog");
+
+    tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, myc_test_binlog_open_tx);
+    tcase_add_test(tc, myc_test_binlog_no_echo_bulk);
+    tcase_add_test(tc, myc_test_binlog_refused);
+    tcase_add_test(tc, myc_test_binlog_purged);
+    tcase_add_test(tc, myc_test_binlog_reinstall);
+    suite_add_tcase(s, tc);
+}
+#endif /* CONF_MYSQL_BINLOG */
+
 static void myc_native_tests(Suite *s)
 {
     TCase *tc = tcase_create("mysql_specifics");
 
     tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, myc_test_gap_in_flight);
-    tcase_add_test(tc, myc_test_gap_settles);
-    tcase_add_test(tc, myc_test_gap_long_transaction);
-    tcase_add_test(tc, myc_test_gap_mid_stream);
-    tcase_add_test(tc, myc_test_many_gaps);
-    tcase_add_test(tc, myc_test_unsettled_gaps);
-    tcase_add_test(tc, myc_test_mid_cursor_fits);
+    if (MYC_BINLOG) {
+        /* The gap tests hold a history seq in an open transaction while
+         * a later one commits: trigger capture only. Binlog capture
+         * writes history rows from committed transactions, one ingestion
+         * at a time (myc_test_binlog_open_tx covers its side). */
+        static const char skip[] =
+            "SKIP (capture = binlog): myc_test_gap_in_flight, "
+            "myc_test_gap_settles, myc_test_gap_long_transaction, "
+            "myc_test_gap_mid_stream, myc_test_many_gaps, "
+            "myc_test_unsettled_gaps, myc_test_mid_cursor_fits, "
+            "myc_test_purge_gap: they test the gap tracking of trigger "
+            "capture (history seqs taken by open transactions)\n";
+        fputs(skip, stdout);
+        fputs(skip, stderr);
+    } else {
+        tcase_add_test(tc, myc_test_gap_in_flight);
+        tcase_add_test(tc, myc_test_gap_settles);
+        tcase_add_test(tc, myc_test_gap_long_transaction);
+        tcase_add_test(tc, myc_test_gap_mid_stream);
+        tcase_add_test(tc, myc_test_many_gaps);
+        tcase_add_test(tc, myc_test_unsettled_gaps);
+        tcase_add_test(tc, myc_test_mid_cursor_fits);
+    }
     tcase_add_test(tc, myc_test_type_mapping);
     tcase_add_test(tc, myc_test_native_values);
     tcase_add_test(tc, myc_test_timestamp);
@@ -4943,9 +5252,13 @@ static void myc_native_tests(Suite *s)
     tcase_add_test(tc, myc_test_options);
     tcase_add_test(tc, myc_test_reader_sessions);
     tcase_add_test(tc, myc_test_hot_key);
-    tcase_add_test(tc, myc_test_purge_gap);
+    if (!MYC_BINLOG)
+        tcase_add_test(tc, myc_test_purge_gap);
     tcase_add_test(tc, myc_test_purge_chunks);
     suite_add_tcase(s, tc);
+#ifdef CONF_MYSQL_BINLOG
+    myc_binlog_tests(s);
+#endif
 }
 #endif /* CONF_WITH_MYSQL */
 

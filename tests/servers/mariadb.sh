@@ -29,6 +29,7 @@ my_launch() {
         --innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=64M \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
         --log-bin="$dir/data/binlog" --binlog-format=ROW --server-id=1 \
+        --log-bin-trust-function-creators=1 \
         >/dev/null 2>&1 &
     echo $! >"$dir/mariadbd.bgpid"
     i=0

@@ -676,6 +676,14 @@ static void my_bl_key_bytes(my_bl_run_t *r, my_bl_key_t *k,
     rowsync_buf_add(&r->arena, (const char *)p, n);
 }
 
+/* A TIME bound as a parameter travels as days and hours below 24 (the
+ * protocol keeps one byte for the hour). */
+static void my_bl_time_days(MYSQL_TIME *tm)
+{
+    tm->day = tm->hour / 24;
+    tm->hour %= 24;
+}
+
 /* Converts the key cell of table column col into a bindable value. */
 static int my_bl_key(my_bl_run_t *r, size_t col, const my_bl_cell_t *cell,
                      my_bl_key_t *k)
@@ -830,6 +838,7 @@ static int my_bl_key(my_bl_run_t *r, size_t col, const my_bl_cell_t *cell,
         k->tm.hour = (unsigned)(t / 10000);
         k->tm.minute = (unsigned)(t / 100 % 100);
         k->tm.second = (unsigned)(t % 100);
+        my_bl_time_days(&k->tm);
         return 0;
     }
     case MY_BL_T_TIME2: {
@@ -870,6 +879,7 @@ static int my_bl_key(my_bl_run_t *r, size_t col, const my_bl_cell_t *cell,
         k->tm.minute = (unsigned)((hms >> 6) % (1 << 6));
         k->tm.second = (unsigned)(hms % (1 << 6));
         k->tm.second_part = (unsigned long)frac;
+        my_bl_time_days(&k->tm);
         return 0;
     }
     default:

@@ -2445,15 +2445,17 @@ static int my_capture_install(rowsync_conn_t *c,
         rc = my_bl_check(c, c->db, c->node, c->where, err);
     if (rc == 0)
         rc = my_state_tables(c, err);
-    /* Binlog capture starts here (before the triggers of a former
-     * trigger-mode install go: a change in between is captured twice,
-     * which nets out, never lost). A re-install keeps the position. */
-    if (rc == 0 && c->binlog)
-        rc = my_binlog_pos(c, &t, pos, sizeof pos, 0, 0, err);
-    if (rc == 0 && c->binlog && pos[0] == '\0')
-        rc = my_binlog_pos(c, &t, pos, sizeof pos, 1, 0, err);
     if (rc == 0)
         rc = my_table_exists(c, t.db, nm.hist, &exists, err);
+    /* Binlog capture starts here (before the triggers of a former
+     * trigger-mode install go: a change in between is captured twice,
+     * which nets out, never lost). A re-install keeps the position; a
+     * position without its history table is from a table dropped since
+     * and starts over. */
+    if (rc == 0 && c->binlog)
+        rc = my_binlog_pos(c, &t, pos, sizeof pos, 0, 0, err);
+    if (rc == 0 && c->binlog && (pos[0] == '\0' || !exists))
+        rc = my_binlog_pos(c, &t, pos, sizeof pos, 1, 0, err);
     if (rc == 0 && exists)
         rc = my_hist_keys(c, &t, nm.hist, have_defs, spec->nkeys, &hk, err);
     if (rc == 0 && exists && hk != spec->nkeys) {

@@ -11,6 +11,10 @@
  * it, and apply writes the history rows itself, with each change's origin
  * and time, in one multi-row INSERT per batch (no echo).
  *
+ * With `capture = binlog` (MariaDB) there are no triggers: the same
+ * history table is filled from the server's row binlog before each
+ * extraction, history count and apply (mysql_binlog.c).
+ *
  * Commit order: AUTO_INCREMENT values are taken at insert and committed
  * later, so a reader can see seq 11 while 10 is still in flight. There is
  * no horizon function; the cursor therefore tracks gaps (see "cursors"

@@ -4757,7 +4757,8 @@ START_TEST(myc_test_options)
         {"ssl_mode", "SOMETIMES"},  {"settle_time", "soon"},
         {"port", "70000"},          {"connect_timeout", "0"},
         {"lock_wait_timeout", "x"}, {"path", "/tmp/x.db"},
-        {"ssl_mode", "VERIFY_CA"},
+        {"ssl_mode", "VERIFY_CA"},  {"capture", "bogus"},
+        {"binlog_server_id", "0"},
     };
     rowsync_option_t opts[8];
     rowsync_node_config_t cfg;

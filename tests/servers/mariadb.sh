@@ -3,7 +3,9 @@
 # / `mariadb.sh resume DIR`.
 # Listens on 127.0.0.1:$ROWSYNC_MY_PORT (default 56306) only, data in DIR.
 # Works as root. On start it creates user rowsync (password rowsync) with
-# databases rowsync_a, rowsync_b, rowsync_c, and writes DIR/env and
+# databases rowsync_a, rowsync_b, rowsync_c (and the binlog privileges
+# capture = binlog needs: REPLICATION SLAVE, BINLOG MONITOR, and BINLOG
+# ADMIN for tests that switch binlog settings), and writes DIR/env and
 # DIR/port. `resume` starts a stopped instance again: same data, same port
 # (read from DIR/port).
 set -eu
@@ -21,6 +23,9 @@ my_launch() {
     # Temporary files stay in the server's directory (a cleaner of /tmp
     # cannot pull them away), and the server's local time is 9 hours
     # east of UTC, so code that mixes up local time and UTC fails here.
+    # The server writes a row-based binary log (capture = binlog reads
+    # it); with it, creating triggers needs SUPER unless functions and
+    # triggers are trusted.
     mkdir -p "$dir/tmp"
     TZ=JST-9 mariadbd --no-defaults --datadir="$dir/data" --user="$(id -un)" \
         --socket="$sock" --tmpdir="$dir/tmp" \

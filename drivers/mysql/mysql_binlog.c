@@ -168,6 +168,7 @@ static void my_bl_sb_str(rowsync_buf_t *b, MYSQL *db, const char *s)
     free(tmp);
 }
 
+/* The rowsync_state key of a table's ingest position. */
 void my_bl_state_key(const char *db, const char *name, char *buf, size_t len)
 {
     snprintf(buf, len, "binlog:%s.%s", db, name);
@@ -242,6 +243,9 @@ static int my_bl_priv(rowsync_error_t *err, int rc, const char *node,
     return rc;
 }
 
+/* Checks the server's binlog settings in one query (MariaDB, log_bin,
+ * binlog_format ROW, binlog_row_image FULL) and names every setting that
+ * is off in one message. */
 int my_bl_check(rowsync_conn_t *c, MYSQL *db, const char *node,
                 const char *where, rowsync_error_t *err)
 {
@@ -293,6 +297,7 @@ out:
     return rc;
 }
 
+/* The binlog's current end from SHOW MASTER STATUS (BINLOG MONITOR). */
 int my_bl_head(rowsync_conn_t *c, MYSQL *db, const char *node, char *pos,
                size_t len, rowsync_error_t *err)
 {
@@ -1478,6 +1483,9 @@ static void my_bl_sb_lock(rowsync_buf_t *b, MYSQL *db, const my_bl_target_t *t)
     rowsync_buf_puts(b, "))");
 }
 
+/* One ingestion: lock, read the position, skip the dump when the binlog
+ * has not moved, else read it into the history in one local transaction
+ * that also stores the new position; unlock. */
 int my_bl_ingest(rowsync_conn_t *c, MYSQL *local, const my_bl_target_t *t,
                  unsigned lock_wait_s, my_bl_stats_t *st,
                  rowsync_error_t *err)

@@ -5273,6 +5273,71 @@ START_TEST(myc_test_binlog_key_types)
 }
 END_TEST
 
+/* Without BINLOG MONITOR install fails naming it; without REPLICATION
+ * SLAVE the binlog read fails naming that. Needs the server's root
+ * account (Unix socket authentication: this process must run as root)
+ * to create a user with fewer privileges; skipped loudly otherwise. */
+START_TEST(myc_test_binlog_privileges)
+{
+    static const char *const user = "rowsync_nobl";
+    rowsync_option_t opts[8];
+    rowsync_node_config_t cfg;
+    rowsync_conn_t *c = NULL;
+    rowsync_stream_t *st = NULL;
+    rowsync_error_t e;
+    conf_spec_t s;
+    MYSQL *root = mysql_init(NULL);
+    char sql[512];
+    int rc;
+
+    if (geteuid() != 0 || getenv("ROWSYNC_TEST_MY_SOCKET") == NULL ||
+        mysql_real_connect(root, NULL, "root", NULL, NULL, 0,
+                           getenv("ROWSYNC_TEST_MY_SOCKET"), 0) == NULL) {
+        static const char skip[] =
+            "SKIP myc_test_binlog_privileges: needs the test server's root "
+            "account over its socket (run as root with "
+            "ROWSYNC_TEST_MY_SOCKET set)\n";
+        fputs(skip, stdout);
+        fputs(skip, stderr);
+        mysql_close(root);
+        return;
+    }
+    myc_run(root, "DROP USER IF EXISTS 'rowsync_nobl'@'127.0.0.1'");
+    myc_run(root, "CREATE USER 'rowsync_nobl'@'127.0.0.1' IDENTIFIED BY"
+                  " 'nobl-pw'");
+    snprintf(sql, sizeof sql,
+             "GRANT ALL PRIVILEGES ON `%s`.* TO 'rowsync_nobl'@'127.0.0.1'",
+             myc_dbname);
+    myc_run(root, sql);
+    conf_exec(kv_ddl);
+    cfg = myc_cfg_with("user", user, opts);
+    cfg.password = "nobl-pw";
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->connect(&c, &cfg, &e), &e, "connect");
+    conf_spec(c, "kv", "id,v,n", 1, &s);
+    rc = drv->capture_install(c, &s.spec, &e);
+    ck_assert_int_lt(rc, 0);
+    ck_assert_msg(strstr(e.message, "BINLOG MONITOR") != NULL &&
+                      strstr(e.message, "node-a") != NULL,
+                  "message: %s", e.message);
+
+    myc_run(root, "GRANT BINLOG MONITOR ON *.* TO"
+                  " 'rowsync_nobl'@'127.0.0.1'");
+    drv->disconnect(c);
+    c = NULL;
+    conf_ok(drv->connect(&c, &cfg, &e), &e, "connect");
+    conf_ok(drv->capture_install(c, &s.spec, &e), &e, "capture_install");
+    conf_exec("INSERT INTO kv VALUES (1, 'one', 1)");
+    rc = drv->extract_open(c, &s.spec, "", NULL, NULL, &st, &e);
+    ck_assert_int_lt(rc, 0);
+    ck_assert_msg(strstr(e.message, "REPLICATION SLAVE") != NULL,
+                  "message: %s", e.message);
+    drv->disconnect(c);
+    myc_run(root, "DROP USER 'rowsync_nobl'@'127.0.0.1'");
+    mysql_close(root);
+}
+END_TEST
+
 static void myc_binlog_tests(Suite *s)
 {
     TCase *tc = tcase_create("mysql_binlog");
@@ -5285,6 +5350,7 @@ static void myc_binlog_tests(Suite *s)
     tcase_add_test(tc, myc_test_binlog_purged);
     tcase_add_test(tc, myc_test_binlog_reinstall);
     tcase_add_test(tc, myc_test_binlog_key_types);
+    tcase_add_test(tc, myc_test_binlog_privileges);
     suite_add_tcase(s, tc);
 }
 #endif /* CONF_MYSQL_BINLOG */

@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <mysql.h>
@@ -1285,6 +1286,28 @@ static int my_bl_dump_error(my_bl_run_t *r, MYSQL *repl, const char *file,
     }
 }
 
+/* The next file and position of a ROTATE event, read from the raw event
+ * (Connector/C 3.3 misreads both once the stream carries checksums):
+ * header, 8-byte position, the name, the checksum when crc. */
+static int my_bl_rotate(const MARIADB_RPL_EVENT *ev, int crc, char *file,
+                        size_t len, unsigned long *pos)
+{
+    const unsigned char *p;
+    size_t hdr = 19, tail = crc ? 4 : 0, n;
+
+    if (ev->raw_data == NULL || ev->event_length < hdr + 8 + tail ||
+        ev->raw_data_ofs + ev->event_length > ev->raw_data_size)
+        return -1;
+    p = ev->raw_data + ev->raw_data_ofs + hdr;
+    n = ev->event_length - hdr - 8 - tail;
+    if (n == 0 || n >= len)
+        return -1;
+    *pos = (unsigned long)my_bl_le(p, 8);
+    memcpy(file, p + 8, n);
+    file[n] = '\0';
+    return 0;
+}
+
 /* Reads the binary log from file:pos to its end (head: the end seen
  * before), filling r; *file / *pos become the end of the last complete
  * transaction. */
@@ -1298,7 +1321,8 @@ static int my_bl_read(my_bl_run_t *r, char *file, size_t flen,
     MARIADB_RPL_EVENT *ev = NULL;
     MYSQL *repl = NULL;
     uint32_t sid;
-    int rc;
+    char *v[1] = {NULL};
+    int rc, found, crc;
 
     snprintf(cur, sizeof cur, "%s", file);
     rc = my_session(r->c, 1, &repl, r->err);
@@ -1308,6 +1332,11 @@ static int my_bl_read(my_bl_run_t *r, char *file, size_t flen,
                     "SET @master_binlog_checksum = @@global.binlog_checksum,"
                     " @mariadb_slave_capability = 4",
                     r->err, "cannot set up the binlog session");
+    if (rc == 0)
+        rc = my_bl_row(r->c, repl, "SELECT @master_binlog_checksum", v, 1,
+                       &found, r->err, "cannot set up the binlog session");
+    crc = rc == 0 && v[0] != NULL && strcasecmp(v[0], "NONE") != 0;
+    free(v[0]);
     if (rc < 0)
         goto out;
     sid = r->t->server_id != 0
@@ -1334,10 +1363,13 @@ static int my_bl_read(my_bl_run_t *r, char *file, size_t flen,
             last = ev->next_event_pos;
         switch (ev->event_type) {
         case ROTATE_EVENT:
-            snprintf(cur, sizeof cur, "%.*s",
-                     (int)ev->event.rotate.filename.length,
-                     ev->event.rotate.filename.str);
-            last = (unsigned long)ev->event.rotate.position;
+            if (my_bl_rotate(ev, crc, cur, sizeof cur, &last) < 0) {
+                rc = rowsync_error_set(r->err, ROWSYNC_ERROR,
+                                       "node '%s': cannot read a binlog "
+                                       "ROTATE event after %s:%lu",
+                                       r->t->node, cur, last);
+                break;
+            }
             if (!r->in_group) {
                 /* nothing open: the position moves with the file */
                 snprintf(file, flen, "%s", cur);

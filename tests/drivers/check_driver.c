@@ -5338,6 +5338,46 @@ START_TEST(myc_test_binlog_privileges)
 }
 END_TEST
 
+/* Changes spread over several binlog files (the server rotated in
+ * between) all arrive, and the position moves to the newest file. */
+START_TEST(myc_test_binlog_rotate)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    char sql[512];
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv VALUES (1, 'one', 1)");
+    conf_exec("FLUSH BINARY LOGS");
+    conf_exec("INSERT INTO kv VALUES (2, 'two', 2)");
+    conf_exec("FLUSH BINARY LOGS");
+    conf_exec("UPDATE kv SET n = 11 WHERE id = 1");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 2);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 2);
+    ck_assert_int_eq(conf_int(&cs.items[1], 0), 1);
+    ck_assert_int_eq(conf_int(&cs.items[1], 2), 11);
+    conf_changes_free(&cs);
+    /* the position names the binlog file the server writes now */
+    ck_assert_int_eq(mysql_query(myc_admin, "SHOW MASTER STATUS"), 0);
+    res = mysql_store_result(myc_admin);
+    ck_assert_ptr_nonnull(res);
+    row = mysql_fetch_row(res);
+    ck_assert_ptr_nonnull(row);
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM rowsync_state WHERE name = 'binlog:%s.kv'"
+             " AND value LIKE '%s:%%'",
+             myc_dbname, row[0]);
+    mysql_free_result(res);
+    ck_assert_int_eq(conf_query(sql), 1);
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kv"), 3);
+    drv->disconnect(c);
+}
+END_TEST
+
 static void myc_binlog_tests(Suite *s)
 {
     TCase *tc = tcase_create("mysql_binlog");
@@ -5351,6 +5391,7 @@ static void myc_binlog_tests(Suite *s)
     tcase_add_test(tc, myc_test_binlog_reinstall);
     tcase_add_test(tc, myc_test_binlog_key_types);
     tcase_add_test(tc, myc_test_binlog_privileges);
+    tcase_add_test(tc, myc_test_binlog_rotate);
     suite_add_tcase(s, tc);
 }
 #endif /* CONF_MYSQL_BINLOG */

@@ -4,9 +4,9 @@
 # Listens on 127.0.0.1:$ROWSYNC_MY_PORT (default 56306) only, data in DIR.
 # Works as root. On start it creates user rowsync (password rowsync) with
 # databases rowsync_a, rowsync_b, rowsync_c (and the binlog privileges
-# capture = binlog needs: REPLICATION SLAVE, BINLOG MONITOR, and BINLOG
-# ADMIN for tests that switch binlog settings), and writes DIR/env and
-# DIR/port. `resume` starts a stopped instance again: same data, same port
+# capture = binlog needs: REPLICATION SLAVE, BINLOG MONITOR; BINLOG ADMIN
+# and RELOAD for tests that switch binlog settings and rotate the binlog),
+# and writes DIR/env and DIR/port. `resume` starts a stopped instance again: same data, same port
 # (read from DIR/port).
 set -eu
 cmd=${1:?usage: mariadb.sh start|stop|resume DIR}
@@ -66,7 +66,7 @@ start)
         CREATE USER 'rowsync'@'localhost' IDENTIFIED BY 'rowsync';
         GRANT ALL PRIVILEGES ON \`rowsync\\_%\`.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';
         GRANT PROCESS ON *.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';
-        GRANT REPLICATION SLAVE, BINLOG MONITOR, BINLOG ADMIN
+        GRANT REPLICATION SLAVE, BINLOG MONITOR, BINLOG ADMIN, RELOAD
             ON *.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';"
     cat >"$dir/env" <<EOT
 ROWSYNC_TEST_MY_HOST=127.0.0.1

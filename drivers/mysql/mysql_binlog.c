@@ -989,6 +989,9 @@ static int my_bl_insert(my_bl_run_t *r, size_t from, size_t to)
                 kb->buffer = &key->tm;
                 break;
             case MYSQL_TYPE_STRING:
+                /* the column's own bytes, in its own character set: sent
+                 * as binary, which the server stores without conversion */
+                kb->buffer_type = MYSQL_TYPE_BLOB;
                 kb->buffer = r->arena.p != NULL ? r->arena.p + key->off : "";
                 kb->buffer_length = key->len;
                 kb->length = &key->len;
@@ -1391,6 +1394,10 @@ static int my_bl_read(my_bl_run_t *r, char *file, size_t flen,
                 (ql == 8 && strncmp(q, "ROLLBACK", 8) == 0))
                 goto group_end;
             break;
+        case XA_PREPARE_LOG_EVENT:
+            /* an XA transaction's events are logged at XA PREPARE: taken
+             * as committed (a later XA ROLLBACK leaves changes that the
+             * extraction reads as the live rows, i.e. no-ops) */
         case XID_EVENT:
         group_end:
             r->in_group = 0;

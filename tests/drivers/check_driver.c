@@ -5269,6 +5269,19 @@ START_TEST(myc_test_binlog_key_types)
     ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kt2 h JOIN"
                                 " kt2 t ON h.k1 = t.i"),
                      3);
+    /* text keys in other character sets keep their bytes */
+    conf_exec("CREATE TABLE kt3 (k VARCHAR(20) CHARACTER SET latin1"
+              " COLLATE latin1_bin, u VARCHAR(20) CHARACTER SET utf16"
+              " COLLATE utf16_bin, x INT, PRIMARY KEY (k, u))");
+    conf_spec(c, "kt3", "k,u,x", 2, &s);
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO kt3 VALUES ('Gr\xc3\xbc\xc3\x9f"
+              "e', 'Gr\xc3\xbc\xc3\x9f"
+              "e \xe2\x98\x83', 1), ('plain', 'plain', 2)");
+    (void)conf_hcount(c, &s.spec);
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kt3 h JOIN"
+                                " kt3 t ON h.k1 = t.k AND h.k2 = t.u"),
+                     2);
     drv->disconnect(c);
 }
 END_TEST

@@ -2427,7 +2427,7 @@ static int my_capture_install(rowsync_conn_t *c,
     my_names_t nm;
     my_tref_t t;
     size_t hk = 0, i;
-    int rc, k, exists = 0, forget = 0;
+    int rc, k, exists = 0, forget = 0, had_hist;
 
     if (c->in_tx)
         return rowsync_error_set(err, ROWSYNC_EINVAL,
@@ -2451,6 +2451,7 @@ static int my_capture_install(rowsync_conn_t *c,
         rc = my_state_tables(c, err);
     if (rc == 0)
         rc = my_table_exists(c, t.db, nm.hist, &exists, err);
+    had_hist = exists;
     /* Binlog capture starts here (before the triggers of a former
      * trigger-mode install go: a change in between is captured twice,
      * which nets out, never lost). A re-install keeps the position; a
@@ -2571,16 +2572,18 @@ static int my_capture_install(rowsync_conn_t *c,
         rc = my_exec_sb(c, &b, err, what);
     }
     /* Back from binlog capture to triggers: the binlog is read up to now
-     * (the triggers exist already: overlap, no loss), then forgotten. */
+     * (the triggers exist already: overlap, no loss), then forgotten. A
+     * position without its history table is from a table dropped since:
+     * only forgotten. */
     if (rc == 0 && !c->binlog)
         rc = my_binlog_pos(c, &t, pos, sizeof pos, 0, 0, err);
-    if (rc == 0 && !c->binlog && pos[0] != '\0') {
+    if (rc == 0 && !c->binlog && pos[0] != '\0' && had_hist) {
         c->binlog = 1;
         rc = my_binlog_sync(c, spec, &t, &nm, err);
         c->binlog = 0;
-        if (rc == 0)
-            rc = my_binlog_pos(c, &t, pos, sizeof pos, 0, 1, err);
     }
+    if (rc == 0 && !c->binlog && pos[0] != '\0')
+        rc = my_binlog_pos(c, &t, pos, sizeof pos, 0, 1, err);
     if (rc < 0)
         rowsync_error_prefix(err, "table '%s'", spec->table);
     my_drop_cache(c);

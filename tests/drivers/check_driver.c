@@ -5391,6 +5391,56 @@ START_TEST(myc_test_binlog_rotate)
 }
 END_TEST
 
+/* Switching a table from binlog capture to triggers reads the binlog up
+ * to the switch (no change lost) and forgets the position; a position
+ * left behind by a table dropped since (history gone) is forgotten
+ * without reading: the new table's rows are not news. */
+START_TEST(myc_test_binlog_switch)
+{
+    rowsync_option_t opts[8];
+    rowsync_node_config_t cfg = myc_cfg_with("capture", "triggers", opts);
+    rowsync_conn_t *c, *t;
+    rowsync_error_t e;
+    conf_spec_t s;
+    conf_changes_t cs;
+    char sql[512];
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv VALUES (1, 'binlog', 1)");
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->connect(&t, &cfg, &e), &e, "connect (triggers)");
+    conf_install(t, &s.spec);
+    conf_exec("INSERT INTO kv VALUES (2, 'trigger', 2)");
+    conf_extract(t, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 2);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 1);
+    ck_assert_int_eq(conf_int(&cs.items[1], 0), 2);
+    conf_changes_free(&cs);
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM rowsync_state WHERE name LIKE"
+             " 'binlog%%:%s.kv'",
+             myc_dbname);
+    ck_assert_int_eq(conf_query(sql), 0);
+    drv->disconnect(t);
+
+    /* back to binlog capture, then the table is dropped and made again
+     * behind rowsync's back, with its history */
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO kv VALUES (3, 'old', 3)");
+    conf_exec("DROP TABLE kv, rowsync_h_kv");
+    conf_exec(kv_ddl);
+    conf_exec("INSERT INTO kv VALUES (4, 'before init', 4)");
+    conf_ok(drv->connect(&t, &cfg, &e), &e, "connect (triggers)");
+    conf_install(t, &s.spec);
+    ck_assert_int_eq(conf_query(sql), 0);
+    conf_extract(t, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 0);
+    conf_changes_free(&cs);
+    drv->disconnect(t);
+    drv->disconnect(c);
+}
+END_TEST
+
 static void myc_binlog_tests(Suite *s)
 {
     TCase *tc = tcase_create("mysql_binlog");
@@ -5405,6 +5455,7 @@ static void myc_binlog_tests(Suite *s)
     tcase_add_test(tc, myc_test_binlog_key_types);
     tcase_add_test(tc, myc_test_binlog_privileges);
     tcase_add_test(tc, myc_test_binlog_rotate);
+    tcase_add_test(tc, myc_test_binlog_switch);
     suite_add_tcase(s, tc);
 }
 #endif /* CONF_MYSQL_BINLOG */

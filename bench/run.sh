@@ -18,6 +18,10 @@
 #   BENCH_LARGE=M       also run PG->PG sync at M rows (e.g. 1000000) for
 #                       the "same peak RSS at 1M" check
 #   BENCH_REPEAT=R      capture measurements: best of R runs (default 3)
+#   BENCH_CAPTURE_ENGINES="mysql-binlog"  capture group: only these engines
+#                       (default: pgsql mysql mysql-binlog sqlite;
+#                       mysql-binlog is MariaDB with capture = binlog,
+#                       the server writing its binlog for both sides)
 #   BENCH_SYNC_REPEAT=S sync pairs: rowsync sync and the native copy, each
 #                       best of S runs (default R); BENCH_LARGE runs once
 #   BENCH_INTERVAL=D    latency: the job's interval (default 5s)
@@ -160,6 +164,10 @@ capture_engine() {
     mysql) db=rowsync_a; create=my_create; bulk=my_bulk; hist=rowsync_h_bench_cap
         my_create rowsync_b bench_cap
         { my_node a rowsync_a; my_node b rowsync_b; } | job_file "$work/cap.conf" one-way a bench_cap 5s ;;
+    mysql-binlog) db=rowsync_a; create=my_create; bulk=my_bulk; hist=rowsync_h_bench_cap
+        my_create rowsync_b bench_cap
+        { my_node a rowsync_a | sed '$d'; printf 'capture = binlog\n\n'; my_node b rowsync_b; } |
+            job_file "$work/cap.conf" one-way a bench_cap 5s ;;
     sqlite) db=$work/cap_a.db; create=lite_create; bulk=lite_bulk; hist=rowsync_h_bench_cap
         : >"$work/cap_b.db"; lite_create "$work/cap_b.db" bench_cap
         { lite_node a "$work/cap_a.db"; lite_node b "$work/cap_b.db"; } | job_file "$work/cap.conf" one-way a bench_cap 5s ;;
@@ -172,10 +180,16 @@ capture_engine() {
         for side in plain cap; do
             cap_reset "$eng" "$db" "$side" "$hist"
             timeit $bulk "$db" "bench_$side" 1 "$CN"; best[ins_$side]="${best[ins_$side]:-} $T"
+            if [ "$eng" = mysql-binlog ] && [ "$side" = cap ]; then
+                # the history fills when rowsync reads the binlog: status
+                # counts the history, after reading the binlog to its end
+                timeit rs status "$work/cap.conf" >/dev/null
+                best[ingest]="${best[ingest]:-} $T"
+            fi
             [ "$side" = plain ] || cap_check "$eng" "$db" "$hist" "$CN"
             case $eng in
             pgsql) timeit pg "$db" -c "UPDATE bench_$side SET a = a + 1, c = c + 1" ;;
-            mysql) timeit my "$db" -e "UPDATE bench_$side SET a = a + 1, c = c + 1" ;;
+            mysql|mysql-binlog) timeit my "$db" -e "UPDATE bench_$side SET a = a + 1, c = c + 1" ;;
             sqlite) timeit lite "$db" "UPDATE bench_$side SET a = a + 1, c = c + 1" ;;
             esac
             best[upd_$side]="${best[upd_$side]:-} $T"
@@ -183,7 +197,7 @@ capture_engine() {
             singles_file "bench_$side" 1 10000 "$singles"
             case $eng in
             pgsql) timeit pg "$db" -f "$singles" ;;
-            mysql) timeit my "$db" -e "source $singles" ;;
+            mysql|mysql-binlog) timeit my "$db" -e "source $singles" ;;
             sqlite) timeit lite "$db" ".read $singles" ;;
             esac
             best[sgl_$side]="${best[sgl_$side]:-} $T"
@@ -200,6 +214,11 @@ capture_engine() {
         with=$(minof ${best[${what}_cap]})
         # shellcheck disable=SC2086
         without=$(minof ${best[${what}_plain]})
+        if [ "$eng" = mysql-binlog ]; then
+            # shellcheck disable=SC2086
+            [ "$what" != ins ] || label="$label, ingest $(minof ${best[ingest]}) s"
+            label="$label, binlog on for both"
+        fi
         echo "capture $eng $label: $(ratio "$with" "$without")x (with $with s, without $without s)"
     done
     rs teardown "$work/cap.conf" >/dev/null
@@ -210,7 +229,7 @@ cap_check() {
     local got
     case $1 in
     pgsql) got=$(pg "$2" -c "SELECT count(*) FROM $3") ;;
-    mysql) got=$(my "$2" -e "SELECT count(*) FROM $3") ;;
+    mysql|mysql-binlog) got=$(my "$2" -e "SELECT count(*) FROM $3") ;;
     sqlite) got=$(lite "$2" "SELECT count(*) FROM $3") ;;
     esac
     [ "$got" = "$4" ] || echo "bench: WARNING capture $1: history has $got rows, expected $4" >&2
@@ -222,6 +241,10 @@ cap_reset() {
     case $eng in
     pgsql) pg "$db" -c "TRUNCATE bench_$side" -c "TRUNCATE $hist" -c "VACUUM ANALYZE bench_$side" ;;
     mysql) my "$db" -e "TRUNCATE TABLE bench_$side; TRUNCATE TABLE $hist" ;;
+    mysql-binlog) # read what the binlog holds first (the last update and
+        # singles), so that the next ingestion reads the next insert only
+        rs status "$work/cap.conf" >/dev/null
+        my "$db" -e "TRUNCATE TABLE bench_$side; TRUNCATE TABLE $hist" ;;
     sqlite) lite "$db" "DELETE FROM bench_$side; DELETE FROM $hist" ;;
     esac
 }
@@ -408,7 +431,7 @@ latency_run() {
 # --- main -----------------------------------------------------------------
 
 case " $ONLY " in *" capture "*)
-    for eng in ${BENCH_ENGINES:-pgsql mysql sqlite}; do capture_engine $eng; done
+    for eng in ${BENCH_CAPTURE_ENGINES:-pgsql mysql mysql-binlog sqlite}; do capture_engine $eng; done
     for db in rowsync_a rowsync_b; do pg $db -c "DROP TABLE IF EXISTS bench_plain, bench_cap"; my $db -e "DROP TABLE IF EXISTS bench_plain, bench_cap"; done ;;
 esac
 case " $ONLY " in *" sync "*)

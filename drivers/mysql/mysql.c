@@ -11,6 +11,10 @@
  * it, and apply writes the history rows itself, with each change's origin
  * and time, in one multi-row INSERT per batch (no echo).
  *
+ * With `capture = binlog` (MariaDB) there are no triggers: the same
+ * history table is filled from the server's row binlog before each
+ * extraction, history count and apply (mysql_binlog.c).
+ *
  * Commit order: AUTO_INCREMENT values are taken at insert and committed
  * later, so a reader can see seq 11 while 10 is still in flight. There is
  * no horizon function; the cursor therefore tracks gaps (see "cursors"
@@ -46,6 +50,8 @@
 #include <errmsg.h>
 
 #include <rowsync/driver.h>
+
+#include "mysql_binlog.h"
 
 #ifdef PACKAGE_VERSION
 #define MY_VERSION PACKAGE_VERSION
@@ -147,6 +153,9 @@ struct rowsync_conn {
     int in_tx;
     int state_ok; /* the state tables exist (checked once) */
     int locked;   /* GET_LOCK succeeded at least once */
+    int binlog;   /* capture = binlog: no triggers, history from the binlog */
+    unsigned binlog_server_id; /* 0: derived per dump session */
+    MYSQL *bl_db; /* the binlog ingestion's own session, or NULL */
     struct rowsync_stream *streams;
     struct my_apply *applies;
     MYSQL_BIND *binds;
@@ -414,11 +423,10 @@ static int my_fail_raw(rowsync_conn_t *c, rowsync_error_t *err, unsigned int no,
     return code;
 }
 
-/* Fills err from the last error of session db. */
-static int my_fail(rowsync_conn_t *c, MYSQL *db, rowsync_error_t *err,
-                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int my_fail(rowsync_conn_t *c, MYSQL *db, rowsync_error_t *err,
-                   const char *fmt, ...)
+/* Fills err from the last error of session db (shared with
+ * mysql_binlog.c). */
+int my_fail(rowsync_conn_t *c, MYSQL *db, rowsync_error_t *err,
+            const char *fmt, ...)
 {
     char what[600];
     va_list ap;
@@ -1143,6 +1151,7 @@ static const char *const my_options[] = {"host",        "port",
                                          "ssl_cert",    "ssl_key",
                                          "ssl_mode",    "connect_timeout",
                                          "settle_time", "lock_wait_timeout",
+                                         "capture",     "binlog_server_id",
                                          NULL};
 
 static const char *my_option(const rowsync_node_config_t *cfg, const char *key)
@@ -1262,7 +1271,7 @@ static int my_conn_options(rowsync_conn_t *c, const rowsync_node_config_t *cfg,
                 "node '%s': unknown option '%s' for the mysql driver "
                 "(accepted: host, port, socket, database, user, ssl_ca, "
                 "ssl_cert, ssl_key, ssl_mode, connect_timeout, settle_time, "
-                "lock_wait_timeout)",
+                "lock_wait_timeout, capture, binlog_server_id)",
                 c->node, k != NULL ? k : "(null)");
     }
     v = my_option(cfg, "database");
@@ -1307,6 +1316,23 @@ static int my_conn_options(rowsync_conn_t *c, const rowsync_node_config_t *cfg,
                                      "duration (\"5s\", \"500ms\"; a bare "
                                      "number is milliseconds)",
                                      c->node, v);
+    }
+    if ((v = my_option(cfg, "capture")) != NULL) {
+        if (strcmp(v, "binlog") == 0)
+            c->binlog = 1;
+        else if (strcmp(v, "triggers") != 0)
+            return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                     "node '%s': capture '%s' is not "
+                                     "\"triggers\" or \"binlog\"",
+                                     c->node, v);
+    }
+    if ((v = my_option(cfg, "binlog_server_id")) != NULL) {
+        if ((n = my_uint(v, 1, 4294967295L)) < 0)
+            return rowsync_error_set(err, ROWSYNC_EINVAL,
+                                     "node '%s': binlog_server_id '%s' is "
+                                     "not a server id (1 to 4294967295)",
+                                     c->node, v);
+        c->binlog_server_id = (unsigned)n;
     }
     c->ssl_mode = MY_SSL_DEFAULT;
     if ((v = my_option(cfg, "ssl_mode")) != NULL) {
@@ -1356,8 +1382,8 @@ static int my_conn_options(rowsync_conn_t *c, const rowsync_node_config_t *cfg,
  * mode (lossy writes fail instead of truncating), the lock wait. The main
  * session also sets the apply marker @rowsync_applying, which the capture
  * triggers read; reader sessions run REPEATABLE READ for snapshots. */
-static int my_session(rowsync_conn_t *c, int reader, MYSQL **out,
-                      rowsync_error_t *err)
+int my_session(rowsync_conn_t *c, int reader, MYSQL **out,
+               rowsync_error_t *err)
 {
     unsigned int timeout = c->connect_timeout, zero = 0;
     my_bool on = 1;
@@ -1546,6 +1572,8 @@ static void my_disconnect(rowsync_conn_t *c)
         mysql_free_result(mysql_store_result(c->db));
     if (c->idle != NULL)
         mysql_close(c->idle);
+    if (c->bl_db != NULL)
+        mysql_close(c->bl_db);
     if (c->db != NULL)
         mysql_close(c->db);
     my_info_clear(c);
@@ -2309,6 +2337,77 @@ static int my_hist_add_cols(rowsync_conn_t *c, const my_tref_t *t,
     return rc;
 }
 
+/* capture = binlog: brings the table's history up to the end of the
+ * binary log (mysql_binlog.c) on the driver's own ingestion session, so
+ * that the caller's session and transaction stay untouched. Nothing in
+ * trigger mode, or when no binlog position is recorded for the table
+ * (capture not installed in binlog mode: the history, if any, is the
+ * triggers'). */
+static int my_binlog_sync(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                          const my_tref_t *t, const my_names_t *nm,
+                          rowsync_error_t *err)
+{
+    my_bl_target_t bt;
+    int rc;
+
+    if (!c->binlog)
+        return 0;
+    if (c->bl_db == NULL && (rc = my_session(c, 0, &c->bl_db, err)) < 0)
+        return rc;
+    bt.node = c->node;
+    bt.where = c->where;
+    bt.db = t->db;
+    bt.name = t->name;
+    bt.hist = nm->hist;
+    bt.spec = spec;
+    bt.server_id = c->binlog_server_id;
+    rc = my_bl_ingest(c, c->bl_db, &bt, c->lock_wait, NULL, err);
+    if (rc < 0 && (rc == ROWSYNC_ECONN || mysql_errno(c->bl_db) != 0)) {
+        mysql_close(c->bl_db);
+        c->bl_db = NULL;
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static int my_state_get(rowsync_conn_t *c, const char *key, char *buf,
+                        size_t len, int64_t *updated_us, rowsync_error_t *err);
+static int my_state_set(rowsync_conn_t *c, const char *key, const char *value,
+                        rowsync_error_t *err);
+
+/* The binlog ingest position of table t: read into pos (pos[0] = '\0'
+ * when none), set to the server's current binlog end (set), or deleted
+ * (del). The state tables must exist for set. */
+static int my_binlog_pos(rowsync_conn_t *c, const my_tref_t *t, char *pos,
+                         size_t len, int set, int del, rowsync_error_t *err)
+{
+    char key[600];
+    rowsync_buf_t b = {NULL, 0, 0, 0};
+    int rc;
+
+    my_bl_state_key(t->db, t->name, key, sizeof key);
+    if (del) {
+        rowsync_buf_puts(&b, "DELETE FROM rowsync_state WHERE name IN (");
+        my_sb_str(&b, c->db, key);
+        rowsync_buf_puts(&b, ", ");
+        snprintf(key, sizeof key, "binlog_cols:%s.%s", t->db, t->name);
+        my_sb_str(&b, c->db, key);
+        rowsync_buf_puts(&b, ")");
+        if (b.oom)
+            return my_oom(err);
+        rc = 0;
+        if (mysql_real_query(c->db, b.p, (unsigned long)b.len) != 0 &&
+            mysql_errno(c->db) != 1146)
+            rc = my_fail(c, c->db, err, "cannot forget the binlog position");
+        rowsync_buf_free(&b);
+        return rc;
+    }
+    if (set) {
+        rc = my_bl_head(c, c->db, c->node, pos, len, err);
+        return rc < 0 ? rc : my_state_set(c, key, pos, err);
+    }
+    return my_state_get(c, key, pos, len, NULL, err);
+}
+
 /* Installs (or brings up to date) the history table, its index, the three
  * triggers and the state tables. DDL commits as it goes in MySQL, so each
  * step is idempotent: history rows are kept unless the number of key
@@ -2324,10 +2423,11 @@ static int my_capture_install(rowsync_conn_t *c,
     char(*have_defs)[MY_DEF_MAX] = NULL;
     char *want[3] = {NULL, NULL, NULL}, *have[3] = {NULL, NULL, NULL};
     rowsync_buf_t b = {NULL, 0, 0, 0};
+    char pos[MY_BL_POS_MAX];
     my_names_t nm;
     my_tref_t t;
     size_t hk = 0, i;
-    int rc, k, exists = 0, forget = 0;
+    int rc, k, exists = 0, forget = 0, had_hist;
 
     if (c->in_tx)
         return rowsync_error_set(err, ROWSYNC_EINVAL,
@@ -2345,10 +2445,22 @@ static int my_capture_install(rowsync_conn_t *c,
         goto out;
     }
     rc = my_key_defs(c, &t, spec, keys, err);
+    if (rc == 0 && c->binlog)
+        rc = my_bl_check(c, c->db, c->node, c->where, err);
     if (rc == 0)
         rc = my_state_tables(c, err);
     if (rc == 0)
         rc = my_table_exists(c, t.db, nm.hist, &exists, err);
+    had_hist = exists;
+    /* Binlog capture starts here (before the triggers of a former
+     * trigger-mode install go: a change in between is captured twice,
+     * which nets out, never lost). A re-install keeps the position; a
+     * position without its history table is from a table dropped since
+     * and starts over. */
+    if (rc == 0 && c->binlog)
+        rc = my_binlog_pos(c, &t, pos, sizeof pos, 0, 0, err);
+    if (rc == 0 && c->binlog && (pos[0] == '\0' || !exists))
+        rc = my_binlog_pos(c, &t, pos, sizeof pos, 1, 0, err);
     if (rc == 0 && exists)
         rc = my_hist_keys(c, &t, nm.hist, have_defs, spec->nkeys, &hk, err);
     if (rc == 0 && exists && hk != spec->nkeys) {
@@ -2400,8 +2512,39 @@ static int my_capture_install(rowsync_conn_t *c,
     /* Pending masks name the columns of the update trigger being
      * replaced: unknown from now on (after the replace, so that no mask
      * of the old trigger is written later). */
-    forget = exists && (have[1] == NULL || strcmp(have[1], want[1]) != 0);
-    for (k = 0; k < 3 && rc == 0; k++) {
+    forget = exists && !c->binlog &&
+             (have[1] == NULL || strcmp(have[1], want[1]) != 0);
+    if (rc == 0 && c->binlog) {
+        /* The masks of ingested rows are bits of the spec's column list
+         * at the time they were read: a changed list makes them unknown,
+         * as a replaced update trigger does. The list is kept as a hash. */
+        char key[600], have_sig[64], sig[32];
+        uint64_t h = 1469598103934665603ULL;
+        const char *p;
+        for (i = 0; i < spec->ncolumns; i++)
+            for (p = spec->columns[i];; p++) {
+                h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+                if (*p == '\0')
+                    break;
+            }
+        snprintf(sig, sizeof sig, "%016llx/%zu", (unsigned long long)h,
+                 spec->nkeys);
+        snprintf(key, sizeof key, "binlog_cols:%s.%s", t.db, t.name);
+        rc = my_state_get(c, key, have_sig, sizeof have_sig, NULL, err);
+        if (rc == 0 && strcmp(have_sig, sig) != 0) {
+            forget = exists && have_sig[0] != '\0';
+            rc = my_state_set(c, key, sig, err);
+        }
+    }
+    for (k = 0; k < 3 && rc == 0 && c->binlog; k++) {
+        /* binlog capture: no triggers (a trigger-mode install's go) */
+        if (have[k] == NULL)
+            continue;
+        rowsync_buf_puts(&b, "DROP TRIGGER IF EXISTS ");
+        my_sb_qname(&b, t.db, nm.trig[k]);
+        rc = my_exec_sb(c, &b, err, what);
+    }
+    for (k = 0; k < 3 && rc == 0 && !c->binlog; k++) {
         if (have[k] != NULL && strcmp(have[k], want[k]) == 0)
             continue;
         if (!c->mariadb && have[k] != NULL) {
@@ -2428,6 +2571,19 @@ static int my_capture_install(rowsync_conn_t *c,
         rowsync_buf_puts(&b, " SET cols = NULL WHERE cols IS NOT NULL");
         rc = my_exec_sb(c, &b, err, what);
     }
+    /* Back from binlog capture to triggers: the binlog is read up to now
+     * (the triggers exist already: overlap, no loss), then forgotten. A
+     * position without its history table is from a table dropped since:
+     * only forgotten. */
+    if (rc == 0 && !c->binlog)
+        rc = my_binlog_pos(c, &t, pos, sizeof pos, 0, 0, err);
+    if (rc == 0 && !c->binlog && pos[0] != '\0' && had_hist) {
+        c->binlog = 1;
+        rc = my_binlog_sync(c, spec, &t, &nm, err);
+        c->binlog = 0;
+    }
+    if (rc == 0 && !c->binlog && pos[0] != '\0')
+        rc = my_binlog_pos(c, &t, pos, sizeof pos, 0, 1, err);
     if (rc < 0)
         rowsync_error_prefix(err, "table '%s'", spec->table);
     my_drop_cache(c);
@@ -2459,6 +2615,14 @@ static int my_capture_status(rowsync_conn_t *c,
         return rc;
     my_names(&t, &nm);
     rc = my_table_exists(c, t.db, nm.hist, &exists, err);
+    if (rc == 0 && exists && c->binlog) {
+        /* binlog capture: the history table and an ingest position */
+        char pos[MY_BL_POS_MAX];
+        rc = my_binlog_pos(c, &t, pos, sizeof pos, 0, 0, err);
+        if (rc == 0)
+            *installed = pos[0] != '\0';
+        return rc;
+    }
     if (rc == 0 && exists)
         rc = my_triggers_stored(c, &t, &nm, have, err);
     if (rc < 0)
@@ -2521,6 +2685,8 @@ static int my_capture_remove(rowsync_conn_t *c,
         my_sb_qname(&b, t.db, nm.hist);
         rc = my_exec_sb(c, &b, err, "cannot remove change capture");
     }
+    if (rc == 0)
+        rc = my_binlog_pos(c, &t, NULL, 0, 0, 1, err);
     if (rc < 0)
         rowsync_error_prefix(err, "table '%s'", spec->table);
     my_drop_cache(c);
@@ -2582,6 +2748,9 @@ static int my_history_count(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if (rc < 0)
         return rc;
     my_names(&t, &nm);
+    rc = my_binlog_sync(c, spec, &t, &nm, err);
+    if (rc < 0)
+        return rc;
     rowsync_buf_puts(&b, "SELECT COUNT(*) FROM ");
     my_sb_qname(&b, t.db, nm.hist);
     if (b.oom)
@@ -3421,6 +3590,10 @@ static int my_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if (rc < 0)
         return rc;
     my_names(&t, &nm);
+    /* binlog capture: the history catches up with the binlog first (an
+     * `upto` extraction replays a window already ingested) */
+    if (upto == NULL && (rc = my_binlog_sync(c, spec, &t, &nm, err)) < 0)
+        return rc;
     s = my_stream_new(c, spec);
     if (s == NULL)
         return my_oom(err);
@@ -4372,6 +4545,17 @@ static int my_apply_insert_only(rowsync_conn_t *c,
     rc = my_apply_meta(c, spec, insert_only, &t, &a, err);
     if (rc < 0)
         return rc;
+    /* binlog capture: local changes committed so far take their history
+     * seqs before this apply's own rows, as a trigger would have given
+     * them (else the newest row of a key changed here and then by the
+     * apply would be the local one: an echo) */
+    if (c->binlog) {
+        my_names_t nm;
+        my_names(&t, &nm);
+        rc = my_binlog_sync(c, spec, &t, &nm, err);
+        if (rc < 0)
+            return rc;
+    }
     dels = malloc(n * sizeof *dels);
     ups = malloc(n * sizeof *ups);
     all = malloc(n * sizeof *all);

@@ -346,6 +346,12 @@ static int myc_setup(void)
     conf_node.password = myc_env("ROWSYNC_TEST_MY_PASSWORD");
     conf_node.noptions = 4;
     conf_node.options = myc_opts;
+#ifdef CONF_MYSQL_BINLOG
+    /* check_driver_mysql_binlog: the node captures from the binary log */
+    myc_opts[4].key = "capture";
+    myc_opts[4].value = "binlog";
+    conf_node.noptions = 5;
+#endif
     return 0;
 }
 
@@ -1476,6 +1482,34 @@ static void conf_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* Captured change times: microseconds from the triggers, whole seconds
+ * from the binary log (check_driver_mysql_binlog). conf_floor_s is the
+ * earliest time a change made at t can carry; conf_time_step waits long
+ * enough that changes before and after it carry different times. */
+#ifdef CONF_MYSQL_BINLOG
+#define CONF_SECOND_TIMES 1
+#else
+#define CONF_SECOND_TIMES 0
+#endif
+
+static int64_t conf_floor_s(int64_t t)
+{
+    return CONF_SECOND_TIMES ? t - t % 1000000 : t;
+}
+
+static void conf_time_step(rowsync_conn_t *c)
+{
+    int64_t t0;
+
+    if (!CONF_SECOND_TIMES) {
+        conf_sleep_ms(30);
+        return;
+    }
+    t0 = conf_clock(c) / 1000000;
+    while (conf_clock(c) / 1000000 == t0)
+        conf_sleep_ms(20);
+}
+
 static const char *items_ddl =
     "CREATE TABLE items (shop INTEGER NOT NULL, sku VARCHAR(40) NOT NULL,"
     " price DECIMAL(20,6), qty INTEGER, note VARCHAR(200),"
@@ -1766,7 +1800,7 @@ START_TEST(test_net_changes)
     ck_assert_int_ne(cs.items[2].op, ROWSYNC_OP_DELETE);
     ck_assert_int_eq(conf_int(&cs.items[2], 3), 10);
     ck_assert_str_eq(conf_str(&cs.items[2], 4), "last");
-    ck_assert_msg(cs.items[2].time_us >= before_last &&
+    ck_assert_msg(cs.items[2].time_us >= conf_floor_s(before_last) &&
                       cs.items[2].time_us <= after_last,
                   "net change time %lld not the last update's (%lld..%lld)",
                   (long long)cs.items[2].time_us, (long long)before_last,
@@ -2825,9 +2859,9 @@ START_TEST(test_purge_before)
     c = conf_kv(&s);
     conf_exec("INSERT INTO kv VALUES (1, 'one', 1)");
     conf_exec("INSERT INTO kv VALUES (2, 'two', 2)");
-    conf_sleep_ms(30);
+    conf_time_step(c);
     mark = conf_clock(c);
-    conf_sleep_ms(30);
+    conf_time_step(c);
     conf_exec("INSERT INTO kv VALUES (3, 'three', 3)");
     conf_exec("UPDATE kv SET n = 11 WHERE id = 1");
     conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
@@ -3867,6 +3901,20 @@ static rowsync_node_config_t myc_cfg_with(const char *key, const char *value,
     return cfg;
 }
 
+#ifdef CONF_MYSQL_BINLOG
+#define MYC_BINLOG 1
+#else
+#define MYC_BINLOG 0
+#endif
+
+/* Binlog capture fills the history when it is read (a history count
+ * reads the binlog first); trigger capture at once: nothing to do. */
+static void myc_ingest(rowsync_conn_t *c, const rowsync_table_spec_t *spec)
+{
+    if (MYC_BINLOG)
+        (void)conf_hcount(c, spec);
+}
+
 /* A cursor that records gaps has groups after a ';'. */
 static int myc_has_gap(const char *cursor)
 {
@@ -4535,7 +4583,8 @@ START_TEST(myc_test_capture_objects)
              " TRIGGER_SCHEMA = '%s' AND TRIGGER_NAME IN ('rowsync_kv_ins',"
              " 'rowsync_kv_upd', 'rowsync_kv_del')",
              myc_dbname);
-    ck_assert_int_eq(conf_query(sql), 3);
+    /* binlog capture installs no triggers */
+    ck_assert_int_eq(conf_query(sql), MYC_BINLOG ? 0 : 3);
 
     v[0] = v_int(1);
     v[1] = v_text("x");
@@ -4548,8 +4597,10 @@ START_TEST(myc_test_capture_objects)
                                 " origin = 'A' AND time_us = 5 AND op = 1"),
                      1);
     conf_exec("UPDATE kv SET v = 'x' WHERE id = 1");
+    myc_ingest(c, &s.spec);
     ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kv"), 1);
     conf_exec("UPDATE kv SET v = 'X' WHERE id = 1");
+    myc_ingest(c, &s.spec);
     ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kv WHERE"
                                 " origin IS NULL AND op = 2"),
                      1);
@@ -4706,7 +4757,8 @@ START_TEST(myc_test_options)
         {"ssl_mode", "SOMETIMES"},  {"settle_time", "soon"},
         {"port", "70000"},          {"connect_timeout", "0"},
         {"lock_wait_timeout", "x"}, {"path", "/tmp/x.db"},
-        {"ssl_mode", "VERIFY_CA"},
+        {"ssl_mode", "VERIFY_CA"},  {"capture", "bogus"},
+        {"binlog_server_id", "0"},
     };
     rowsync_option_t opts[8];
     rowsync_node_config_t cfg;
@@ -4839,6 +4891,7 @@ START_TEST(myc_test_hot_key)
               " a.d + 10 * b.d + 100 * c.d + 1000 * d.d + 10000 * e.d + 1"
               " AS n FROM digits a, digits b, digits c, digits d, digits e)"
               " x WHERE n <= 30000 ON DUPLICATE KEY UPDATE n = VALUES(n)");
+    myc_ingest(c, &s.spec);
     ck_assert_int_ge(conf_query("SELECT COUNT(*) FROM rowsync_h_kv"), 29000);
     t0 = conf_mono_ms();
     conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
@@ -4920,19 +4973,522 @@ START_TEST(myc_test_purge_chunks)
 }
 END_TEST
 
+#ifdef CONF_MYSQL_BINLOG
+/* Counts the changes an extraction from the start returns (skip: the
+ * origin left out), and those that carry an origin. */
+static size_t myc_bl_count(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                           const char *skip, size_t *with_origin)
+{
+    rowsync_stream_t *st = NULL;
+    const rowsync_change_t *ch;
+    rowsync_error_t e;
+    size_t n = 0;
+    int rc;
+
+    *with_origin = 0;
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->extract_open(c, spec, "", NULL, skip, &st, &e), &e,
+            "extract_open");
+    while ((rc = drv->stream_next(st, &ch, &e)) == 0) {
+        n++;
+        if (ch->origin != NULL)
+            (*with_origin)++;
+    }
+    ck_assert_msg(rc == ROWSYNC_DONE, "stream_next: %d %s", rc, e.message);
+    drv->stream_close(st);
+    return n;
+}
+
+/* 2500 rows of kv from id `from` on, in one INSERT ... SELECT. */
+static void myc_bl_bulk(int from, const char *text)
+{
+    char sql[512];
+
+    conf_exec("CREATE TABLE IF NOT EXISTS digits (d INT)");
+    if (conf_query("SELECT COUNT(*) FROM digits") == 0)
+        conf_exec("INSERT INTO digits VALUES (0), (1), (2), (3), (4), (5),"
+                  " (6), (7), (8), (9)");
+    snprintf(sql, sizeof sql,
+             "INSERT INTO kv (id, v, n) SELECT %d + n, '%s', n FROM (SELECT"
+             " a.d + 10 * b.d + 100 * c.d + 1000 * d.d AS n FROM digits a,"
+             " digits b, digits c, digits d) x WHERE n < 2500",
+             from, text);
+    conf_exec(sql);
+}
+
+/* A change of a transaction still open is not in the binary log: not
+ * delivered while it is open, then exactly once after the commit. */
+START_TEST(myc_test_binlog_open_tx)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    char end[ROWSYNC_STATE_MAX];
+    MYSQL *other;
+
+    c = conf_kv(&s);
+    other = myc_session();
+    myc_run(other, "START TRANSACTION");
+    myc_run(other, "INSERT INTO kv VALUES (10, 'open', 10)");
+    conf_exec("INSERT INTO kv VALUES (11, 'committed', 11)");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 11);
+    strcpy(end, cs.end);
+    conf_changes_free(&cs);
+    myc_run(other, "COMMIT");
+    conf_extract(c, &s.spec, end, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 10);
+    ck_assert_str_eq(conf_str(&cs.items[0], 1), "open");
+    strcpy(end, cs.end);
+    conf_changes_free(&cs);
+    conf_extract(c, &s.spec, end, NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 0);
+    conf_changes_free(&cs);
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kv WHERE"
+                                " k1 = 10"),
+                     1);
+    mysql_close(other);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* rowsync's own apply is not captured again, even when it is larger
+ * than one history chunk (its rows were written, then taken back), while
+ * local writes before, after and in bulk are. */
+START_TEST(myc_test_binlog_no_echo_bulk)
+{
+    enum { N = 2500 };
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+    rowsync_change_t *ch;
+    rowsync_value_t *v;
+    size_t i, n, with_origin;
+    int64_t now;
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv VALUES (1, 'local-before', 1)");
+    now = conf_clock(c);
+    ch = calloc(N, sizeof *ch);
+    v = calloc(3 * N, sizeof *v);
+    ck_assert_ptr_nonnull(ch);
+    ck_assert_ptr_nonnull(v);
+    for (i = 0; i < N; i++)
+        ch[i] = conf_kv_change(ROWSYNC_OP_INSERT, now, &v[3 * i],
+                               100000 + (int64_t)i, "from-a", (int64_t)i);
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    conf_ok(drv->apply(c, &s.spec, ch, N, &e), &e, "apply");
+    conf_ok(drv->commit(c, &e), &e, "commit");
+    conf_exec("INSERT INTO kv VALUES (2, 'local-after', 2)");
+    myc_bl_bulk(5000, "bulk");
+
+    n = myc_bl_count(c, &s.spec, "A", &with_origin);
+    ck_assert_uint_eq(n, 2 + N);
+    ck_assert_uint_eq(with_origin, 0);
+    n = myc_bl_count(c, &s.spec, NULL, &with_origin);
+    ck_assert_uint_eq(n, 2 + 2 * N);
+    ck_assert_uint_eq(with_origin, N);
+    /* one history row per change: the apply's own, the local ones */
+    ck_assert_int_eq(conf_hcount(c, &s.spec), 2 + 2 * N);
+    free(ch);
+    free(v);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Install refuses a server whose binary log has no full row images, and
+ * names the setting. The test server is switched for a moment (only
+ * sessions opened meanwhile see it) to NOBLOB, which leaves the images of
+ * tables without BLOB/TEXT columns whole: binlog tests running at the
+ * same time on the server are not disturbed. */
+START_TEST(myc_test_binlog_refused)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+    int rc;
+
+    conf_exec(kv_ddl);
+    ck_assert_msg(myc_exec("SET GLOBAL binlog_row_image = 'NOBLOB'") == 0,
+                  "the test user cannot SET GLOBAL binlog_row_image: "
+                  "tests/servers/mariadb.sh grants BINLOG ADMIN");
+    c = conf_connect();
+    conf_spec(c, "kv", "id,v,n", 1, &s);
+    memset(&e, 0, sizeof e);
+    rc = drv->capture_install(c, &s.spec, &e);
+    myc_exec("SET GLOBAL binlog_row_image = 'FULL'");
+    ck_assert_int_eq(rc, ROWSYNC_EINVAL);
+    ck_assert_msg(strstr(e.message, "binlog_row_image is NOBLOB") != NULL &&
+                      strstr(e.message, "node-a") != NULL,
+                  "message: %s", e.message);
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM information_schema."
+                                "TABLES WHERE TABLE_SCHEMA = DATABASE() AND"
+                                " TABLE_NAME = 'rowsync_h_kv'"),
+                     0);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A recorded position whose binlog file the server no longer has (as
+ * after PURGE BINARY LOGS: the server answers the same) fails with the
+ * documented error: node, table, the file, teardown + init. */
+START_TEST(myc_test_binlog_purged)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+    rowsync_stream_t *st = NULL;
+    char sql[512];
+    int rc;
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv VALUES (1, 'lost', 1)");
+    snprintf(sql, sizeof sql,
+             "UPDATE rowsync_state SET value = 'binlog.000000:4' WHERE name"
+             " = 'binlog:%s.kv'",
+             myc_dbname);
+    conf_exec(sql);
+    memset(&e, 0, sizeof e);
+    rc = drv->extract_open(c, &s.spec, "", NULL, NULL, &st, &e);
+    ck_assert_int_lt(rc, 0);
+    ck_assert_ptr_null(st);
+    ck_assert_msg(strstr(e.message, "binlog.000000") != NULL &&
+                      strstr(e.message, "node-a") != NULL &&
+                      strstr(e.message, "'kv'") != NULL &&
+                      strstr(e.message, "rowsync teardown") != NULL &&
+                      strstr(e.message, "init") != NULL,
+                  "message: %s", e.message);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Re-install keeps the ingest position (changes made before it are
+ * delivered), and capture_remove forgets it. */
+START_TEST(myc_test_binlog_reinstall)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    rowsync_error_t e;
+    char sql[512];
+    int installed = 0;
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv VALUES (1, 'before', 1)");
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO kv VALUES (2, 'after', 2)");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 2);
+    conf_changes_free(&cs);
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->capture_status(c, &s.spec, &installed, &e), &e, "status");
+    ck_assert_int_eq(installed, 1);
+    conf_ok(drv->capture_remove(c, &s.spec, &e), &e, "capture_remove");
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM rowsync_state WHERE name LIKE"
+             " 'binlog%%:%s.kv'",
+             myc_dbname);
+    ck_assert_int_eq(conf_query(sql), 0);
+    conf_ok(drv->capture_status(c, &s.spec, &installed, &e), &e, "status");
+    ck_assert_int_eq(installed, 0);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Key columns of many types are decoded from the row images into the
+ * history exactly: every inserted row joins its live row (an insert, not
+ * a delete), an update of a non-key column is an update of the same key,
+ * a key change a delete of the old key and an insert of the new. */
+START_TEST(myc_test_binlog_key_types)
+{
+    static const char *const cols =
+        "a,b,c,d,e,f,g,h,i,j,k,l,m,x";
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    size_t i, ins = 0, upd = 0, del = 0;
+
+    conf_exec("CREATE TABLE kt (a INT UNSIGNED, b BIGINT, c VARCHAR(300),"
+              " d CHAR(5), e DECIMAL(20,4), f DATETIME(6), g DATE,"
+              " h TIMESTAMP(3) NOT NULL DEFAULT '2000-01-01 00:00:00',"
+              " i TIME(2), j ENUM('x','y','z'), k BINARY(3), l TINYINT,"
+              " m YEAR, x VARCHAR(20),"
+              " PRIMARY KEY (a, b, c, d, e, f, g, h, i, j, k, l, m))");
+    c = conf_connect();
+    conf_spec(c, "kt", cols, 13, &s);
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO kt VALUES (4294967295, -9223372036854775807,"
+              " 'Grüße ☃', 'ab', -12345678.0012, '2024-02-29 23:59:58.123456',"
+              " '1999-12-31', '2038-01-19 03:14:07.999', '12:34:56.78',"
+              " 'z', 'q\\0r', -128, 2155, 'one')");
+    conf_exec("INSERT INTO kt VALUES (0, 0, '', '', 0, '1000-01-01 00:00:00',"
+              " '1000-01-01', '1970-01-01 00:00:01', '00:00:00', 'x', '',"
+              " 0, 1901, 'two')");
+    conf_exec("INSERT INTO kt VALUES (7, 7, 'k', 'k', 0.5, '2020-01-01"
+              " 12:00:00.5', '2020-01-01', '2020-01-01 12:00:00.5',"
+              " '12:30:00.5', 'y', 'abc', 7, 2020, 'three')");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 3);
+    for (i = 0; i < cs.n; i++)
+        ck_assert_msg(cs.items[i].op == ROWSYNC_OP_INSERT,
+                      "row %zu came back as op %d (key not decoded "
+                      "exactly)", i, (int)cs.items[i].op);
+    conf_changes_free(&cs);
+
+    conf_exec("UPDATE kt SET x = 'one-x' WHERE x = 'one'");
+    conf_exec("UPDATE kt SET a = 8 WHERE x = 'three'");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    for (i = 0; i < cs.n; i++) {
+        if (cs.items[i].op == ROWSYNC_OP_DELETE)
+            del++;
+        else if (conf_str(&cs.items[i], 13) != NULL &&
+                 strcmp(conf_str(&cs.items[i], 13), "one-x") == 0)
+            upd++;
+        else
+            ins++;
+    }
+    ck_assert_uint_eq(cs.n, 4);
+    ck_assert_uint_eq(del, 1); /* a = 7, gone */
+    ck_assert_uint_eq(upd, 1);
+    ck_assert_uint_eq(ins, 2); /* 'two' and the new a = 8 */
+    conf_changes_free(&cs);
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kt WHERE"
+                                " op = 2 AND cols = 8192"),
+                     1);
+    /* negative and long TIME keys (the driver reads no such values back:
+     * compared in SQL) */
+    conf_exec("CREATE TABLE kt2 (i TIME(2) PRIMARY KEY, x INT)");
+    conf_spec(c, "kt2", "i,x", 1, &s);
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO kt2 (i, x) VALUES ('-838:59:58.99', 1),"
+              " ('-00:00:00.01', 2), ('100:00:00.5', 3)");
+    (void)conf_hcount(c, &s.spec);
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kt2 h JOIN"
+                                " kt2 t ON h.k1 = t.i"),
+                     3);
+    /* text keys in other character sets keep their bytes */
+    conf_exec("CREATE TABLE kt3 (k VARCHAR(20) CHARACTER SET latin1"
+              " COLLATE latin1_bin, u VARCHAR(20) CHARACTER SET utf16"
+              " COLLATE utf16_bin, x INT, PRIMARY KEY (k, u))");
+    conf_spec(c, "kt3", "k,u,x", 2, &s);
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO kt3 VALUES ('Gr\xc3\xbc\xc3\x9f"
+              "e', 'Gr\xc3\xbc\xc3\x9f"
+              "e \xe2\x98\x83', 1), ('plain', 'plain', 2)");
+    (void)conf_hcount(c, &s.spec);
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kt3 h JOIN"
+                                " kt3 t ON h.k1 = t.k AND h.k2 = t.u"),
+                     2);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Without BINLOG MONITOR install fails naming it; without REPLICATION
+ * SLAVE the binlog read fails naming that. Needs the server's root
+ * account (Unix socket authentication: this process must run as root)
+ * to create a user with fewer privileges; skipped loudly otherwise. */
+START_TEST(myc_test_binlog_privileges)
+{
+    static const char *const user = "rowsync_nobl";
+    rowsync_option_t opts[8];
+    rowsync_node_config_t cfg;
+    rowsync_conn_t *c = NULL;
+    rowsync_stream_t *st = NULL;
+    rowsync_error_t e;
+    conf_spec_t s;
+    MYSQL *root = mysql_init(NULL);
+    char sql[512];
+    int rc;
+
+    if (geteuid() != 0 || getenv("ROWSYNC_TEST_MY_SOCKET") == NULL ||
+        mysql_real_connect(root, NULL, "root", NULL, NULL, 0,
+                           getenv("ROWSYNC_TEST_MY_SOCKET"), 0) == NULL) {
+        static const char skip[] =
+            "SKIP myc_test_binlog_privileges: needs the test server's root "
+            "account over its socket (run as root with "
+            "ROWSYNC_TEST_MY_SOCKET set)\n";
+        fputs(skip, stdout);
+        fputs(skip, stderr);
+        mysql_close(root);
+        return;
+    }
+    myc_run(root, "DROP USER IF EXISTS 'rowsync_nobl'@'127.0.0.1'");
+    myc_run(root, "CREATE USER 'rowsync_nobl'@'127.0.0.1' IDENTIFIED BY"
+                  " 'nobl-pw'");
+    snprintf(sql, sizeof sql,
+             "GRANT ALL PRIVILEGES ON `%s`.* TO 'rowsync_nobl'@'127.0.0.1'",
+             myc_dbname);
+    myc_run(root, sql);
+    conf_exec(kv_ddl);
+    cfg = myc_cfg_with("user", user, opts);
+    cfg.password = "nobl-pw";
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->connect(&c, &cfg, &e), &e, "connect");
+    conf_spec(c, "kv", "id,v,n", 1, &s);
+    rc = drv->capture_install(c, &s.spec, &e);
+    ck_assert_int_lt(rc, 0);
+    ck_assert_msg(strstr(e.message, "BINLOG MONITOR") != NULL &&
+                      strstr(e.message, "node-a") != NULL,
+                  "message: %s", e.message);
+
+    myc_run(root, "GRANT BINLOG MONITOR ON *.* TO"
+                  " 'rowsync_nobl'@'127.0.0.1'");
+    drv->disconnect(c);
+    c = NULL;
+    conf_ok(drv->connect(&c, &cfg, &e), &e, "connect");
+    conf_ok(drv->capture_install(c, &s.spec, &e), &e, "capture_install");
+    conf_exec("INSERT INTO kv VALUES (1, 'one', 1)");
+    rc = drv->extract_open(c, &s.spec, "", NULL, NULL, &st, &e);
+    ck_assert_int_lt(rc, 0);
+    ck_assert_msg(strstr(e.message, "REPLICATION SLAVE") != NULL,
+                  "message: %s", e.message);
+    drv->disconnect(c);
+    myc_run(root, "DROP USER 'rowsync_nobl'@'127.0.0.1'");
+    mysql_close(root);
+}
+END_TEST
+
+/* Changes spread over several binlog files (the server rotated in
+ * between) all arrive, and the position moves to the newest file. */
+START_TEST(myc_test_binlog_rotate)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    char sql[512];
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv VALUES (1, 'one', 1)");
+    conf_exec("FLUSH BINARY LOGS");
+    conf_exec("INSERT INTO kv VALUES (2, 'two', 2)");
+    conf_exec("FLUSH BINARY LOGS");
+    conf_exec("UPDATE kv SET n = 11 WHERE id = 1");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 2);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 2);
+    ck_assert_int_eq(conf_int(&cs.items[1], 0), 1);
+    ck_assert_int_eq(conf_int(&cs.items[1], 2), 11);
+    conf_changes_free(&cs);
+    /* the position names the binlog file the server writes now */
+    ck_assert_int_eq(mysql_query(myc_admin, "SHOW MASTER STATUS"), 0);
+    res = mysql_store_result(myc_admin);
+    ck_assert_ptr_nonnull(res);
+    row = mysql_fetch_row(res);
+    ck_assert_ptr_nonnull(row);
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM rowsync_state WHERE name = 'binlog:%s.kv'"
+             " AND value LIKE '%s:%%'",
+             myc_dbname, row[0]);
+    mysql_free_result(res);
+    ck_assert_int_eq(conf_query(sql), 1);
+    ck_assert_int_eq(conf_query("SELECT COUNT(*) FROM rowsync_h_kv"), 3);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* Switching a table from binlog capture to triggers reads the binlog up
+ * to the switch (no change lost) and forgets the position; a position
+ * left behind by a table dropped since (history gone) is forgotten
+ * without reading: the new table's rows are not news. */
+START_TEST(myc_test_binlog_switch)
+{
+    rowsync_option_t opts[8];
+    rowsync_node_config_t cfg = myc_cfg_with("capture", "triggers", opts);
+    rowsync_conn_t *c, *t;
+    rowsync_error_t e;
+    conf_spec_t s;
+    conf_changes_t cs;
+    char sql[512];
+
+    c = conf_kv(&s);
+    conf_exec("INSERT INTO kv VALUES (1, 'binlog', 1)");
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->connect(&t, &cfg, &e), &e, "connect (triggers)");
+    conf_install(t, &s.spec);
+    conf_exec("INSERT INTO kv VALUES (2, 'trigger', 2)");
+    conf_extract(t, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 2);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 1);
+    ck_assert_int_eq(conf_int(&cs.items[1], 0), 2);
+    conf_changes_free(&cs);
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM rowsync_state WHERE name LIKE"
+             " 'binlog%%:%s.kv'",
+             myc_dbname);
+    ck_assert_int_eq(conf_query(sql), 0);
+    drv->disconnect(t);
+
+    /* back to binlog capture, then the table is dropped and made again
+     * behind rowsync's back, with its history */
+    conf_install(c, &s.spec);
+    conf_exec("INSERT INTO kv VALUES (3, 'old', 3)");
+    conf_exec("DROP TABLE kv, rowsync_h_kv");
+    conf_exec(kv_ddl);
+    conf_exec("INSERT INTO kv VALUES (4, 'before init', 4)");
+    conf_ok(drv->connect(&t, &cfg, &e), &e, "connect (triggers)");
+    conf_install(t, &s.spec);
+    ck_assert_int_eq(conf_query(sql), 0);
+    conf_extract(t, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 0);
+    conf_changes_free(&cs);
+    drv->disconnect(t);
+    drv->disconnect(c);
+}
+END_TEST
+
+static void myc_binlog_tests(Suite *s)
+{
+    TCase *tc = tcase_create("mysql_binlog");
+
+    tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, myc_test_binlog_open_tx);
+    tcase_add_test(tc, myc_test_binlog_no_echo_bulk);
+    tcase_add_test(tc, myc_test_binlog_refused);
+    tcase_add_test(tc, myc_test_binlog_purged);
+    tcase_add_test(tc, myc_test_binlog_reinstall);
+    tcase_add_test(tc, myc_test_binlog_key_types);
+    tcase_add_test(tc, myc_test_binlog_privileges);
+    tcase_add_test(tc, myc_test_binlog_rotate);
+    tcase_add_test(tc, myc_test_binlog_switch);
+    suite_add_tcase(s, tc);
+}
+#endif /* CONF_MYSQL_BINLOG */
+
 static void myc_native_tests(Suite *s)
 {
     TCase *tc = tcase_create("mysql_specifics");
 
     tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, myc_test_gap_in_flight);
-    tcase_add_test(tc, myc_test_gap_settles);
-    tcase_add_test(tc, myc_test_gap_long_transaction);
-    tcase_add_test(tc, myc_test_gap_mid_stream);
-    tcase_add_test(tc, myc_test_many_gaps);
-    tcase_add_test(tc, myc_test_unsettled_gaps);
-    tcase_add_test(tc, myc_test_mid_cursor_fits);
+    if (MYC_BINLOG) {
+        /* The gap tests hold a history seq in an open transaction while
+         * a later one commits: trigger capture only. Binlog capture
+         * writes history rows from committed transactions, one ingestion
+         * at a time (myc_test_binlog_open_tx covers its side). */
+        static const char skip[] =
+            "SKIP (capture = binlog): myc_test_gap_in_flight, "
+            "myc_test_gap_settles, myc_test_gap_long_transaction, "
+            "myc_test_gap_mid_stream, myc_test_many_gaps, "
+            "myc_test_unsettled_gaps, myc_test_mid_cursor_fits, "
+            "myc_test_purge_gap: they test the gap tracking of trigger "
+            "capture (history seqs taken by open transactions)\n";
+        fputs(skip, stdout);
+        fputs(skip, stderr);
+    } else {
+        tcase_add_test(tc, myc_test_gap_in_flight);
+        tcase_add_test(tc, myc_test_gap_settles);
+        tcase_add_test(tc, myc_test_gap_long_transaction);
+        tcase_add_test(tc, myc_test_gap_mid_stream);
+        tcase_add_test(tc, myc_test_many_gaps);
+        tcase_add_test(tc, myc_test_unsettled_gaps);
+        tcase_add_test(tc, myc_test_mid_cursor_fits);
+    }
     tcase_add_test(tc, myc_test_type_mapping);
     tcase_add_test(tc, myc_test_native_values);
     tcase_add_test(tc, myc_test_timestamp);
@@ -4943,9 +5499,13 @@ static void myc_native_tests(Suite *s)
     tcase_add_test(tc, myc_test_options);
     tcase_add_test(tc, myc_test_reader_sessions);
     tcase_add_test(tc, myc_test_hot_key);
-    tcase_add_test(tc, myc_test_purge_gap);
+    if (!MYC_BINLOG)
+        tcase_add_test(tc, myc_test_purge_gap);
     tcase_add_test(tc, myc_test_purge_chunks);
     suite_add_tcase(s, tc);
+#ifdef CONF_MYSQL_BINLOG
+    myc_binlog_tests(s);
+#endif
 }
 #endif /* CONF_WITH_MYSQL */
 

@@ -92,10 +92,16 @@ void pair_setup(const char *prefix, kind_t k1, kind_t k2)
     pair_setup_table(table, k1, k2);
 }
 
+/* Extra lines for MariaDB [node] sections ("capture = binlog\n"), or
+ * NULL. */
+static const char *g_my_extra;
+
 /* The [node] section for n. */
 static void node_section(sbuf_t *b, const node_t *n)
 {
     sb_printf(b, "[node %s]\ndriver = %s\n", n->name, kind_driver(n->kind));
+    if (n->kind == KIND_mysql && g_my_extra != NULL)
+        sb_puts(b, g_my_extra);
     if (n->kind == KIND_sqlite) {
         sb_printf(b, "path = %s.db\n", n->name);
     } else {
@@ -163,6 +169,35 @@ ONEWAY(mysql, sqlite)
 ONEWAY(mysql, pgsql)
 ONEWAY(pgsql, pgsql)
 ONEWAY(mysql, mysql)
+
+/* ---- MariaDB capturing from its binary log ----------------------------- */
+
+/* The one-way seed scenario with the MariaDB source in capture = binlog
+ * (no triggers: the history comes from the server's row binlog). */
+START_TEST(test_oneway_mysql_binlog_to_pgsql)
+{
+    g_my_extra = "capture = binlog\n";
+    run_oneway(KIND_mysql, KIND_pgsql);
+    ck_assert_int_eq(n_int(&g_n1, "SELECT count(*) FROM"
+                                  " information_schema.triggers WHERE"
+                                  " trigger_schema = DATABASE() AND"
+                                  " event_object_table = '%s'",
+                           g_table),
+                     0);
+    g_my_extra = NULL;
+}
+END_TEST
+
+/* The bidirectional seed scenario with a binlog-capturing MariaDB node:
+ * no echo of the applied changes, latest wins. Binlog capture stamps
+ * changes with whole seconds, so "later" is 1.1 s later. */
+START_TEST(test_bidirectional_mysql_binlog_pgsql)
+{
+    g_my_extra = "capture = binlog\n";
+    run_bidirectional(KIND_mysql, KIND_pgsql, 1100);
+    g_my_extra = NULL;
+}
+END_TEST
 
 /* ---- the bidirectional seed scenario ------------------------------------ */
 
@@ -1983,6 +2018,8 @@ static Suite *matrix_suite(void)
     ADD(s, test_bidirectional_mysql_sqlite);
     ADD(s, test_bidirectional_mysql_pgsql);
     ADD(s, test_bidirectional_mysql_mysql);
+    ADD(s, test_oneway_mysql_binlog_to_pgsql);
+    ADD(s, test_bidirectional_mysql_binlog_pgsql);
     ADD(s, test_types_sqlite_to_sqlite);
     ADD(s, test_types_sqlite_to_pgsql);
     ADD(s, test_types_sqlite_to_mysql);

@@ -3,8 +3,10 @@
 # / `mariadb.sh resume DIR`.
 # Listens on 127.0.0.1:$ROWSYNC_MY_PORT (default 56306) only, data in DIR.
 # Works as root. On start it creates user rowsync (password rowsync) with
-# databases rowsync_a, rowsync_b, rowsync_c, and writes DIR/env and
-# DIR/port. `resume` starts a stopped instance again: same data, same port
+# databases rowsync_a, rowsync_b, rowsync_c (and the binlog privileges
+# capture = binlog needs: REPLICATION SLAVE, BINLOG MONITOR; BINLOG ADMIN
+# and RELOAD for tests that switch binlog settings and rotate the binlog),
+# and writes DIR/env and DIR/port. `resume` starts a stopped instance again: same data, same port
 # (read from DIR/port).
 set -eu
 cmd=${1:?usage: mariadb.sh start|stop|resume DIR}
@@ -21,6 +23,9 @@ my_launch() {
     # Temporary files stay in the server's directory (a cleaner of /tmp
     # cannot pull them away), and the server's local time is 9 hours
     # east of UTC, so code that mixes up local time and UTC fails here.
+    # The server writes a row-based binary log (capture = binlog reads
+    # it); with it, creating triggers needs SUPER unless functions and
+    # triggers are trusted.
     mkdir -p "$dir/tmp"
     TZ=JST-9 mariadbd --no-defaults --datadir="$dir/data" --user="$(id -un)" \
         --socket="$sock" --tmpdir="$dir/tmp" \
@@ -28,6 +33,8 @@ my_launch() {
         --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" \
         --innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=64M \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
+        --log-bin="$dir/data/binlog" --binlog-format=ROW --server-id=1 \
+        --log-bin-trust-function-creators=1 \
         >/dev/null 2>&1 &
     echo $! >"$dir/mariadbd.bgpid"
     i=0
@@ -58,7 +65,9 @@ start)
         CREATE USER 'rowsync'@'127.0.0.1' IDENTIFIED BY 'rowsync';
         CREATE USER 'rowsync'@'localhost' IDENTIFIED BY 'rowsync';
         GRANT ALL PRIVILEGES ON \`rowsync\\_%\`.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';
-        GRANT PROCESS ON *.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';"
+        GRANT PROCESS ON *.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';
+        GRANT REPLICATION SLAVE, BINLOG MONITOR, BINLOG ADMIN, RELOAD
+            ON *.* TO 'rowsync'@'127.0.0.1', 'rowsync'@'localhost';"
     cat >"$dir/env" <<EOT
 ROWSYNC_TEST_MY_HOST=127.0.0.1
 ROWSYNC_TEST_MY_PORT=$port

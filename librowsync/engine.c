@@ -1140,6 +1140,22 @@ static int en_merge_apply(en_dir_t *d, en_batch_t *b, const en_verdict_t *v,
     return 0;
 }
 
+/* Opens node's net-change stream of a table; want_cols: stream_columns
+ * will be asked (a driver with extract_open_flags may skip that work
+ * otherwise). */
+static int en_extract_open(rs_node_t *node, const rowsync_table_spec_t *spec,
+                           const char *since, const char *upto,
+                           const char *skip, int want_cols,
+                           rowsync_stream_t **out, rowsync_error_t *err)
+{
+    if (node->drv->extract_open_flags)
+        return node->drv->extract_open_flags(
+            node->conn, spec, since, upto, skip,
+            want_cols ? ROWSYNC_EXTRACT_COLUMNS : 0, out, err);
+    return node->drv->extract_open(node->conn, spec, since, upto, skip, out,
+                                   err);
+}
+
 /* Moves one direction's changes since its cursor: streams them from the
  * source, passes each through filter, and commits them to the target in
  * batches, each with the cursor that covers it. `upto` bounds the stream
@@ -1155,8 +1171,8 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
     if (rc < 0)
         return rc;
     rowsync_stream_t *stream = NULL;
-    rc = sdrv->extract_open(d->from->conn, &d->src->spec, since, upto,
-                            d->to->cfg->name, &stream, err);
+    rc = en_extract_open(d->from, &d->src->spec, since, upto,
+                         d->to->cfg->name, d->want_cols, &stream, err);
     if (rc < 0)
         return rc;
     en_batch_t batch;
@@ -1876,8 +1892,8 @@ static int en_collect(en_merge_t *m, rs_node_t *node, rs_node_table_t *nt,
 {
     int local_only = en_spoke(m->job, node);
     rowsync_stream_t *stream = NULL;
-    int rc = node->drv->extract_open(node->conn, &nt->spec, since, NULL, skip,
-                                     &stream, err);
+    int rc = en_extract_open(node, &nt->spec, since, NULL, skip,
+                             m->keep_rows, &stream, err);
     while (rc == 0) {
         const rowsync_change_t *ch;
         rc = node->drv->stream_next(stream, &ch, err);
@@ -2868,8 +2884,8 @@ static int en_pending(en_dir_t *d, uint64_t *count, int64_t *last_us,
                                    sizeof(since), last_us, err);
     rowsync_stream_t *stream = NULL;
     if (rc == 0)
-        rc = d->from->drv->extract_open(d->from->conn, &d->src->spec, since,
-                                        NULL, d->to->cfg->name, &stream, err);
+        rc = en_extract_open(d->from, &d->src->spec, since, NULL,
+                             d->to->cfg->name, 0, &stream, err);
     *count = 0;
     const rowsync_change_t *ch;
     /* a mesh node's forwarded changes are not sent: not pending either */

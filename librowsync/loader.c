@@ -80,7 +80,7 @@ struct rs_module {
  * header's minor and these tables disagree. */
 static const size_t ld_driver_sizes[] = {
     LD_END(rowsync_driver_t, references),  /* 1.0 */
-    LD_END(rowsync_driver_t, stream_columns), /* 1.1 */
+    LD_END(rowsync_driver_t, extract_open_flags), /* 1.1 */
 };
 static const size_t ld_plugin_sizes[] = {
     LD_END(rowsync_plugin_t, transform), /* 1.0 */
@@ -157,6 +157,7 @@ static const struct ld_member ld_driver_members[] = {
     LD_DM(watch, 1, 0),
     LD_DM(watch_clear, 1, 0),
     LD_DM(stream_columns, 1, 0),
+    LD_DM(extract_open_flags, 1, 0),
 };
 #define LD_PM(m, minor, req) {#m, offsetof(rowsync_plugin_t, m), minor, req}
 static const struct ld_member ld_plugin_members[] = {

@@ -2243,6 +2243,7 @@ static const rowsync_driver_t mss_driver = {
     NULL, /* watch */
     NULL, /* watch_clear */
     mss_stream_columns,
+    NULL, /* extract_open_flags: extract_open always folds columns */
 };
 
 int mssql_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

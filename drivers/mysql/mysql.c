@@ -4720,6 +4720,7 @@ static const rowsync_driver_t my_driver = {
     NULL, /* watch */
     NULL, /* watch_clear */
     my_stream_columns,
+    NULL, /* extract_open_flags: extract_open always folds columns */
 };
 
 int mysql_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

@@ -756,6 +756,7 @@ static const rowsync_driver_t pg_driver = {
     pg_watch,
     pg_watch_clear,
     pg_stream_columns,
+    pg_extract_open_flags,
 };
 
 int pgsql_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

@@ -216,6 +216,12 @@ PG_HIDDEN int pg_extract_open(rowsync_conn_t *c,
                               const char *since, const char *upto,
                               const char *skip_origin, rowsync_stream_t **out,
                               rowsync_error_t *err);
+PG_HIDDEN int pg_extract_open_flags(rowsync_conn_t *c,
+                                    const rowsync_table_spec_t *spec,
+                                    const char *since, const char *upto,
+                                    const char *skip_origin, unsigned flags,
+                                    rowsync_stream_t **out,
+                                    rowsync_error_t *err);
 PG_HIDDEN int pg_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                            const rowsync_value_t *after_key,
                            rowsync_stream_t **out, rowsync_error_t *err);

@@ -672,11 +672,14 @@ static void pg_sb_cols_window(rowsync_buf_t *q,
                         " PRECEDING AND UNBOUNDED FOLLOWING)");
 }
 
-/* Opens a stream of net changes (see "cursors" above for the window). */
-int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
-                    const char *since, const char *upto,
-                    const char *skip_origin, rowsync_stream_t **out,
-                    rowsync_error_t *err)
+/* Opens a stream of net changes (see "cursors" above for the window).
+ * Without ROWSYNC_EXTRACT_COLUMNS in flags the column masks are not
+ * folded (stream_columns reports every column): the fold is a window
+ * over every key of the window, most of the first FETCH's time. */
+int pg_extract_open_flags(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                          const char *since, const char *upto,
+                          const char *skip_origin, unsigned flags,
+                          rowsync_stream_t **out, rowsync_error_t *err)
 {
     pg_rel_t rel;
     pg_step_t f_since, f_upto, f_bound;
@@ -799,7 +802,10 @@ int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     rowsync_buf_puts(&q, ") h.seq, h.op, h.time_us, h.origin");
     for (size_t k = 0; k < spec->nkeys; k++)
         rowsync_buf_printf(&q, ", h.k%zu", k + 1);
-    pg_sb_cols_fold(&q);
+    if (flags & ROWSYNC_EXTRACT_COLUMNS)
+        pg_sb_cols_fold(&q);
+    else
+        rowsync_buf_puts(&q, ", NULL::int8 AS rowsync_cols");
     rowsync_buf_printf(&q,
                        " FROM %s h WHERE h.xid >= $1::int8 AND h.xid <"
                        " $2::int8",
@@ -815,7 +821,8 @@ int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         pg_step_sql(&q, &f_bound, nums, &np);
         rowsync_buf_puts(&q, ")");
     }
-    pg_sb_cols_window(&q, spec);
+    if (flags & ROWSYNC_EXTRACT_COLUMNS)
+        pg_sb_cols_window(&q, spec);
     rowsync_buf_puts(&q, " ORDER BY ");
     for (size_t k = 0; k < spec->nkeys; k++)
         rowsync_buf_printf(&q, "h.k%zu, ", k + 1);
@@ -848,6 +855,16 @@ fail:
     c->nstreams--;
     pg_stream_txn_end(c);
     return rc;
+}
+
+/* extract_open: a stream whose stream_columns is exact. */
+int pg_extract_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
+                    const char *since, const char *upto,
+                    const char *skip_origin, rowsync_stream_t **out,
+                    rowsync_error_t *err)
+{
+    return pg_extract_open_flags(c, spec, since, upto, skip_origin,
+                                 ROWSYNC_EXTRACT_COLUMNS, out, err);
 }
 
 /* Opens a key-order scan of the live table, after after_key when given. */

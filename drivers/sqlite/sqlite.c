@@ -2980,6 +2980,7 @@ static const rowsync_driver_t lite_driver = {
     NULL, /* watch */
     NULL, /* watch_clear */
     lite_stream_columns,
+    NULL, /* extract_open_flags: extract_open always folds columns */
 };
 
 int sqlite_LTX_rowsync_driver_entry(const rowsync_driver_t **out,

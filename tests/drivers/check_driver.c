@@ -3166,9 +3166,12 @@ typedef struct conf_masks {
 
 /* Extracts cm's changes since `since`, asking stream_columns after each
  * one; the cursor after the end goes to out->end. */
-static void conf_extract_masks(rowsync_conn_t *c,
-                               const rowsync_table_spec_t *spec,
-                               const char *since, conf_masks_t *out)
+/* Extracts cm's net changes since `since` with their masks, through
+ * extract_open_flags(flags) when flags >= 0, else extract_open. */
+static void conf_extract_masks_flags(rowsync_conn_t *c,
+                                     const rowsync_table_spec_t *spec,
+                                     const char *since, int flags,
+                                     conf_masks_t *out)
 {
     rowsync_stream_t *s = NULL;
     const rowsync_change_t *ch;
@@ -3179,8 +3182,13 @@ static void conf_extract_masks(rowsync_conn_t *c,
                   "driver '%s' has no stream_columns", drv->name);
     memset(out, 0, sizeof *out);
     memset(&e, 0, sizeof e);
-    conf_ok(drv->extract_open(c, spec, since, NULL, NULL, &s, &e), &e,
-            "extract_open");
+    if (flags >= 0)
+        conf_ok(drv->extract_open_flags(c, spec, since, NULL, NULL,
+                                        (unsigned)flags, &s, &e),
+                &e, "extract_open_flags");
+    else
+        conf_ok(drv->extract_open(c, spec, since, NULL, NULL, &s, &e), &e,
+                "extract_open");
     while ((rc = drv->stream_next(s, &ch, &e)) == 0) {
         conf_mask_t *m;
         ck_assert_uint_lt(out->n, 32);
@@ -3195,6 +3203,13 @@ static void conf_extract_masks(rowsync_conn_t *c,
     conf_ok(drv->stream_cursor(s, out->end, sizeof out->end, &e), &e,
             "stream_cursor");
     drv->stream_close(s);
+}
+
+static void conf_extract_masks(rowsync_conn_t *c,
+                               const rowsync_table_spec_t *spec,
+                               const char *since, conf_masks_t *out)
+{
+    conf_extract_masks_flags(c, spec, since, -1, out);
 }
 
 /* The mask of key id in ms; fails when the key did not come out. */
@@ -3310,6 +3325,48 @@ START_TEST(test_columns_update)
     conf_extract_masks(c, &s.spec, "", &ms);
     ck_assert_uint_eq(ms.n, 5);
     ck_assert_uint_eq(conf_mask_of(&ms, 2), UINT64_MAX);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* extract_open_flags (ABI 1.1, optional): with ROWSYNC_EXTRACT_COLUMNS
+ * the same changes, masks and cursor as extract_open; without it the same
+ * changes and cursor, every update reported as changing every column. */
+START_TEST(test_extract_open_flags)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_masks_t plain, with, without;
+    char cur[ROWSYNC_STATE_MAX];
+    size_t i;
+
+    if (!drv->extract_open_flags) {
+        printf("driver '%s' has no extract_open_flags (optional): nothing"
+               " to test\n", drv->name);
+        return;
+    }
+    c = conf_cm(&s, cur);
+    conf_exec("UPDATE cm SET a = 'a1x' WHERE id = 1");
+    conf_exec("UPDATE cm SET b = 22 WHERE id = 2");
+    conf_exec("UPDATE cm SET c = 'c2x' WHERE id = 2");
+    conf_exec("DELETE FROM cm WHERE id = 3");
+    conf_extract_masks_flags(c, &s.spec, cur, -1, &plain);
+    conf_extract_masks_flags(c, &s.spec, cur, ROWSYNC_EXTRACT_COLUMNS, &with);
+    conf_extract_masks_flags(c, &s.spec, cur, 0, &without);
+    ck_assert_uint_eq(plain.n, 3);
+    ck_assert_uint_eq(with.n, plain.n);
+    ck_assert_uint_eq(without.n, plain.n);
+    ck_assert_str_eq(with.end, plain.end);
+    ck_assert_str_eq(without.end, plain.end);
+    for (i = 0; i < plain.n; i++) {
+        ck_assert_int_eq(with.items[i].id, plain.items[i].id);
+        ck_assert_int_eq(with.items[i].op, plain.items[i].op);
+        ck_assert_uint_eq(with.items[i].cols, plain.items[i].cols);
+        ck_assert_int_eq(without.items[i].id, plain.items[i].id);
+        ck_assert_int_eq(without.items[i].op, plain.items[i].op);
+        ck_assert_uint_eq(without.items[i].cols, UINT64_MAX);
+    }
+    ck_assert_uint_eq(conf_mask_of(&with, 2), CM_B | CM_C);
     drv->disconnect(c);
 }
 END_TEST
@@ -6154,6 +6211,7 @@ static Suite *conf_suite(void)
     conf_case(s, "reinstall_add_column", test_reinstall_add_column, 0);
     conf_case(s, "reinstall_drop_column", test_reinstall_drop_column, 0);
     conf_case(s, "columns_update", test_columns_update, 0);
+    conf_case(s, "extract_open_flags", test_extract_open_flags, 0);
     conf_case(s, "columns_insert_delete", test_columns_insert_delete, 0);
     conf_case(s, "columns_applied", test_columns_applied, 0);
     conf_case(s, "columns_reinstall", test_columns_reinstall, 0);

@@ -126,6 +126,7 @@ START_TEST(test_driver_table_layout)
         offsetof(rowsync_driver_t, watch),
         offsetof(rowsync_driver_t, watch_clear),
         offsetof(rowsync_driver_t, stream_columns),
+        offsetof(rowsync_driver_t, extract_open_flags),
     };
     size_t nf = sizeof(functions) / sizeof(functions[0]), i;
 
@@ -138,12 +139,12 @@ START_TEST(test_driver_table_layout)
     /* The last member of 1.0 stays where it was; 1.1 ends the table. */
     ck_assert_uint_eq(offsetof(rowsync_driver_t, references),
                       HDR + 4 * PTR + 26 * FPTR);
-    ck_assert_uint_eq(offsetof(rowsync_driver_t, stream_columns),
-                      HDR + 4 * PTR + 31 * FPTR);
-    ck_assert_uint_eq(sizeof(rowsync_driver_t), HDR + 4 * PTR + 32 * FPTR);
+    ck_assert_uint_eq(offsetof(rowsync_driver_t, extract_open_flags),
+                      HDR + 4 * PTR + 32 * FPTR);
+    ck_assert_uint_eq(sizeof(rowsync_driver_t), HDR + 4 * PTR + 33 * FPTR);
 #if UINTPTR_MAX == UINT64_MAX
     ck_assert_uint_eq(offsetof(rowsync_driver_t, references), 248);
-    ck_assert_uint_eq(sizeof(rowsync_driver_t), 296);
+    ck_assert_uint_eq(sizeof(rowsync_driver_t), 304);
 #endif
 }
 END_TEST

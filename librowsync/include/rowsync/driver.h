@@ -294,7 +294,20 @@ typedef struct rowsync_driver {
      * new row; the net change ORs them. */
     int (*stream_columns)(rowsync_stream_t *stream, uint64_t *changed,
                           rowsync_error_t *err);
+    /* Like extract_open, with flags (ROWSYNC_EXTRACT_*). Without
+     * ROWSYNC_EXTRACT_COLUMNS the caller will not ask stream_columns, so
+     * the driver may skip folding each key's column masks (stream_columns
+     * then reports every column). Without this member the core calls
+     * extract_open, whose streams always track columns. */
+    int (*extract_open_flags)(rowsync_conn_t *conn,
+                              const rowsync_table_spec_t *spec,
+                              const char *since, const char *upto,
+                              const char *skip_origin, unsigned flags,
+                              rowsync_stream_t **out, rowsync_error_t *err);
 } rowsync_driver_t;
+
+/* extract_open_flags: the stream's stream_columns must be exact. */
+#define ROWSYNC_EXTRACT_COLUMNS 1u
 
 #define ROWSYNC_DRIVER_HEADER                                                \
     {ROWSYNC_DRIVER_ABI_MAJOR, ROWSYNC_DRIVER_ABI_MINOR,                     \

@@ -17,7 +17,8 @@
 #                       stop them at the end
 #   BENCH_LARGE=M       also run PG->PG sync at M rows (e.g. 1000000) for
 #                       the "same peak RSS at 1M" check
-#   BENCH_REPEAT=R      capture measurements: best of R runs (default 3)
+#   BENCH_REPEAT=R      capture measurements: best of R runs (default 4: each
+#                       table goes first in half of them)
 #   BENCH_CAPTURE_ENGINES="mysql-binlog"  capture group: only these engines
 #                       (default: pgsql mysql mysql-binlog sqlite;
 #                       mysql-binlog is MariaDB with capture = binlog,
@@ -38,8 +39,8 @@ build=${1:?usage: bench/run.sh BUILDDIR [N]}
 build=$(cd "$build" && pwd)
 N=${2:-100000}
 CN=${BENCH_CAPTURE_N:-100000}
-REPEAT=${BENCH_REPEAT:-3}
-SYNC_REPEAT=${BENCH_SYNC_REPEAT:-$REPEAT}
+REPEAT=${BENCH_REPEAT:-4}
+SYNC_REPEAT=${BENCH_SYNC_REPEAT:-3}
 ONLY=${BENCH_ONLY:-capture sync bidir latency}
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(dirname "$here")
@@ -252,6 +253,10 @@ cap_reset() {
         my "$db" -e "TRUNCATE TABLE bench_$side; TRUNCATE TABLE $hist" ;;
     sqlite) lite "$db" "DELETE FROM bench_$side; DELETE FROM $hist" ;;
     esac
+    # let the server finish what the reset (and, for mysql-binlog, the
+    # ingestion of the last statements) left to do in the background,
+    # so that it does not run inside the next timed statement
+    sleep 0.5
 }
 
 # --- sync throughput ------------------------------------------------------

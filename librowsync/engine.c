@@ -878,16 +878,14 @@ typedef int (*en_filter_fn)(void *ud, en_dir_t *d, const rowsync_change_t *ch,
 
 /* Applies the batch, the direction's cursor and the batch's conflict
  * records in one transaction on the target. */
-static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
-                    rowsync_conflict_t *conflicts, size_t nconflicts,
-                    const char *since, rowsync_error_t *err)
+static int en_flush_at(en_dir_t *d, en_batch_t *batch,
+                       rowsync_conflict_t *conflicts, size_t nconflicts,
+                       const char *since, const char *cursor,
+                       rowsync_error_t *err)
 {
-    const rowsync_driver_t *sdrv = d->from->drv, *ddrv = d->to->drv;
-    char cursor[ROWSYNC_STATE_MAX];
-    int rc = sdrv->stream_cursor(stream, cursor, sizeof(cursor), err);
-    if (rc < 0)
-        return rc;
-    memcpy(d->end_cursor, cursor, sizeof(cursor));
+    const rowsync_driver_t *ddrv = d->to->drv;
+    int rc = 0;
+    snprintf(d->end_cursor, sizeof(d->end_cursor), "%s", cursor);
     /* nothing moved: no write transaction on an idle pass */
     if (!batch->n && !nconflicts &&
         (!d->moves_cursor || strcmp(cursor, since) == 0))
@@ -920,6 +918,19 @@ static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
     }
     d->stats.conflicts += nconflicts;
     return 0;
+}
+
+/* en_flush_at with the cursor that covers what the stream returned so
+ * far. */
+static int en_flush(en_dir_t *d, rowsync_stream_t *stream, en_batch_t *batch,
+                    rowsync_conflict_t *conflicts, size_t nconflicts,
+                    const char *since, rowsync_error_t *err)
+{
+    char cursor[ROWSYNC_STATE_MAX];
+    int rc = d->from->drv->stream_cursor(stream, cursor, sizeof(cursor), err);
+    if (rc < 0)
+        return rc;
+    return en_flush_at(d, batch, conflicts, nconflicts, since, cursor, err);
 }
 
 /* Whether a change's row is in the direction's subset: 1 when every
@@ -1156,6 +1167,59 @@ static int en_extract_open(rs_node_t *node, const rowsync_table_spec_t *spec,
                                    err);
 }
 
+/* The subset and the column mask of the change *ch just read from
+ * stream: a row that fails the subset leaves the target, or stays there
+ * with leaving = keep (*ch then points to a delete in *shaped; *in = 0);
+ * a row that passes is upserted, so a row that enters the subset arrives
+ * as an insert. */
+static int en_subset_of(en_dir_t *d, rowsync_stream_t *stream,
+                        const rowsync_change_t **ch, rowsync_change_t *shaped,
+                        int *in, rowsync_error_t *err)
+{
+    int rc;
+    *in = 1;
+    if ((*ch)->op != ROWSYNC_OP_DELETE &&
+        (rc = en_in_subset(d, *ch, in, err)) < 0) {
+        en_change_error(d, *ch, NULL, err);
+        rowsync_error_prefix(err, "filter");
+        return rc;
+    }
+    if (!*in) {
+        *shaped = **ch;
+        shaped->op = ROWSYNC_OP_DELETE;
+        *ch = shaped;
+    }
+    if (d->want_cols) {
+        uint64_t mask = UINT64_MAX;
+        if (d->from->drv->stream_columns &&
+            (rc = d->from->drv->stream_columns(stream, &mask, err)) < 0)
+            return rc;
+        d->cur_cols = en_canon_mask(d->src, mask);
+    }
+    return 0;
+}
+
+/* Whether the direction does not send ch (in: it passed the subset). */
+static int en_not_sent(const en_dir_t *d, const rowsync_change_t *ch, int in)
+{
+    return (d->local_only && ch->origin) ||
+           (!in && d->table->cfg->leaving_keep) ||
+           !(ch->op == ROWSYNC_OP_DELETE ? d->deletes : d->upserts);
+}
+
+/* Passes ch through the plugins into batch; *dropped is set when a plugin
+ * drops it. */
+static int en_send(en_dir_t *d, en_batch_t *batch, const rowsync_change_t *ch,
+                   int *dropped, rowsync_error_t *err)
+{
+    en_shaped_t sh = {0};
+    int rc = en_transform(d, ch, &sh, &ch, dropped, err);
+    if (rc == 0 && !*dropped)
+        rc = en_add(d, batch, ch, &sh, err);
+    en_shaped_free(&sh);
+    return rc;
+}
+
 /* Moves one direction's changes since its cursor: streams them from the
  * source, passes each through filter, and commits them to the target in
  * batches, each with the cursor that covers it. `upto` bounds the stream
@@ -1207,35 +1271,15 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
          * enters the subset arrives as an insert. */
         rowsync_change_t shaped;
         int in = 1;
-        if (ch->op != ROWSYNC_OP_DELETE &&
-            (rc = en_in_subset(d, ch, &in, err)) < 0) {
-            en_change_error(d, ch, NULL, err);
-            rowsync_error_prefix(err, "filter");
+        if ((rc = en_subset_of(d, stream, &ch, &shaped, &in, err)) < 0)
             break;
-        }
-        if (!in) {
-            shaped = *ch;
-            shaped.op = ROWSYNC_OP_DELETE;
-            ch = &shaped;
-        }
-        if (d->want_cols) {
-            uint64_t mask = UINT64_MAX;
-            if (sdrv->stream_columns &&
-                (rc = sdrv->stream_columns(stream, &mask, err)) < 0)
-                break;
-            d->cur_cols = en_canon_mask(d->src, mask);
-        }
         if (filter && (rc = filter(ud, d, ch, &v, err)) < 0) {
             en_verdict_free(&v);
             break;
         }
         /* Decided above even when not sent: a change forwarded to this
          * node still beats an older change from the target. */
-        if (d->local_only && ch->origin)
-            v.drop = 1;
-        if (!in && d->table->cfg->leaving_keep)
-            v.drop = 1;
-        if (!(ch->op == ROWSYNC_OP_DELETE ? d->deletes : d->upserts))
+        if (en_not_sent(d, ch, in))
             v.drop = 1;
         if (v.conflict) {
             conflicts[nconflicts] = v.record;
@@ -1252,18 +1296,10 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
                 break;
             }
         }
-        en_shaped_t sh = {0};
-        if (!v.drop) {
-            int dropped = 0;
-            if ((rc = en_transform(d, ch, &sh, &ch, &dropped, err)) < 0)
-                break;
-            if (dropped)
-                v.drop = 1;
-        }
-        rc = v.drop ? 0 : en_add(d, &batch, ch, &sh, err);
+        if (!v.drop)
+            rc = en_send(d, &batch, ch, &v.drop, err);
         if (rc == 0 && !v.drop && v.merge)
             rc = en_merge_apply(d, &batch, &v, err);
-        en_shaped_free(&sh);
         en_verdict_free(&v);
         if (rc < 0)
             break;

@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1220,6 +1221,160 @@ static int en_send(en_dir_t *d, en_batch_t *batch, const rowsync_change_t *ch,
     return rc;
 }
 
+/* ---- one-way passes read ahead ------------------------------------------
+ *
+ * A direction without a conflict filter (one-way passes, foreign-key
+ * sweeps) reads and shapes its next batch on a second thread while this
+ * one applies the previous batch to the target: the target loads rows
+ * while the source's rows for the next batch are decoded, subset and
+ * transformed. Each connection is used by one thread at a time (the
+ * source's by the reader until it is joined, the target's by the
+ * applier), and plugins run on the reader only. Batches are committed
+ * one by one in stream order, each with the cursor taken right after its
+ * last change, exactly as without the reader. */
+
+typedef struct en_slot {
+    en_batch_t batch;
+    char cursor[ROWSYNC_STATE_MAX]; /* covers the stream up to the batch */
+    uint64_t seen;                  /* changes read up to the batch's end */
+    int full;                       /* filled, waiting to be applied */
+    int last;                       /* the stream ended with this batch */
+} en_slot_t;
+
+typedef struct en_ahead {
+    en_dir_t *d;
+    rowsync_stream_t *stream;
+    en_slot_t slot[2];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;            /* the applier is done: the reader ends */
+    int rc;              /* the reader's failure, 0 while none */
+    rowsync_error_t err; /* and its message */
+} en_ahead_t;
+
+/* Fills one batch from the stream: up to a full batch or the end. */
+static int en_read_batch(en_ahead_t *a, en_slot_t *sl, uint64_t *seen)
+{
+    en_dir_t *d = a->d;
+    int rc = 0;
+    en_batch_reset(&sl->batch);
+    sl->last = 0;
+    while (rc == 0 && !en_batch_full(&sl->batch)) {
+        const rowsync_change_t *ch;
+        rc = d->from->drv->stream_next(a->stream, &ch, &a->err);
+        if (rc == ROWSYNC_DONE) {
+            sl->last = 1;
+            rc = 0;
+            break;
+        }
+        if (rc < 0)
+            break;
+        (*seen)++;
+        rowsync_change_t shaped;
+        int in = 1, dropped = 0;
+        if ((rc = en_subset_of(d, a->stream, &ch, &shaped, &in, &a->err)) == 0 &&
+            !en_not_sent(d, ch, in))
+            rc = en_send(d, &sl->batch, ch, &dropped, &a->err);
+    }
+    if (rc == 0)
+        rc = d->from->drv->stream_cursor(a->stream, sl->cursor,
+                                         sizeof(sl->cursor), &a->err);
+    sl->seen = *seen;
+    return rc;
+}
+
+static void *en_reader(void *arg)
+{
+    en_ahead_t *a = arg;
+    uint64_t seen = 0;
+    for (size_t k = 0;; k ^= 1) {
+        en_slot_t *sl = &a->slot[k];
+        pthread_mutex_lock(&a->mu);
+        while (sl->full && !a->stop)
+            pthread_cond_wait(&a->cv, &a->mu);
+        int stop = a->stop;
+        pthread_mutex_unlock(&a->mu);
+        if (stop)
+            break;
+        int rc = en_read_batch(a, sl, &seen);
+        pthread_mutex_lock(&a->mu);
+        if (rc < 0)
+            a->rc = rc;
+        else
+            sl->full = 1;
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+        if (rc < 0 || sl->last)
+            break;
+    }
+    return NULL;
+}
+
+/* Applies the stream's batches as the reader fills them. */
+static int en_move_ahead(en_dir_t *d, rowsync_stream_t *stream,
+                         const char *since, const char *what,
+                         rowsync_error_t *err)
+{
+    rowsync_job_t *job = d->job;
+    en_ahead_t a;
+    pthread_t reader;
+    int rc = 0, started = 0;
+
+    memset(&a, 0, sizeof(a));
+    a.d = d;
+    a.stream = stream;
+    for (size_t k = 0; rc == 0 && k < 2; k++)
+        rc = en_batch_init(&a.slot[k].batch, job->cfg->batch_size,
+                           d->route->spec.ncolumns);
+    pthread_mutex_init(&a.mu, NULL);
+    pthread_cond_init(&a.cv, NULL);
+    if (rc < 0)
+        rowsync_error_set(err, rc, "out of memory");
+    else if (pthread_create(&reader, NULL, en_reader, &a) != 0)
+        rc = rowsync_error_set(err, ROWSYNC_ERROR,
+                               "cannot start the reading thread");
+    else
+        started = 1;
+    for (size_t k = 0; rc == 0; k ^= 1) {
+        en_slot_t *sl = &a.slot[k];
+        pthread_mutex_lock(&a.mu);
+        while (!sl->full && a.rc == 0)
+            pthread_cond_wait(&a.cv, &a.mu);
+        int full = sl->full;
+        pthread_mutex_unlock(&a.mu);
+        if (!full) { /* the reader failed */
+            rc = a.rc;
+            if (err)
+                *err = a.err;
+            break;
+        }
+        rc = en_flush_at(d, &sl->batch, NULL, 0, since, sl->cursor, err);
+        if (rc == 0 && job->ctx->progress)
+            job->ctx->progress(job->ctx->progress_ud, what, sl->seen, 0);
+        int last = sl->last;
+        pthread_mutex_lock(&a.mu);
+        sl->full = 0;
+        pthread_cond_broadcast(&a.cv);
+        pthread_mutex_unlock(&a.mu);
+        if (rc == 0 && last)
+            break;
+        if (rc == 0 && rs_stop_requested(job->ctx))
+            rc = RS_STOPPED;
+    }
+    if (started) {
+        pthread_mutex_lock(&a.mu);
+        a.stop = 1;
+        pthread_cond_broadcast(&a.cv);
+        pthread_mutex_unlock(&a.mu);
+        pthread_join(reader, NULL);
+    }
+    pthread_cond_destroy(&a.cv);
+    pthread_mutex_destroy(&a.mu);
+    en_batch_free(&a.slot[0].batch);
+    en_batch_free(&a.slot[1].batch);
+    return rc;
+}
+
 /* Moves one direction's changes since its cursor: streams them from the
  * source, passes each through filter, and commits them to the target in
  * batches, each with the cursor that covers it. `upto` bounds the stream
@@ -1239,6 +1394,16 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
                          d->to->cfg->name, d->want_cols, &stream, err);
     if (rc < 0)
         return rc;
+    char what[300];
+    snprintf(what, sizeof(what), "%s -> %s %s", d->from->cfg->name,
+             d->to->cfg->name, d->table->cfg->name);
+    if (!filter) {
+        rc = en_move_ahead(d, stream, since, what, err);
+        sdrv->stream_close(stream);
+        if (rc < 0)
+            rowsync_error_prefix(err, "%s", what);
+        return rc;
+    }
     en_batch_t batch;
     size_t max = job->cfg->batch_size;
     rowsync_conflict_t *conflicts = calloc(max, sizeof(*conflicts));
@@ -1249,9 +1414,6 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
     rc = en_batch_init(&batch, max, d->route->spec.ncolumns);
     if (rc == 0 && (!conflicts || !conflict_keys || !conflict_notes))
         rc = ROWSYNC_ENOMEM;
-    char what[300];
-    snprintf(what, sizeof(what), "%s -> %s %s", d->from->cfg->name,
-             d->to->cfg->name, d->table->cfg->name);
     uint64_t seen = 0;
     while (rc == 0) {
         const rowsync_change_t *ch;

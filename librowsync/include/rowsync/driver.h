@@ -119,8 +119,10 @@ typedef struct rowsync_driver {
     const char *const *options; /* NULL-terminated [node] keys accepted */
 
     /* Opens a connection. The core opens one per node and uses it from one
-     * thread. On failure *out is untouched and err says what and where
-     * (file, host:port), never the password. */
+     * thread at a time, not always the same one (a one-way pass reads the
+     * source's stream on a thread of its own while the opening thread
+     * applies to the target). On failure *out is untouched and err says
+     * what and where (file, host:port), never the password. */
     int (*connect)(rowsync_conn_t **out, const rowsync_node_config_t *cfg,
                    rowsync_error_t *err);
     /* Closes it; an open transaction is rolled back, locks are released. */

@@ -1645,6 +1645,42 @@ START_TEST(test_conversion_error_names_key_and_column_and_applies_nothing)
 }
 END_TEST
 
+/* A change that cannot convert half way through a long pass: the batches
+ * before it are committed (the next batch is read while the previous one
+ * is applied, and an error there stops the pass after what was applied),
+ * the error names the key, and once the row is fixed the rest follows. */
+START_TEST(test_conversion_error_mid_pass_keeps_earlier_batches)
+{
+    h_sql_create(g_shop);
+    h_sql(g_shop, "CREATE TABLE items(id INTEGER PRIMARY KEY, code TEXT)");
+    h_sql_create(g_branch);
+    h_sql(g_branch, "CREATE TABLE items(id INTEGER PRIMARY KEY,"
+                    " code INTEGER)");
+    job_items("one-way", "batch_size = 500\n");
+    h_proc_free(rs_ok("init"));
+    h_sql(g_shop, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+                  " FROM n WHERE i < 20000) INSERT INTO items SELECT i,"
+                  " CASE WHEN i = 12345 THEN 'x' ELSE i END FROM n");
+    h_proc_t *p = h_run("sync", g_job, NULL);
+    H_ASSERT_EXIT(p, 1);
+    ck_assert_msg(strstr(p->err, "key '12345', column 'code': cannot convert"
+                                 " text 'x' to int") != NULL,
+                  "unclear message: %s", h_describe(p));
+    h_proc_free(p);
+    /* whole batches, all of them before the bad row */
+    int64_t n = h_sql_int(g_branch, "SELECT count(*) FROM items");
+    ck_assert_msg(n >= 12000 && n < 12345 && n % 500 == 0,
+                  "%lld rows applied before the error", (long long)n);
+    ck_assert_int_eq(h_sql_int(g_branch, "SELECT max(id) FROM items"), n);
+    h_sql(g_shop, "UPDATE items SET code = '7' WHERE id = 12345");
+    h_proc_free(rs_ok("sync"));
+    ck_assert_int_eq(h_sql_int(g_branch, "SELECT count(*) FROM items"), 20000);
+    ck_assert_int_eq(h_sql_int(g_branch, "SELECT code FROM items"
+                                         " WHERE id = 12345"),
+                     7);
+}
+END_TEST
+
 START_TEST(test_mapping_bidirectional_renames)
 {
     h_make_items(g_shop, 3);
@@ -1973,6 +2009,7 @@ static Suite *sqlite_sync_suite(void)
     ADD(s, test_filter_parse_error_names_line_and_column);
     ADD(s, test_filter_type_error_names_key);
     ADD(s, test_conversion_error_names_key_and_column_and_applies_nothing);
+    ADD(s, test_conversion_error_mid_pass_keeps_earlier_batches);
     ADD(s, test_mapping_bidirectional_renames);
     ADD(s, test_plugin_mask_email_oneway);
     ADD(s, test_plugin_map_status_codes);

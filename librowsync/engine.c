@@ -1378,7 +1378,8 @@ static int en_move_ahead(en_dir_t *d, rowsync_stream_t *stream,
 /* Moves one direction's changes since its cursor: streams them from the
  * source, passes each through filter, and commits them to the target in
  * batches, each with the cursor that covers it. `upto` bounds the stream
- * (NULL = the source's horizon). */
+ * (NULL = the source's horizon). Without a filter the batches are read
+ * ahead (en_move_ahead). */
 static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
                    void *ud, rowsync_error_t *err)
 {
@@ -1435,7 +1436,7 @@ static int en_move(en_dir_t *d, const char *upto, en_filter_fn filter,
         int in = 1;
         if ((rc = en_subset_of(d, stream, &ch, &shaped, &in, err)) < 0)
             break;
-        if (filter && (rc = filter(ud, d, ch, &v, err)) < 0) {
+        if ((rc = filter(ud, d, ch, &v, err)) < 0) {
             en_verdict_free(&v);
             break;
         }

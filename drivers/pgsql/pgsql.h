@@ -24,6 +24,12 @@
 #define PG_STEP_MAX 48      /* breakpoints a cursor may hold */
 #define PG_INF INT64_MAX
 #define PG_SETTLE_MS 250 /* longest wait for the horizon to settle */
+/* A history row holds the keys of one statement (up to PG_HIST_SPAN of
+ * them, more take several rows); its seq steps by PG_HIST_SPAN, and its
+ * i-th key (from 1) sits at position seq + i - 1, so positions never
+ * collide and 2^63 / 2^17 = 7e13 statements fit. */
+#define PG_HIST_SPAN 131072
+#define PG_HIST_SPAN_S "131072"
 
 /* The clock expression shared by `clock`, the triggers and state rows. */
 #define PG_NOW_US "(extract(epoch from clock_timestamp()) * 1000000)::int8"
@@ -234,11 +240,12 @@ PG_HIDDEN void pg_prefetch_collect(rowsync_conn_t *c);
 PG_HIDDEN int pg_stream_columns(rowsync_stream_t *s, uint64_t *changed,
                                 rowsync_error_t *err);
 /* Cursor text -> step function (-1 when the text is not a cursor), and
- * the SQL test "history row h is consumed by f" with its numbers appended
- * to params as $np+1... (shared with pgsql_purge.c). */
+ * the SQL test "history row h, whose position is the expression pos, is
+ * consumed by f" with its numbers appended to params as $np+1... (shared
+ * with pgsql_purge.c). */
 PG_HIDDEN int pg_step_parse(const char *text, pg_step_t *f);
 PG_HIDDEN void pg_step_sql(rowsync_buf_t *b, const pg_step_t *f,
-                           char (*params)[24], int *np);
+                           const char *pos, char (*params)[24], int *np);
 
 /* ---- pgsql_purge.c: history upkeep -------------------------------------- */
 

@@ -419,14 +419,19 @@ static int pg_target_get(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         }
         rowsync_buf_puts(&ups, ") ORDER BY s.rs_n");
     }
-    /* the history of what was applied, with each change's origin and time */
+    /* the history of what was applied, with each change's origin and
+     * time: a history row per op, time and origin, keys as arrays (at most
+     * PG_HIST_SPAN of them: rs_n is unique) in the batch's order */
     rowsync_buf_printf(&his, "INSERT INTO %s (op, time_us, origin", rel.qhist);
     for (size_t k = 0; k < spec->nkeys; k++)
         rowsync_buf_printf(&his, ", k%zu", k + 1);
     rowsync_buf_puts(&his, ") SELECT s.rs_op, s.rs_time, s.rs_origin");
     for (size_t k = 0; k < spec->nkeys; k++)
-        rowsync_buf_printf(&his, ", s.c%zu", k + 1);
-    rowsync_buf_printf(&his, " FROM %s s ORDER BY s.rs_n", stage);
+        rowsync_buf_printf(&his, ", array_agg(s.c%zu ORDER BY s.rs_n)", k + 1);
+    rowsync_buf_printf(&his,
+                       " FROM %s s GROUP BY s.rs_op, s.rs_time, s.rs_origin,"
+                       " s.rs_n / " PG_HIST_SPAN_S " ORDER BY min(s.rs_n)",
+                       stage);
     int oom = del.oom || ups.oom || his.oom || cols.oom || scols.oom;
     t->sql_delete = del.p;
     t->sql_upsert = ups.p;
@@ -590,54 +595,131 @@ static int pg_copy_flush(rowsync_conn_t *c, rowsync_buf_t *b, rowsync_error_t *e
 
 #define PG_DIRECT_RETRY 16 /* batches on the staged path after a conflict */
 
-/* One row of the table's COPY: every spec column. */
-static int pg_direct_row(rowsync_buf_t *b, const pg_target_t *t,
-                         const rowsync_table_spec_t *spec,
-                         const rowsync_change_t *ch)
+/* One row of the table's COPY: every spec column. Returns the changes
+ * written (1), or 0 for a value COPY cannot carry. */
+static size_t pg_direct_row(rowsync_buf_t *b, const pg_target_t *t,
+                            const rowsync_table_spec_t *spec,
+                            const rowsync_change_t *ch, size_t n)
 {
     (void)t;
+    (void)n;
     for (size_t k = 0; k < spec->ncolumns; k++) {
         if (k)
             rowsync_buf_add(b, "\t", 1);
         if (pg_copy_value(b, &ch->values[k]) < 0)
-            return -1;
+            return 0;
     }
     rowsync_buf_add(b, "\n", 1);
+    return 1;
+}
+
+/* Appends v as an element of an array literal: double-quoted with
+ * backslash and double quote escaped (COPY's escaping comes on top).
+ * -1 for a value text cannot carry. */
+static int pg_array_elem(rowsync_buf_t *b, const rowsync_value_t *v)
+{
+    char fixed[80];
+    static const char hex[] = "0123456789abcdef";
+    const char *p = fixed;
+    size_t n;
+
+    switch (v->type) {
+    case ROWSYNC_TYPE_NULL:
+        rowsync_buf_puts(b, "NULL");
+        return 0;
+    case ROWSYNC_TYPE_BOOL:
+        rowsync_buf_puts(b, v->u.b ? "t" : "f");
+        return 0;
+    case ROWSYNC_TYPE_BINARY:
+        rowsync_buf_puts(b, "\"\\\\x");
+        for (size_t i = 0; i < v->u.bytes.len; i++) {
+            unsigned char byte = (unsigned char)v->u.bytes.ptr[i];
+            char pair[2] = {hex[byte >> 4], hex[byte & 15]};
+            rowsync_buf_add(b, pair, 2);
+        }
+        rowsync_buf_puts(b, "\"");
+        return 0;
+    case ROWSYNC_TYPE_DECIMAL:
+    case ROWSYNC_TYPE_TEXT:
+    case ROWSYNC_TYPE_UUID:
+    case ROWSYNC_TYPE_JSON:
+        p = v->u.bytes.ptr ? v->u.bytes.ptr : "";
+        n = v->u.bytes.len;
+        break;
+    default:
+        n = rowsync_value_format(v, fixed, sizeof fixed);
+        if (n >= sizeof fixed)
+            return -1;
+    }
+    rowsync_buf_add(b, "\"", 1);
+    for (size_t i = 0, start = 0; i <= n; i++) {
+        if (i < n && p[i] == '\0')
+            return -1;
+        if (i == n || p[i] == '"' || p[i] == '\\') {
+            rowsync_buf_add(b, p + start, i - start);
+            if (i < n)
+                rowsync_buf_add(b, p[i] == '"' ? "\\\"" : "\\\\", 2);
+            start = i + 1;
+        }
+    }
+    rowsync_buf_add(b, "\"", 1);
     return 0;
 }
 
-/* One row of the history's COPY: op, time, origin, the transaction's xid
- * and the key. The xid is sent rather than left to the column's default,
- * which would run pg_current_xact_id()::text::int8 once per row (about a
- * third of the history COPY's server time); it is the same value. */
-static int pg_direct_hist(rowsync_buf_t *b, const pg_target_t *t,
-                          const rowsync_table_spec_t *spec,
-                          const rowsync_change_t *ch)
+/* One row of the history's COPY for the changes from ch on that share its
+ * time and origin (at most PG_HIST_SPAN): op, time, origin, the
+ * transaction's xid (sent rather than left to the column's default, which
+ * would run pg_current_xact_id() per row; it is the same value) and the
+ * keys as arrays. Returns the changes written, or 0 for a key COPY cannot
+ * carry. */
+static size_t pg_direct_hist(rowsync_buf_t *b, const pg_target_t *t,
+                             const rowsync_table_spec_t *spec,
+                             const rowsync_change_t *ch, size_t n)
 {
+    size_t run = 1;
+    rowsync_buf_t arr = {0};
+    int bad = 0;
+
+    while (run < n && run < PG_HIST_SPAN && ch[run].time_us == ch->time_us &&
+           (ch[run].origin && ch->origin ? strcmp(ch[run].origin, ch->origin) == 0
+                                         : ch[run].origin == ch->origin))
+        run++;
     rowsync_buf_printf(b, "%d\t%" PRId64 "\t", (int)ch->op, ch->time_us);
     if (!ch->origin)
         rowsync_buf_add(b, "\\N", 2);
     else if (pg_copy_escape(b, ch->origin, strlen(ch->origin)) < 0)
-        return -1;
+        return 0;
     rowsync_buf_add(b, "\t", 1);
     rowsync_buf_puts(b, t->xid);
-    for (size_t k = 0; k < spec->nkeys; k++) {
+    for (size_t k = 0; k < spec->nkeys && !bad; k++) {
+        arr.len = 0;
+        rowsync_buf_add(&arr, "{", 1);
+        for (size_t i = 0; i < run && !bad; i++) {
+            if (i)
+                rowsync_buf_add(&arr, ",", 1);
+            bad = pg_array_elem(&arr, &ch[i].values[k]) < 0;
+        }
+        rowsync_buf_add(&arr, "}", 1);
         rowsync_buf_add(b, "\t", 1);
-        if (pg_copy_value(b, &ch->values[k]) < 0)
-            return -1;
+        if (!bad && !arr.oom)
+            bad = pg_copy_escape(b, arr.p, arr.len) < 0;
+        if (arr.oom)
+            b->oom = 1;
     }
+    rowsync_buf_free(&arr);
     rowsync_buf_add(b, "\n", 1);
-    return 0;
+    return bad ? 0 : run;
 }
 
-/* Runs `sql` (a COPY FROM STDIN) and sends put()'s line for each change.
- * Returns 0, or an error with err filled (a row put() cannot write
- * abandons the COPY: ROWSYNC_ECONVERT). */
+/* Runs `sql` (a COPY FROM STDIN) and sends put()'s lines, each for the
+ * changes it says it wrote, until every change is written. Returns 0, or
+ * an error with err filled (a change put() cannot write abandons the
+ * COPY: ROWSYNC_ECONVERT). */
 static int pg_direct_copy(rowsync_conn_t *c, const pg_target_t *t,
                           const char *sql,
-                          int (*put)(rowsync_buf_t *, const pg_target_t *,
-                                     const rowsync_table_spec_t *,
-                                     const rowsync_change_t *),
+                          size_t (*put)(rowsync_buf_t *, const pg_target_t *,
+                                        const rowsync_table_spec_t *,
+                                        const rowsync_change_t *, size_t),
                           const rowsync_table_spec_t *spec,
                           const rowsync_change_t *changes, size_t n,
                           rowsync_error_t *err)
@@ -652,8 +734,9 @@ static int pg_direct_copy(rowsync_conn_t *c, const pg_target_t *t,
         return rc;
     }
     PQclear(res);
-    for (size_t i = 0; i < n && rc == 0 && !bad && !b.oom; i++) {
-        bad = put(&b, t, spec, &changes[i]) < 0;
+    for (size_t i = 0, done; i < n && rc == 0 && !bad && !b.oom; i += done) {
+        done = put(&b, t, spec, &changes[i], n - i);
+        bad = done == 0;
         if (!bad && b.len >= PG_COPY_CHUNK)
             rc = pg_copy_flush(c, &b, err);
     }

@@ -478,10 +478,68 @@ static void pg_cols_mask(rowsync_buf_t *mask, rowsync_buf_t *oval,
     rowsync_buf_puts(mask, " END");
 }
 
+/* Appends a trigger statement writing the history of `rows`, a SELECT of
+ * op, k1..kN (and cols when with_cols): one history row per op with the
+ * keys as arrays, or, for an op with more than PG_HIST_SPAN keys, one per
+ * PG_HIST_SPAN of them (the second statement runs only then: numbering
+ * the rows costs more than the whole common case). rowsync_most gets the
+ * largest number of keys of one op. */
+static void pg_hist_insert(rowsync_buf_t *b, const char *qhist, size_t nk,
+                           int with_cols, const char *rows)
+{
+    rowsync_buf_t cols = {0}, aggs = {0}, named = {0}, gcols = {0};
+
+    if (!rows) { /* its buffer ran out of memory */
+        b->oom = 1;
+        return;
+    }
+    for (size_t k = 0; k < nk; k++) {
+        rowsync_buf_printf(&cols, ", k%zu", k + 1);
+        rowsync_buf_printf(&aggs, ", array_agg(q.k%zu)", k + 1);
+        rowsync_buf_printf(&named, ", array_agg(q.k%zu) AS k%zu", k + 1, k + 1);
+        rowsync_buf_printf(&gcols, ", g.k%zu", k + 1);
+    }
+    if (with_cols) {
+        rowsync_buf_puts(&cols, ", cols");
+        rowsync_buf_puts(&aggs, ", array_agg(q.cols)");
+        rowsync_buf_puts(&named, ", array_agg(q.cols) AS cols");
+        rowsync_buf_puts(&gcols, ", g.cols");
+    }
+    if (cols.oom || aggs.oom || named.oom || gcols.oom) {
+        b->oom = 1;
+        goto done;
+    }
+    rowsync_buf_printf(
+        b,
+        "  WITH rowsync_g AS (SELECT q.op, count(*) AS n%s\n"
+        "      FROM (%s) q GROUP BY q.op),\n"
+        "    rowsync_i AS (INSERT INTO %s (op, time_us, xid%s)\n"
+        "      SELECT g.op, rowsync_now, rowsync_xid%s FROM rowsync_g g\n"
+        "      WHERE g.n <= " PG_HIST_SPAN_S ")\n"
+        "  SELECT coalesce(max(g.n), 0) INTO rowsync_most FROM rowsync_g g;\n"
+        "  IF rowsync_most > " PG_HIST_SPAN_S " THEN\n"
+        "    INSERT INTO %s (op, time_us, xid%s)\n"
+        "      SELECT q.op, rowsync_now, rowsync_xid%s FROM (SELECT s.*,\n"
+        "        count(*) OVER (PARTITION BY s.op) AS rowsync_n,\n"
+        "        (row_number() OVER (PARTITION BY s.op) - 1) / "
+        PG_HIST_SPAN_S " AS rowsync_part\n"
+        "        FROM (%s) s) q\n"
+        "      WHERE q.rowsync_n > " PG_HIST_SPAN_S
+        " GROUP BY q.op, q.rowsync_part;\n"
+        "  END IF;\n"
+        "  rowsync_any := rowsync_any OR rowsync_most > 0;\n",
+        named.p, rows, qhist, cols.p, gcols.p, qhist, cols.p, aggs.p, rows);
+done:
+    rowsync_buf_free(&cols);
+    rowsync_buf_free(&aggs);
+    rowsync_buf_free(&named);
+    rowsync_buf_free(&gcols);
+}
+
 /* The trigger function body: stand aside while rowsync applies to this
- * table (the marker holds its oid), else one INSERT ... SELECT per
- * statement from the transition tables. An UPDATE records a delete for
- * each old key no new row has, and for each new row an update (or an
+ * table (the marker holds its oid), else write the statement's history
+ * from the transition tables (pg_hist_insert). An UPDATE records a delete
+ * for each old key no new row has, and for each new row an update (or an
  * insert when its key is new). A statement that recorded something
  * notifies `channel` (a SQL literal) once, which wakes `rowsync run`;
  * the server delivers it at commit, and only then. */
@@ -489,68 +547,81 @@ static void pg_trigger_body(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
                             const char *qhist, const char *channel)
 {
     size_t k, nk = spec->nkeys;
-    rowsync_buf_t cols = {0}, sel_n = {0}, sel_o = {0}, join = {0};
-    rowsync_buf_t mask = {0}, oval = {0};
+    rowsync_buf_t sel_n = {0}, sel_o = {0}, okeys = {0}, join = {0};
+    rowsync_buf_t mask = {0}, oval = {0}, rows = {0};
 
     for (k = 0; k < nk; k++) {
-        rowsync_buf_printf(&cols, ", k%zu", k + 1);
         rowsync_buf_puts(&sel_n, ", n.");
         pg_buf_ident(&sel_n, spec->columns[k]);
+        rowsync_buf_printf(&sel_n, " AS k%zu", k + 1);
         rowsync_buf_puts(&sel_o, ", o.");
         pg_buf_ident(&sel_o, spec->columns[k]);
+        rowsync_buf_printf(&sel_o, " AS k%zu", k + 1);
+        rowsync_buf_puts(&okeys, ", o.");
+        pg_buf_ident(&okeys, spec->columns[k]);
         rowsync_buf_puts(&join, k ? " AND n." : "n.");
         pg_buf_ident(&join, spec->columns[k]);
         rowsync_buf_puts(&join, " = o.");
         pg_buf_ident(&join, spec->columns[k]);
     }
     pg_cols_mask(&mask, &oval, spec);
-    if (cols.oom || sel_n.oom || sel_o.oom || join.oom || mask.oom ||
+    if (sel_n.oom || sel_o.oom || okeys.oom || join.oom || mask.oom ||
         oval.oom) {
         b->oom = 1;
         goto done;
     }
-    rowsync_buf_printf(
+    rowsync_buf_puts(
         b,
         "#variable_conflict use_variable\n"
         "DECLARE\n"
         "  rowsync_now int8 := " PG_NOW_US ";\n"
         "  rowsync_xid int8 := pg_current_xact_id()::text::int8;\n"
+        "  rowsync_most int8;\n"
+        "  rowsync_any bool := false;\n"
         "BEGIN\n"
         "  IF current_setting('rowsync.applying', true) = TG_RELID::text THEN\n"
         "    RETURN NULL;\n"
         "  END IF;\n"
-        "  IF TG_OP = 'INSERT' THEN\n"
-        "    INSERT INTO %s (op, time_us, xid%s)\n"
-        "      SELECT 1, rowsync_now, rowsync_xid%s FROM rowsync_new n;\n"
-        "  ELSIF TG_OP = 'UPDATE' THEN\n"
-        "    INSERT INTO %s (op, time_us, xid%s)\n"
-        "      SELECT 3, rowsync_now, rowsync_xid%s FROM rowsync_old o\n"
-        "      WHERE NOT EXISTS (SELECT 1 FROM rowsync_new n WHERE %s);\n"
-        "    INSERT INTO %s (op, time_us, xid%s, cols)\n"
-        "      SELECT CASE WHEN o.rowsync_hit IS NULL THEN 1 ELSE 2 END,\n"
-        "        rowsync_now, rowsync_xid%s,\n"
-        "        %s\n"
-        "      FROM rowsync_new n LEFT JOIN\n"
-        "        (SELECT true AS rowsync_hit%s%s FROM rowsync_old o) o ON %s;\n"
-        "  ELSE\n"
-        "    INSERT INTO %s (op, time_us, xid%s)\n"
-        "      SELECT 3, rowsync_now, rowsync_xid%s FROM rowsync_old o;\n"
-        "  END IF;\n"
-        "  IF FOUND THEN\n"
-        "    PERFORM pg_notify(%s, '');\n"
-        "  END IF;\n"
-        "  RETURN NULL;\n"
-        "END\n",
-        qhist, cols.p, sel_n.p, qhist, cols.p, sel_o.p, join.p, qhist, cols.p,
-        sel_n.p, mask.p, sel_o.p, oval.p ? oval.p : "", join.p, qhist, cols.p,
-        sel_o.p, channel);
+        "  IF TG_OP = 'INSERT' THEN\n");
+    rowsync_buf_printf(&rows, "SELECT 1::int2 AS op%s FROM rowsync_new n",
+                       sel_n.p);
+    pg_hist_insert(b, qhist, nk, 0, rows.p);
+    rowsync_buf_puts(b, "  ELSIF TG_OP = 'UPDATE' THEN\n");
+    rowsync_buf_free(&rows);
+    rowsync_buf_printf(&rows,
+                       "SELECT 3::int2 AS op%s FROM rowsync_old o WHERE NOT"
+                       " EXISTS (SELECT 1 FROM rowsync_new n WHERE %s)",
+                       sel_o.p, join.p);
+    pg_hist_insert(b, qhist, nk, 0, rows.p);
+    rowsync_buf_free(&rows);
+    rowsync_buf_printf(&rows,
+                       "SELECT CASE WHEN o.rowsync_hit IS NULL THEN 1 ELSE 2"
+                       " END::int2 AS op%s, %s AS cols FROM rowsync_new n"
+                       " LEFT JOIN (SELECT true AS rowsync_hit%s%s FROM"
+                       " rowsync_old o) o ON %s",
+                       sel_n.p, mask.p, okeys.p, oval.p ? oval.p : "", join.p);
+    pg_hist_insert(b, qhist, nk, 1, rows.p);
+    rowsync_buf_puts(b, "  ELSE\n");
+    rowsync_buf_free(&rows);
+    rowsync_buf_printf(&rows, "SELECT 3::int2 AS op%s FROM rowsync_old o",
+                       sel_o.p);
+    pg_hist_insert(b, qhist, nk, 0, rows.p);
+    rowsync_buf_printf(b,
+                       "  END IF;\n"
+                       "  IF rowsync_any THEN\n"
+                       "    PERFORM pg_notify(%s, '');\n"
+                       "  END IF;\n"
+                       "  RETURN NULL;\n"
+                       "END\n",
+                       channel);
 done:
-    rowsync_buf_free(&cols);
     rowsync_buf_free(&sel_n);
     rowsync_buf_free(&sel_o);
+    rowsync_buf_free(&okeys);
     rowsync_buf_free(&join);
     rowsync_buf_free(&mask);
     rowsync_buf_free(&oval);
+    rowsync_buf_free(&rows);
 }
 
 /* For a history table that exists: adds the column mask `cols` when the
@@ -564,7 +635,7 @@ static int pg_cols_keep(rowsync_conn_t *c, const pg_rel_t *rel,
     rowsync_buf_t fn = {0};
     PGresult *res;
 
-    rowsync_buf_printf(s, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS cols int8; ",
+    rowsync_buf_printf(s, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS cols int8[]; ",
                        rel->qhist);
     rowsync_buf_printf(&fn, "%s()", rel->qfunc);
     if (fn.oom)
@@ -583,6 +654,22 @@ static int pg_cols_keep(rowsync_conn_t *c, const pg_rel_t *rel,
                            rel->qhist);
     PQclear(res);
     return 0;
+}
+
+/* "T" -> "T[]", "T COLLATE C" -> "T[] COLLATE C": the history keeps each
+ * statement's keys as arrays of the key column's type (malloc'd). */
+static char *pg_array_type(const char *type)
+{
+    const char *coll = strstr(type, " COLLATE ");
+    size_t at = coll ? (size_t)(coll - type) : strlen(type);
+    char *t = malloc(strlen(type) + 3);
+
+    if (t) {
+        memcpy(t, type, at);
+        memcpy(t + at, "[]", 2);
+        strcpy(t + at + 2, type + at);
+    }
+    return t;
 }
 
 /* Installs capture for the spec's table in one transaction: schema and
@@ -634,7 +721,7 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                     spec->columns[k], spec->table, c->node);
                 goto fail;
             }
-            if (!(types[k] = pg_strdup(PQgetvalue(res, 0, 0)))) {
+            if (!(types[k] = pg_array_type(PQgetvalue(res, 0, 0)))) {
                 rc = pg_oom(err);
                 goto fail;
             }
@@ -689,15 +776,30 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         goto fail_txn;
     }
     if (have_hist && strcmp(PQgetvalue(res, 0, 2), ktypes.p) != 0) {
-        /* the key changed: only an empty history can be rebuilt */
+        /* the key changed, or the table has the row-per-change layout of
+         * an earlier rowsync: only an empty history can be rebuilt */
         char cnt[32];
-        rowsync_buf_printf(&s, "SELECT count(*) FROM %s", rel.qhist);
+        int old_layout = !strstr(PQgetvalue(res, 0, 2), "[]");
+        rowsync_buf_printf(&s, "SELECT %s FROM %s",
+                           old_layout ? "count(*)"
+                                      : "coalesce(sum(cardinality(k1)), 0)",
+                           rel.qhist);
         rc = s.oom ? pg_oom(err)
                    : pg_query_value(c, s.p, 0, NULL, cnt, sizeof cnt, NULL, err,
                                     "counting the history");
         rowsync_buf_free(&s);
         if (rc < 0)
             goto fail_txn;
+        if (strcmp(cnt, "0") != 0 && old_layout) {
+            rc = rowsync_error_set(
+                err, ROWSYNC_EINVAL,
+                "table '%s' on node '%s': the history table %s has the "
+                "layout of an earlier rowsync (a row per change) and %s "
+                "changes are pending; sync them with the rowsync that "
+                "installed it, or run `rowsync history clear` first",
+                spec->table, c->node, rel.qhist, cnt);
+            goto fail_txn;
+        }
         if (strcmp(cnt, "0") != 0) {
             rc = rowsync_error_set(
                 err, ROWSYNC_EINVAL,
@@ -719,7 +821,8 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
             goto fail_txn;
         }
         rowsync_buf_printf(&s,
-                      "CREATE TABLE %s (seq int8 GENERATED ALWAYS AS IDENTITY,"
+                      "CREATE TABLE %s (seq int8 GENERATED ALWAYS AS IDENTITY"
+                      " (INCREMENT BY " PG_HIST_SPAN_S "),"
                       " op int2 NOT NULL, time_us int8 NOT NULL, origin text,"
                       " xid int8 NOT NULL DEFAULT"
                       " pg_current_xact_id()::text::int8",
@@ -727,7 +830,7 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         for (size_t k = 0; k < spec->nkeys; k++)
             rowsync_buf_printf(&s, ", k%zu %s", k + 1, types[k]);
         rowsync_buf_printf(&s,
-                      ", cols int8); CREATE INDEX ON %s USING brin (xid) WITH"
+                      ", cols int8[]); CREATE INDEX ON %s USING brin (xid) WITH"
                       " (autosummarize = on); COMMENT ON TABLE %s IS %s; ",
                       rel.qhist, rel.qhist, lit);
         PQfreemem(lit);
@@ -920,7 +1023,8 @@ int pg_history_count(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
 
     if ((rc = pg_need_history(c, spec ? spec->table : NULL, &rel, err)) < 0)
         return rc;
-    rowsync_buf_printf(&s, "SELECT count(*) FROM %s", rel.qhist);
+    rowsync_buf_printf(&s, "SELECT coalesce(sum(cardinality(k1)), 0) FROM %s",
+                       rel.qhist);
     rc = s.oom ? pg_oom(err)
                : pg_query_value(c, s.p, 0, NULL, buf, sizeof buf, NULL, err,
                                 "counting the history");

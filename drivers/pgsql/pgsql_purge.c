@@ -10,9 +10,10 @@
 #include "pgsql.h"
 
 /* Deletes the rows of the table's history that every cursor consumes
- * (see "cursors" in pgsql_stream.c: a row is consumed when its seq is at
- * or below the cursor's step function at its xid) and that were stamped
- * before before_us. The predicate is the conjunction of each cursor's
+ * (see "cursors" in pgsql_stream.c: a change is consumed when its
+ * position is at or below the cursor's step function at its xid; a
+ * history row goes when its last change, seq + cardinality - 1, is) and
+ * that were stamped before before_us; *purged counts changes. The predicate is the conjunction of each cursor's
  * own test, so nothing one direction still has to read can go; a row at
  * or above a cursor's last breakpoint is never consumed, which bounds the
  * xid range (the history's BRIN index). An empty cursor, or none at all,
@@ -68,14 +69,17 @@ int pg_history_purge(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     snprintf(nums[np++], sizeof nums[0], "%" PRId64, before_us);
     snprintf(nums[np++], sizeof nums[0], "%" PRIu64, hi);
     rowsync_buf_printf(&q,
-                       "DELETE FROM %s h WHERE h.time_us < $1::int8 AND"
-                       " h.xid < $2::int8",
+                       "WITH d AS (DELETE FROM %s h WHERE h.time_us < $1::int8"
+                       " AND h.xid < $2::int8",
                        rel.qhist);
     for (size_t i = 0; i < ncursors; i++) {
         rowsync_buf_puts(&q, " AND (");
-        pg_step_sql(&q, &steps[i], nums, &np);
+        pg_step_sql(&q, &steps[i], "(h.seq + cardinality(h.k1) - 1)", nums,
+                    &np);
         rowsync_buf_puts(&q, ")");
     }
+    rowsync_buf_puts(&q, " RETURNING cardinality(h.k1) AS n) SELECT"
+                         " coalesce(sum(n), 0)::text FROM d");
     if (q.oom) {
         rc = pg_oom(err);
         goto done;
@@ -90,7 +94,7 @@ int pg_history_purge(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         goto done;
     }
     if (purged)
-        *purged = strtoll(PQcmdTuples(res), NULL, 10);
+        *purged = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 done:
     PQclear(res);
     rowsync_buf_free(&q);

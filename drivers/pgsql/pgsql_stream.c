@@ -196,10 +196,10 @@ static int pg_step_format(const pg_step_t *in, char *buf, size_t len)
     return 0;
 }
 
-/* Appends a SQL boolean: "row h is consumed by f", with the numbers as
- * parameters $np+1... (their texts are added to params). */
-void pg_step_sql(rowsync_buf_t *b, const pg_step_t *f, char (*params)[24],
-                 int *np)
+/* Appends a SQL boolean: "row h, at position pos, is consumed by f", with
+ * the numbers as parameters $np+1... (their texts are added to params). */
+void pg_step_sql(rowsync_buf_t *b, const pg_step_t *f, const char *pos,
+                 char (*params)[24], int *np)
 {
     rowsync_buf_puts(b, "CASE");
     for (size_t i = 0; i <= f->n; i++) {
@@ -216,7 +216,7 @@ void pg_step_sql(rowsync_buf_t *b, const pg_step_t *f, char (*params)[24],
             rowsync_buf_puts(b, "false");
         } else {
             snprintf(params[*np], 24, "%" PRId64, v);
-            rowsync_buf_printf(b, "h.seq <= $%d::int8", ++*np);
+            rowsync_buf_printf(b, "%s <= $%d::int8", pos, ++*np);
         }
     }
     rowsync_buf_puts(b, " END");
@@ -650,6 +650,27 @@ static int pg_stream_fetch(rowsync_stream_t *s, rowsync_error_t *err)
     return 0;
 }
 
+/* The history as one row per change: each history row's keys (and column
+ * masks) unnested, the i-th (from 1) at position seq + i - 1, named seq
+ * like the row's own (a subquery the planner flattens, so the filter on
+ * xid still reads the BRIN index). */
+static void pg_sb_history(rowsync_buf_t *q, const rowsync_table_spec_t *spec,
+                          const char *qhist)
+{
+    rowsync_buf_puts(q, "(SELECT p.seq + u.rowsync_o - 1 AS seq, p.op,"
+                        " p.time_us, p.origin, p.xid");
+    for (size_t k = 0; k < spec->nkeys; k++)
+        rowsync_buf_printf(q, ", u.k%zu", k + 1);
+    rowsync_buf_printf(q, ", u.cols FROM %s p CROSS JOIN LATERAL unnest(",
+                       qhist);
+    for (size_t k = 0; k < spec->nkeys; k++)
+        rowsync_buf_printf(q, "p.k%zu, ", k + 1);
+    rowsync_buf_puts(q, "p.cols) WITH ORDINALITY AS u(");
+    for (size_t k = 0; k < spec->nkeys; k++)
+        rowsync_buf_printf(q, "k%zu, ", k + 1);
+    rowsync_buf_puts(q, "cols, rowsync_o))");
+}
+
 /* The folded column mask of a key's history rows in the window, as
  * rowsync_cols: their bit_or, or NULL (unknown) when any row has none.
  * Over the window rowsync_w (pg_sb_cols_window). */
@@ -806,19 +827,18 @@ int pg_extract_open_flags(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         pg_sb_cols_fold(&q);
     else
         rowsync_buf_puts(&q, ", NULL::int8 AS rowsync_cols");
-    rowsync_buf_printf(&q,
-                       " FROM %s h WHERE h.xid >= $1::int8 AND h.xid <"
-                       " $2::int8",
-                       rel.qhist);
+    rowsync_buf_puts(&q, " FROM ");
+    pg_sb_history(&q, spec, rel.qhist);
+    rowsync_buf_puts(&q, " h WHERE h.xid >= $1::int8 AND h.xid < $2::int8");
     /* a plain "below lo" / "below hi" says no more than the range */
     if (!pg_step_is_below(&f_since, lo)) {
         rowsync_buf_puts(&q, " AND NOT (");
-        pg_step_sql(&q, &f_since, nums, &np);
+        pg_step_sql(&q, &f_since, "h.seq", nums, &np);
         rowsync_buf_puts(&q, ")");
     }
     if (!pg_step_is_below(&f_bound, hi)) {
         rowsync_buf_puts(&q, " AND (");
-        pg_step_sql(&q, &f_bound, nums, &np);
+        pg_step_sql(&q, &f_bound, "h.seq", nums, &np);
         rowsync_buf_puts(&q, ")");
     }
     if (flags & ROWSYNC_EXTRACT_COLUMNS)

@@ -421,7 +421,8 @@ static int pg_target_get(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     }
     /* the history of what was applied, with each change's origin and
      * time: a history row per op, time and origin, keys as arrays (at most
-     * PG_HIST_SPAN of them: rs_n is unique) in the batch's order */
+     * PG_HIST_SPAN of them: rs_n is unique) in the batch's order, deletes
+     * first as the apply itself does them */
     rowsync_buf_printf(&his, "INSERT INTO %s (op, time_us, origin", rel.qhist);
     for (size_t k = 0; k < spec->nkeys; k++)
         rowsync_buf_printf(&his, ", k%zu", k + 1);
@@ -430,7 +431,8 @@ static int pg_target_get(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         rowsync_buf_printf(&his, ", array_agg(s.c%zu ORDER BY s.rs_n)", k + 1);
     rowsync_buf_printf(&his,
                        " FROM %s s GROUP BY s.rs_op, s.rs_time, s.rs_origin,"
-                       " s.rs_n / " PG_HIST_SPAN_S " ORDER BY min(s.rs_n)",
+                       " s.rs_n / " PG_HIST_SPAN_S " ORDER BY s.rs_op <> 3,"
+                       " min(s.rs_n)",
                        stage);
     int oom = del.oom || ups.oom || his.oom || cols.oom || scols.oom;
     t->sql_delete = del.p;

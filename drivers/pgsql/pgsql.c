@@ -11,13 +11,15 @@
  *
  * and on each captured table three statement-level AFTER triggers
  * (rowsync_capture_ins/upd/del) with transition tables, so a bulk statement
- * costs one INSERT ... SELECT into history. docs/drivers/pgsql.md describes
- * all of it, with the type mapping and the permissions needed.
+ * costs one INSERT ... SELECT of one history row holding its keys as
+ * arrays. docs/drivers/pgsql.md describes all of it, with the type mapping
+ * and the permissions needed.
  *
  * Extraction reads only history rows written by transactions below the
- * horizon pg_snapshot_xmin(pg_current_snapshot()): every such transaction
- * has ended, so no row below it can still appear (see the cursor comment
- * in pgsql_stream.c).
+ * horizon, the oldest transaction of this database still running in the
+ * read's snapshot (PG_HORIZON): every transaction below it has ended, so
+ * no row below it can still appear (see the cursor comment in
+ * pgsql_stream.c).
  * Streams run in a REPEATABLE READ READ ONLY transaction with a server-side
  * cursor fetched 1000 rows at a time (flat memory). Apply copies a batch
  * of inserts straight into the table and its history (two COPYs inside a

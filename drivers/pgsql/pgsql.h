@@ -32,6 +32,19 @@
 #define PG_HIST_SPAN_S "131072"
 
 /* The clock expression shared by `clock`, the triggers and state rows. */
+/* The commit horizon of snapshot s, an SQL expression (xid8): the oldest
+ * transaction of this database still running in s, or s's xmax when none
+ * is. Transaction ids are cluster-wide, but only a transaction of this
+ * database can write its history: one that pg_stat_activity or
+ * pg_prepared_xacts shows in another database is left out. One that has
+ * ended since s (nothing shows it) counts, to be safe. */
+#define PG_HORIZON(s)                                                          \
+    "coalesce((SELECT min(x) FROM pg_snapshot_xip(" s ") x WHERE NOT EXISTS" \
+    " (SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid = xid(x) AND"    \
+    " a.datid IS DISTINCT FROM (SELECT d.oid FROM pg_database d WHERE"      \
+    " d.datname = current_database())) AND NOT EXISTS (SELECT 1 FROM"        \
+    " pg_prepared_xacts p WHERE p.transaction = xid(x) AND p.database <>"   \
+    " current_database())), pg_snapshot_xmax(" s "))"
 #define PG_NOW_US "(extract(epoch from clock_timestamp()) * 1000000)::int8"
 
 /* Built-in type OIDs (stable across versions, pg_type.dat). */

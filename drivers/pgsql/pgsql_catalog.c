@@ -479,15 +479,18 @@ static void pg_cols_mask(rowsync_buf_t *mask, rowsync_buf_t *oval,
     rowsync_buf_puts(mask, " END");
 }
 
-/* Appends a trigger statement writing the history of `rows`, a SELECT of
+/* Appends trigger statements writing the history of `rows`, a SELECT of
  * op, k1..kN (and cols when with_cols): a history row per op with the
  * keys as arrays, cut into slices of PG_HIST_SPAN (one slice unless the
  * statement changed more keys); deletes first, so that a key change
  * comes out as a delete of the old key before the write of the new one (a
  * unique column may hold the value the old key held). rowsync_any notes
- * that it wrote. */
+ * that they wrote. When every row has the same op (op > 0), a plain
+ * aggregate comes first and the general statement runs only when it wrote
+ * nothing (no rows, or too many): grouping and slicing cost a
+ * single-row statement about 14 us, a third of its trigger. */
 static void pg_hist_insert(rowsync_buf_t *b, const char *qhist, size_t nk,
-                           int with_cols, const char *rows)
+                           int op, int with_cols, const char *rows)
 {
     rowsync_buf_t cols = {0}, aggs = {0}, slices = {0};
     const char *slice = "[i * " PG_HIST_SPAN_S " + 1 : (i + 1) * "
@@ -511,6 +514,16 @@ static void pg_hist_insert(rowsync_buf_t *b, const char *qhist, size_t nk,
         b->oom = 1;
         goto done;
     }
+    if (op > 0)
+        rowsync_buf_printf(
+            b,
+            "    INSERT INTO %s (op, time_us, xid%s)\n"
+            "      SELECT %d, rowsync_now, rowsync_xid%s\n"
+            "      FROM (SELECT %s FROM (%s) q) g\n"
+            "      WHERE cardinality(g.k1) <= " PG_HIST_SPAN_S ";\n"
+            "    rowsync_any := rowsync_any OR FOUND;\n"
+            "    IF NOT FOUND THEN\n",
+            qhist, cols.p, op, cols.p, aggs.p + 2, rows);
     rowsync_buf_printf(
         b,
         "    INSERT INTO %s (op, time_us, xid%s)\n"
@@ -520,6 +533,8 @@ static void pg_hist_insert(rowsync_buf_t *b, const char *qhist, size_t nk,
         "      ORDER BY g.op <> 3, i;\n"
         "    rowsync_any := rowsync_any OR FOUND;\n",
         qhist, cols.p, slices.p, aggs.p, rows);
+    if (op > 0)
+        rowsync_buf_puts(b, "    END IF;\n");
 done:
     rowsync_buf_free(&cols);
     rowsync_buf_free(&aggs);
@@ -579,7 +594,7 @@ static void pg_trigger_body(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
         "  IF TG_OP = 'INSERT' THEN\n");
     rowsync_buf_printf(&rows, "SELECT 1::int2 AS op%s FROM rowsync_new n",
                        sel_n.p);
-    pg_hist_insert(b, qhist, nk, 0, rows.p);
+    pg_hist_insert(b, qhist, nk, 1, 0, rows.p);
     /* one full join of old and new rows by key: an old key without a new
      * row was deleted (the key changed), a new one without an old row
      * inserted, the rest updated */
@@ -600,12 +615,12 @@ static void pg_trigger_body(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
                        " FROM rowsync_new n) n FULL JOIN (SELECT true AS"
                        " rowsync_hit%s%s FROM rowsync_old o) o ON %s",
                        mask.p, ncols.p, okeys.p, oval.p ? oval.p : "", join.p);
-    pg_hist_insert(b, qhist, nk, 1, rows.p);
+    pg_hist_insert(b, qhist, nk, 0, 1, rows.p);
     rowsync_buf_puts(b, "  ELSE\n");
     rowsync_buf_free(&rows);
     rowsync_buf_printf(&rows, "SELECT 3::int2 AS op%s FROM rowsync_old o",
                        sel_o.p);
-    pg_hist_insert(b, qhist, nk, 0, rows.p);
+    pg_hist_insert(b, qhist, nk, 3, 0, rows.p);
     rowsync_buf_printf(b,
                        "  END IF;\n"
                        "  IF rowsync_any THEN\n"
@@ -907,7 +922,8 @@ done:
     return rc;
 }
 
-/* 1 in *installed when the history table and the three triggers exist; 0
+/* 1 in *installed when the history table and the three triggers exist,
+ * the history with its keys as arrays (an earlier layout needs `init`); 0
  * also when the table itself does not. */
 int pg_capture_status(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                       int *installed, rowsync_error_t *err)
@@ -929,8 +945,10 @@ int pg_capture_status(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
         c,
         "SELECT (SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid ="
         " $1::oid AND tgname IN ('rowsync_capture_ins', 'rowsync_capture_upd',"
-        " 'rowsync_capture_del')) = 3 AND pg_catalog.to_regclass($2) IS NOT"
-        " NULL",
+        " 'rowsync_capture_del')) = 3 AND coalesce((SELECT t.typcategory ="
+        " 'A' FROM pg_catalog.pg_attribute a JOIN"
+        " pg_catalog.pg_type t ON t.oid = a.atttypid WHERE a.attrelid ="
+        " pg_catalog.to_regclass($2) AND a.attname = 'k1'), false)",
         2, params, buf, sizeof buf, NULL, err, "reading the capture status");
     if (rc < 0)
         return rc;

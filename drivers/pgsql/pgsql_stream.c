@@ -17,31 +17,34 @@
 
 /* ---- cursors ----------------------------------------------------------
  *
- * A cursor names the set of history rows already consumed. History rows
- * carry the writing transaction's id (xid) and a sequence number (seq)
- * assigned when the row was written. A cursor is a step function f over
- * xids: a row is consumed when seq <= f(xid). Its text is
+ * A cursor names the set of changes already consumed. History rows carry
+ * the writing transaction's id (xid) and a sequence number (seq) assigned
+ * when the row was written; the i-th key (from 1) of a row is a change at
+ * position seq + i - 1 (see PG_HIST_SPAN). A cursor is a step function f
+ * over xids: a change is consumed when its position <= f(xid). Its text is
  *
  *     X[:H1:S1[:H2:S2...]]
  *
- * meaning: every row with xid < X is consumed; rows with X <= xid < H1 are
- * consumed when seq <= S1, rows with H1 <= xid < H2 when seq <= S2, and so
- * on; nothing at or above the last H is consumed. "" is "0" (nothing).
+ * meaning: every change with xid < X is consumed; changes with X <= xid <
+ * H1 are consumed when their position <= S1, those with H1 <= xid < H2
+ * when it is <= S2, and so on; nothing at or above the last H is
+ * consumed. "" is "0" (nothing).
  *
- * A stream opened with `since` reads the window W = rows consumed by its
- * bound but not by since; the bound is `upto` (when given) cut at the
- * horizon E. E is pg_snapshot_xmin at open, lowered to one above the
- * newest history xid below it (both name the same rows, since no row below
- * xmin can appear any more; the lowered value keeps an idle cursor
- * unchanged). The window's net changes come in order of their latest
- * row's seq; after returning the change whose latest row has seq S, the
- * cursor is max(since, min(bound, S)): every window row with seq <= S is
- * consumed. That is exact: a window row with seq <= S whose key was not
- * returned yet has a later row (seq > S) still unconsumed, and its key's
- * net change is the live row anyway. After the end, the cursor is
- * max(since, bound). Rows of transactions that are still open at open have
- * xid >= xmin and are never inside a bound, so nothing is skipped however
- * commits are ordered.
+ * A stream opened with `since` reads the window W = changes consumed by
+ * its bound but not by since; the bound is `upto` (when given) cut at the
+ * horizon E. E is PG_HORIZON at open (the oldest transaction of this
+ * database running in the snapshot), lowered to one above the newest
+ * history xid below it (both name the same rows, since no row below it
+ * can appear any more; the lowered value keeps an idle cursor unchanged).
+ * The window's net changes come in order of their latest change's
+ * position; after returning the net change whose latest change is at S,
+ * the cursor is max(since, min(bound, S)): every window change at or
+ * below S is consumed. That is exact: a window change at or below S whose
+ * key was not returned yet has a later change (above S) still unconsumed,
+ * and its key's net change is the live row anyway. After the end, the
+ * cursor is max(since, bound). Rows of transactions that are still open
+ * at open have xid >= E and are never inside a bound, so nothing is
+ * skipped however commits are ordered.
  *
  * Usually the text is "X" (after a stream ended) or "X:H:S" (mid-stream);
  * a stream resumed from "X:H:S" that stops again before passing S can
@@ -528,14 +531,15 @@ static void pg_settle(rowsync_conn_t *c, const char *qhist, uint64_t lo)
     snprintf(from, sizeof from, "%" PRIu64, lo);
     /* "a row at or above both lo and the horizon": the BRIN index on xid
      * skips the block ranges of older rows, where max(xid) over every row
-     * above lo read the whole pending history; and with no transaction
-     * running (xmin = xmax) nothing can lie above, so nothing is read */
+     * above lo read the whole pending history; and with no transaction of
+     * this database running (horizon = xmax) nothing can lie above, so
+     * nothing is read */
     rowsync_buf_printf(
         &q,
-        "SELECT CASE WHEN pg_snapshot_xmin(s) = pg_snapshot_xmax(s)"
-        " THEN false ELSE EXISTS (SELECT 1 FROM %s WHERE xid >="
-        " greatest($1::int8, pg_snapshot_xmin(s)::text::int8)) END"
-        " FROM pg_current_snapshot() s",
+        "SELECT CASE WHEN h = pg_snapshot_xmax(s) THEN false ELSE EXISTS"
+        " (SELECT 1 FROM %s WHERE xid >= greatest($1::int8, h::text::int8))"
+        " END FROM pg_current_snapshot() s, LATERAL (SELECT " PG_HORIZON("s")
+        " AS h) h",
         qhist);
     const char *params[1] = {from};
     while (!q.oom &&
@@ -751,8 +755,8 @@ int pg_extract_open_flags(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
      * (or to lo when there is none above lo): the same rows, and an idle
      * table keeps its cursor */
     rc = pg_query_value(c,
-                        "SELECT pg_snapshot_xmin(pg_current_snapshot())"
-                        "::text",
+                        "SELECT " PG_HORIZON("s") "::text FROM"
+                        " pg_current_snapshot() s",
                         0, NULL, horizon, sizeof horizon, NULL, err,
                         "reading the commit horizon");
     if (rc < 0)

@@ -5717,6 +5717,71 @@ static int pga_readable(int fd, int ms)
     return rc > 0;
 }
 
+/* A history table in the earlier layout (a row per change, scalar keys):
+ * capture reads as not installed, init refuses it while changes are
+ * pending (saying why) and rebuilds it once it is empty. */
+START_TEST(pga_test_old_history_layout)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    rowsync_error_t e;
+    int installed = -1;
+
+    c = conf_kv(&s);
+    conf_exec("DO $$DECLARE note text := obj_description("
+              "'rowsync.h_public_kv'::regclass, 'pg_class'); BEGIN"
+              " DROP TABLE rowsync.h_public_kv; CREATE TABLE"
+              " rowsync.h_public_kv (seq int8 GENERATED ALWAYS AS IDENTITY,"
+              " op int2 NOT NULL, time_us int8 NOT NULL, origin text, xid int8"
+              " NOT NULL DEFAULT 0, k1 integer, cols int8); EXECUTE format("
+              "'COMMENT ON TABLE rowsync.h_public_kv IS %L', note); END$$");
+    conf_exec("INSERT INTO rowsync.h_public_kv (op, time_us, k1) VALUES"
+              " (1, 0, 5)");
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->capture_status(c, &s.spec, &installed, &e), &e, "status");
+    ck_assert_int_eq(installed, 0);
+    ck_assert_int_eq(drv->capture_install(c, &s.spec, &e), ROWSYNC_EINVAL);
+    ck_assert_msg(strstr(e.message, "layout of an earlier rowsync") &&
+                      strstr(e.message, "1 changes are pending"),
+                  "%s", e.message);
+    conf_exec("DELETE FROM rowsync.h_public_kv");
+    conf_install(c, &s.spec);
+    conf_ok(drv->capture_status(c, &s.spec, &installed, &e), &e, "status");
+    ck_assert_int_eq(installed, 1);
+    conf_exec("INSERT INTO kv VALUES (1, 'one', 1)");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    conf_changes_free(&cs);
+    drv->disconnect(c);
+}
+END_TEST
+
+/* A transaction open in another database of the cluster (transaction ids
+ * are cluster-wide) holds nothing back: it cannot write this history. */
+START_TEST(pga_test_other_database_open)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    conf_changes_t cs;
+    PGconn *other;
+
+    c = conf_kv(&s);
+    other = pga_connect_db("postgres", 0);
+    ck_assert_ptr_nonnull(other);
+    pga_sql(other, "BEGIN");
+    pga_sql(other, "SELECT pg_current_xact_id()"); /* now it has an xid */
+    conf_exec("INSERT INTO kv VALUES (1, 'after', 1)");
+    conf_extract(c, &s.spec, "", NULL, NULL, 0, &cs);
+    ck_assert_uint_eq(cs.n, 1);
+    ck_assert_int_eq(conf_int(&cs.items[0], 0), 1);
+    conf_changes_free(&cs);
+    pga_sql(other, "ROLLBACK");
+    PQfinish(other);
+    drv->disconnect(c);
+}
+END_TEST
+
 /* watch: the descriptor wakes when another session commits a change to
  * a captured table, not before, and not for a table without capture;
  * watch_clear consumes the wake-up. */
@@ -6280,6 +6345,8 @@ static void pga_native_tests(Suite *s)
     tcase_add_test(tc, pga_test_applied_key_arrays);
     tcase_add_test(tc, pga_test_commit_order);
     tcase_add_test(tc, pga_test_settle);
+    tcase_add_test(tc, pga_test_other_database_open);
+    tcase_add_test(tc, pga_test_old_history_layout);
     tcase_add_test(tc, pga_test_watch);
     tcase_add_test(tc, pga_test_resume_twice);
     tcase_add_test(tc, pga_test_stream_close_early);

@@ -31,7 +31,6 @@
 #define PG_HIST_SPAN 131072
 #define PG_HIST_SPAN_S "131072"
 
-/* The clock expression shared by `clock`, the triggers and state rows. */
 /* The commit horizon of snapshot s, an SQL expression (xid8): the oldest
  * transaction of this database still running in s, or s's xmax when none
  * is. Transaction ids are cluster-wide, but only a transaction of this
@@ -45,6 +44,7 @@
     " d.datname = current_database())) AND NOT EXISTS (SELECT 1 FROM"        \
     " pg_prepared_xacts p WHERE p.transaction = xid(x) AND p.database <>"   \
     " current_database())), pg_snapshot_xmax(" s "))"
+/* The clock expression shared by `clock`, the triggers and state rows. */
 #define PG_NOW_US "(extract(epoch from clock_timestamp()) * 1000000)::int8"
 
 /* Built-in type OIDs (stable across versions, pg_type.dat). */

@@ -668,6 +668,11 @@ static int pg_array_elem(rowsync_buf_t *b, const rowsync_value_t *v)
     return 0;
 }
 
+static int pg_same_origin(const char *a, const char *b)
+{
+    return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
 /* One row of the history's COPY for the changes from ch on that share its
  * time and origin (at most PG_HIST_SPAN): op, time, origin, the
  * transaction's xid (sent rather than left to the column's default, which
@@ -683,8 +688,7 @@ static size_t pg_direct_hist(rowsync_buf_t *b, const pg_target_t *t,
     int bad = 0;
 
     while (run < n && run < PG_HIST_SPAN && ch[run].time_us == ch->time_us &&
-           (ch[run].origin && ch->origin ? strcmp(ch[run].origin, ch->origin) == 0
-                                         : ch[run].origin == ch->origin))
+           pg_same_origin(ch[run].origin, ch->origin))
         run++;
     rowsync_buf_printf(b, "%d\t%" PRId64 "\t", (int)ch->op, ch->time_us);
     if (!ch->origin)

@@ -451,11 +451,12 @@ int pg_ensure_state(rowsync_conn_t *c, int inside, rowsync_error_t *err)
 /* ---- capture ---------------------------------------------------------- */
 
 /* The update's column mask over the new row n and the matching old row o
- * (NULL when either is missing: a new or a removed key): bit i set when spec column i, a non-key
- * column, differs between them, compared by binary image, which is
- * NULL-safe and works for types without an equality operator (json,
- * point). NULL, unknown, when the spec has more than 64 columns. The old
- * non-key columns the mask reads go to oval, for the old-row subquery. */
+ * (NULL when either is missing: a new or a removed key): bit i set when
+ * spec column i, a non-key column, differs between them, compared by
+ * binary image, which is NULL-safe and works for types without an
+ * equality operator (json, point). NULL, unknown, when the spec has more
+ * than 64 columns. The old non-key columns the mask reads go to oval, for
+ * the old-row subquery. */
 static void pg_cols_mask(rowsync_buf_t *mask, rowsync_buf_t *oval,
                          const rowsync_table_spec_t *spec)
 {
@@ -488,7 +489,7 @@ static void pg_cols_mask(rowsync_buf_t *mask, rowsync_buf_t *oval,
  * that they wrote. When every row has the same op (op > 0), a plain
  * aggregate comes first and the general statement runs only when it wrote
  * nothing (no rows, or too many): grouping and slicing cost a
- * single-row statement about 14 us, a third of its trigger. */
+ * single-row statement about 14 us, a quarter of its trigger's time. */
 static void pg_hist_insert(rowsync_buf_t *b, const char *qhist, size_t nk,
                            int op, int with_cols, const char *rows)
 {
@@ -528,7 +529,8 @@ static void pg_hist_insert(rowsync_buf_t *b, const char *qhist, size_t nk,
         b,
         "    INSERT INTO %s (op, time_us, xid%s)\n"
         "      SELECT g.op, rowsync_now, rowsync_xid%s\n"
-        "      FROM (SELECT q.op, count(*) AS n%s FROM (%s) q GROUP BY q.op) g,\n"
+        "      FROM (SELECT q.op, count(*) AS n%s FROM (%s) q\n"
+        "        GROUP BY q.op) g,\n"
         "        generate_series(0, (g.n - 1) / " PG_HIST_SPAN_S ") i\n"
         "      ORDER BY g.op <> 3, i;\n"
         "    rowsync_any := rowsync_any OR FOUND;\n",
@@ -651,7 +653,8 @@ static int pg_cols_keep(rowsync_conn_t *c, const pg_rel_t *rel,
     rowsync_buf_t fn = {0};
     PGresult *res;
 
-    rowsync_buf_printf(s, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS cols int8[]; ",
+    rowsync_buf_printf(s,
+                       "ALTER TABLE %s ADD COLUMN IF NOT EXISTS cols int8[]; ",
                        rel->qhist);
     rowsync_buf_printf(&fn, "%s()", rel->qfunc);
     if (fn.oom)

@@ -13,10 +13,11 @@
  * (see "cursors" in pgsql_stream.c: a change is consumed when its
  * position is at or below the cursor's step function at its xid; a
  * history row goes when its last change, seq + cardinality - 1, is) and
- * that were stamped before before_us; *purged counts changes. The predicate is the conjunction of each cursor's
- * own test, so nothing one direction still has to read can go; a row at
- * or above a cursor's last breakpoint is never consumed, which bounds the
- * xid range (the history's BRIN index). An empty cursor, or none at all,
+ * that were stamped before before_us; *purged counts changes. The
+ * predicate is the conjunction of each cursor's own test, so nothing one
+ * direction still has to read can go; a row at or above a cursor's last
+ * breakpoint is never consumed, which bounds the xid range (the history's
+ * BRIN index). An empty cursor, or none at all,
  * consumes nothing. One DELETE statement: its own transaction, and under
  * MVCC neither the triggers' inserts nor readers wait for it. */
 int pg_history_purge(rowsync_conn_t *c, const rowsync_table_spec_t *spec,

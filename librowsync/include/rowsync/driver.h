@@ -160,7 +160,8 @@ typedef struct rowsync_driver {
     int (*history_clear)(rowsync_conn_t *conn,
                          const rowsync_table_spec_t *spec,
                          rowsync_error_t *err);
-    /* Number of history rows kept for the table. */
+    /* Number of captured changes kept for the table (its history rows,
+     * or the changes they hold when a row holds several). */
     int (*history_count)(rowsync_conn_t *conn,
                          const rowsync_table_spec_t *spec, int64_t *rows,
                          rowsync_error_t *err);
@@ -269,7 +270,7 @@ typedef struct rowsync_driver {
      * node; an empty cursor, or no cursor at all, covers nothing) and
      * whose change time is before before_us (UTC us). A delete's history
      * row, the tombstone, goes the same way, once every node has seen it.
-     * *purged receives the number of history rows removed. Runs outside
+     * *purged receives the number of changes removed. Runs outside
      * the apply transaction (ROWSYNC_EINVAL inside it), in one or more
      * transactions of its own; stopping part-way is safe, since it never
      * removes a change some direction has not read. */

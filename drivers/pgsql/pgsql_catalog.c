@@ -724,7 +724,7 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                 " '.' || quote_ident(co.collname)"
                 " FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace"
                 " n ON n.oid = co.collnamespace WHERE co.oid = a.attcollation"
-                " AND a.attcollation <> t.typcollation), '')"
+                " AND a.attcollation <> t.typcollation), ''), t.typcategory"
                 " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON"
                 " t.oid = a.atttypid WHERE a.attrelid = $1::oid AND a.attname"
                 " = $2 AND a.attnum > 0 AND NOT a.attisdropped",
@@ -738,6 +738,18 @@ int pg_capture_install(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
                     err, ROWSYNC_ENOTFOUND,
                     "key column '%s' of table '%s' not found on node '%s'",
                     spec->columns[k], spec->table, c->node);
+                goto fail;
+            }
+            if (strcmp(PQgetvalue(res, 0, 1), "A") == 0) {
+                /* the history keeps keys in arrays, and an array of
+                 * arrays is one multidimensional array */
+                rc = rowsync_error_set(
+                    err, ROWSYNC_ENOTSUP,
+                    "key column '%s' of table '%s' on node '%s' is an array "
+                    "(%s); the pgsql driver cannot capture a table keyed on "
+                    "an array column",
+                    spec->columns[k], spec->table, c->node,
+                    PQgetvalue(res, 0, 0));
                 goto fail;
             }
             if (!(types[k] = pg_array_type(PQgetvalue(res, 0, 0)))) {

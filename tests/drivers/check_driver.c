@@ -5757,6 +5757,29 @@ START_TEST(pga_test_old_history_layout)
 }
 END_TEST
 
+/* A table keyed on an array column is refused with a clear message: the
+ * history keeps keys in arrays. */
+START_TEST(pga_test_array_key)
+{
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+
+    conf_exec("CREATE TABLE ak (k int[] PRIMARY KEY, v int)");
+    c = conf_connect();
+    conf_spec(c, "ak", "k,v", 1, &s);
+    memset(&e, 0, sizeof e);
+    ck_assert_int_eq(drv->capture_install(c, &s.spec, &e), ROWSYNC_ENOTSUP);
+    ck_assert_msg(strstr(e.message, "key column 'k'") &&
+                      strstr(e.message, "is an array (integer[])"),
+                  "%s", e.message);
+    ck_assert_int_eq(conf_query("SELECT count(*) FROM pg_trigger WHERE"
+                                " tgrelid = 'ak'::regclass"),
+                     0);
+    drv->disconnect(c);
+}
+END_TEST
+
 /* A transaction open in another database of the cluster (transaction ids
  * are cluster-wide) holds nothing back: it cannot write this history. */
 START_TEST(pga_test_other_database_open)
@@ -6347,6 +6370,7 @@ static void pga_native_tests(Suite *s)
     tcase_add_test(tc, pga_test_settle);
     tcase_add_test(tc, pga_test_other_database_open);
     tcase_add_test(tc, pga_test_old_history_layout);
+    tcase_add_test(tc, pga_test_array_key);
     tcase_add_test(tc, pga_test_watch);
     tcase_add_test(tc, pga_test_resume_twice);
     tcase_add_test(tc, pga_test_stream_close_early);

@@ -1252,14 +1252,21 @@ typedef struct en_ahead {
     rowsync_error_t err; /* and its message */
 } en_ahead_t;
 
-/* Fills one batch from the stream: up to a full batch or the end. */
-static int en_read_batch(en_ahead_t *a, en_slot_t *sl, uint64_t *seen)
+/* Rows of a read-ahead pass's first batch at most: the target starts on
+ * them while the source reads the next batch, instead of waiting for a
+ * whole batch_size (at 10,000 rows about 30 ms of a 100k-row pass). */
+#define EN_FIRST_BATCH 1000
+
+/* Fills one batch from the stream: up to a full batch, `limit` rows, or
+ * the end. */
+static int en_read_batch(en_ahead_t *a, en_slot_t *sl, size_t limit,
+                         uint64_t *seen)
 {
     en_dir_t *d = a->d;
     int rc = 0;
     en_batch_reset(&sl->batch);
     sl->last = 0;
-    while (rc == 0 && !en_batch_full(&sl->batch)) {
+    while (rc == 0 && !en_batch_full(&sl->batch) && sl->batch.n < limit) {
         const rowsync_change_t *ch;
         rc = d->from->drv->stream_next(a->stream, &ch, &a->err);
         if (rc == ROWSYNC_DONE) {
@@ -1296,7 +1303,8 @@ static void *en_reader(void *arg)
         pthread_mutex_unlock(&a->mu);
         if (stop)
             break;
-        int rc = en_read_batch(a, sl, &seen);
+        int rc = en_read_batch(a, sl, seen ? SIZE_MAX : EN_FIRST_BATCH,
+                               &seen);
         pthread_mutex_lock(&a->mu);
         if (rc < 0)
             a->rc = rc;

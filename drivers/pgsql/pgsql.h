@@ -47,6 +47,11 @@
 /* The clock expression shared by `clock`, the triggers and state rows. */
 #define PG_NOW_US "(extract(epoch from clock_timestamp()) * 1000000)::int8"
 
+/* PostgreSQL's binary dates and times count from 2000-01-01, rowsync's
+ * from 1970-01-01. */
+#define PG_EPOCH_DAYS 10957                        /* 1970-01-01 to 2000 */
+#define PG_EPOCH_US (INT64_C(10957) * 86400000000) /* the same in us */
+
 /* Built-in type OIDs (stable across versions, pg_type.dat). */
 enum {
     PG_BOOLOID = 16,
@@ -100,6 +105,8 @@ typedef struct pg_target {
                      holds it (the direct path sends it with every row) */
     char *sql_delete, *sql_upsert, *sql_history;
     char *sql_copy_table, *sql_copy_hist; /* the direct path's COPYs */
+    char *sql_copy_binary; /* the table's COPY in binary format */
+    unsigned *oids;        /* type of each spec column on the table */
     unsigned direct_skip; /* batches left before the direct path is
                              tried again after a key conflict */
 } pg_target_t;

@@ -350,8 +350,6 @@ static void pg_key_join(rowsync_buf_t *b, const rowsync_table_spec_t *spec,
  * cast to text is not always that: bpchar loses its padding, bool turns
  * into true/false), which binary then carries as text. */
 
-#define PG_EPOCH_DAYS 10957                      /* 1970-01-01 to 2000-01-01 */
-#define PG_EPOCH_US (INT64_C(10957) * 86400000000) /* the same in us */
 #define PG_YEAR1_DAYS (-719162)                  /* 0001-01-01 from 1970 */
 #define PG_YEAR1_US (INT64_C(-719162) * 86400000000)
 

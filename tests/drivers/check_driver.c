@@ -5757,6 +5757,79 @@ START_TEST(pga_test_old_history_layout)
 }
 END_TEST
 
+/* A batch of inserts whose values all have their column's own type goes
+ * to the table in COPY's binary format: extremes of every such type come
+ * out as sent. A batch with a value of another type (a decimal for an
+ * integer column) goes as text and PostgreSQL converts it. */
+START_TEST(pga_test_direct_binary_types)
+{
+    static const char bytes[] = {0, (char)0xff, '\\', '"'};
+    rowsync_conn_t *c;
+    conf_spec_t s;
+    rowsync_error_t e;
+    rowsync_change_t ch[2];
+    rowsync_value_t v[2][13];
+
+    conf_exec("CREATE TABLE bb (id int8 PRIMARY KEY, b bool, i2 int2, i4 int4,"
+              " f8 float8, t text, vc varchar(8), bc char(4), by bytea, d date,"
+              " ts timestamp, tz timestamptz, n int4)");
+    c = conf_connect();
+    conf_spec(c, "bb", "id,b,i2,i4,f8,t,vc,bc,by,d,ts,tz,n", 1, &s);
+    for (int r = 0; r < 2; r++) {
+        v[r][0] = v_int(r ? INT64_MAX : INT64_MIN);
+        v[r][1] = r ? v_bool(0) : v_bool(1);
+        v[r][2] = v_int(r ? INT16_MAX : INT16_MIN);
+        v[r][3] = v_int(r ? INT32_MAX : INT32_MIN);
+        v[r][4] = v_double(r ? -0.0 : 1e308);
+        v[r][5] = v_text(r ? "" : "tab\there\nnew\\back\"q");
+        v[r][6] = v_text(r ? "\xc3\xbcn\xc3\xaf" : "12345678");
+        v[r][7] = v_text("ab");
+        v[r][8] = v_bytes(ROWSYNC_TYPE_BINARY, bytes, r ? 0 : sizeof bytes);
+        v[r][9] = r ? v_date(9999, 12, 31) : v_date(1, 1, 1);
+        v[r][10] = v_us(ROWSYNC_TYPE_TIMESTAMP,
+                        r ? conf_ts(9999, 12, 31, 23, 59, 59, 999999)
+                          : conf_ts(1, 1, 1, 0, 0, 0, 0));
+        v[r][11] = v_us(ROWSYNC_TYPE_TIMESTAMPTZ,
+                        r ? conf_ts(2026, 11, 27, 12, 0, 0, 1) : 0);
+        v[r][12] = r ? v_null() : v_int(7);
+        ch[r].op = ROWSYNC_OP_INSERT;
+        ch[r].time_us = 1;
+        ch[r].origin = NULL;
+        ch[r].nvalues = 13;
+        ch[r].values = v[r];
+    }
+    memset(&e, 0, sizeof e);
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    conf_ok(drv->apply(c, &s.spec, ch, 2, &e), &e, "apply");
+    conf_ok(drv->commit(c, &e), &e, "commit");
+    ck_assert_int_eq(
+        conf_query("SELECT count(*) FROM bb WHERE id = -9223372036854775808"
+                   " AND b AND i2 = -32768 AND i4 = -2147483648 AND f8 ="
+                   " 1e308 AND t = E'tab\\there\\nnew\\\\back\"q' AND vc ="
+                   " '12345678' AND bc = 'ab  ' AND octet_length(bc) = 4 AND"
+                   " by = '\\x00ff5c22'::bytea AND d = '0001-01-01' AND ts ="
+                   " '0001-01-01 00:00:00' AND tz = '1970-01-01 00:00:00+00'"
+                   " AND n = 7"),
+        1);
+    ck_assert_int_eq(
+        conf_query("SELECT count(*) FROM bb WHERE id = 9223372036854775807"
+                   " AND NOT b AND i2 = 32767 AND i4 = 2147483647 AND"
+                   " f8::text = '-0' AND t = '' AND vc = U&'\\00fcn\\00ef'"
+                   " AND by = ''::bytea AND d = '9999-12-31' AND ts ="
+                   " '9999-12-31 23:59:59.999999' AND tz = '2026-11-27"
+                   " 12:00:00.000001+00' AND n IS NULL"),
+        1);
+    /* a decimal for the int4 column: the text format, converted */
+    v[0][0] = v_int(5);
+    v[0][12] = v_typed(ROWSYNC_TYPE_DECIMAL, "42");
+    conf_ok(drv->begin(c, &e), &e, "begin");
+    conf_ok(drv->apply(c, &s.spec, ch, 1, &e), &e, "apply");
+    conf_ok(drv->commit(c, &e), &e, "commit");
+    ck_assert_int_eq(conf_query("SELECT n FROM bb WHERE id = 5"), 42);
+    drv->disconnect(c);
+}
+END_TEST
+
 /* A table keyed on an array column is refused with a clear message: the
  * history keeps keys in arrays. */
 START_TEST(pga_test_array_key)
@@ -6371,6 +6444,7 @@ static void pga_native_tests(Suite *s)
     tcase_add_test(tc, pga_test_other_database_open);
     tcase_add_test(tc, pga_test_old_history_layout);
     tcase_add_test(tc, pga_test_array_key);
+    tcase_add_test(tc, pga_test_direct_binary_types);
     tcase_add_test(tc, pga_test_watch);
     tcase_add_test(tc, pga_test_resume_twice);
     tcase_add_test(tc, pga_test_stream_close_early);

@@ -656,8 +656,8 @@ static int pg_stream_fetch(rowsync_stream_t *s, rowsync_error_t *err)
  * masks) unnested, the i-th (from 0) at position seq + i, named seq like
  * the row's own. The set-returning functions sit in the select list, where
  * they run in step and stream their rows (in FROM they would be collected
- * into a tuplestore first: a third slower); the filter on xid still goes
- * down to the scan and its BRIN index. */
+ * into a tuplestore first); the filter on xid still goes down to the scan
+ * and its BRIN index. */
 static void pg_sb_history(rowsync_buf_t *q, const rowsync_table_spec_t *spec,
                           const char *qhist)
 {

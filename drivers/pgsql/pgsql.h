@@ -29,7 +29,9 @@
  * i-th key (from 1) sits at position seq + i - 1, so positions never
  * collide and 2^63 / 2^17 = 7e13 statements fit. */
 #define PG_HIST_SPAN 131072
-#define PG_HIST_SPAN_S "131072"
+#define PG_STR_(x) #x
+#define PG_STR(x) PG_STR_(x)
+#define PG_HIST_SPAN_S PG_STR(PG_HIST_SPAN) /* for SQL text */
 
 /* The commit horizon of snapshot s, an SQL expression (xid8): the oldest
  * transaction of this database still running in s, or s's xmax when none
@@ -212,6 +214,9 @@ PG_HIDDEN int pg_ensure_state(rowsync_conn_t *c, int inside,
                               rowsync_error_t *err);
 PG_HIDDEN int pg_need_history(rowsync_conn_t *c, const char *table,
                               pg_rel_t *rel, rowsync_error_t *err);
+PG_HIDDEN int pg_column_oids(rowsync_conn_t *c, unsigned reloid,
+                             const rowsync_table_spec_t *spec, unsigned *oids,
+                             rowsync_error_t *err);
 PG_HIDDEN int pg_describe(rowsync_conn_t *c, const char *table,
                           const rowsync_table_info_t **out,
                           rowsync_error_t *err);

@@ -217,32 +217,6 @@ static void pg_target_free(pg_target_t *t)
     free(t);
 }
 
-/* The type of each spec column on the target table, for the binary
- * direct path (0 for a column not found: that batch goes as text). */
-static int pg_target_oids(rowsync_conn_t *c, pg_target_t *t,
-                          const rowsync_table_spec_t *spec,
-                          rowsync_error_t *err)
-{
-    char oid[16];
-    snprintf(oid, sizeof oid, "%u", t->oid);
-    const char *params[1] = {oid};
-    if (!(t->oids = calloc(spec->ncolumns, sizeof(*t->oids))))
-        return pg_oom(err);
-    PGresult *res = pg_query(c,
-                             "SELECT attname, atttypid::int8 FROM"
-                             " pg_catalog.pg_attribute WHERE attrelid ="
-                             " $1::oid AND attnum > 0 AND NOT attisdropped",
-                             1, params, err, "reading the column types");
-    if (!res)
-        return err ? err->code : ROWSYNC_ERROR;
-    for (int r = 0; r < PQntuples(res); r++)
-        for (size_t i = 0; i < spec->ncolumns; i++)
-            if (strcmp(PQgetvalue(res, r, 0), spec->columns[i]) == 0)
-                t->oids[i] = (unsigned)strtoul(PQgetvalue(res, r, 1), NULL, 10);
-    PQclear(res);
-    return 0;
-}
-
 void pg_forget_targets(rowsync_conn_t *c)
 {
     while (c->targets) {
@@ -365,7 +339,12 @@ static int pg_target_get(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     t->qhist = pg_strdup(rel.qhist);
     t->table = pg_strdup(spec->table);
     t->stage_no = ++c->stage_no;
-    if ((rc = pg_target_oids(c, t, spec, err)) < 0) {
+    /* the column types, for the binary direct path */
+    if (!(t->oids = calloc(spec->ncolumns, sizeof(*t->oids))))
+        rc = pg_oom(err);
+    else
+        rc = pg_column_oids(c, t->oid, spec, t->oids, err);
+    if (rc < 0) {
         pg_target_free(t);
         return rc;
     }
@@ -566,13 +545,23 @@ static int pg_copy_escape(rowsync_buf_t *b, const char *p, size_t n)
     return 0;
 }
 
+/* Appends n bytes as lower-case hex digits (bytea's hex format). */
+static void pg_buf_hex(rowsync_buf_t *b, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char byte = (unsigned char)p[i];
+        char pair[2] = {hex[byte >> 4], hex[byte & 15]};
+        rowsync_buf_add(b, pair, 2);
+    }
+}
+
 /* Appends one value in COPY text format: \N for NULL, t/f, numbers and
  * times in their canonical text (which PostgreSQL reads back exactly),
  * bytea as \\x hex, text escaped. -1 for a value text cannot carry. */
 static int pg_copy_value(rowsync_buf_t *b, const rowsync_value_t *v)
 {
     char fixed[80];
-    static const char hex[] = "0123456789abcdef";
 
     switch (v->type) {
     case ROWSYNC_TYPE_NULL:
@@ -581,17 +570,10 @@ static int pg_copy_value(rowsync_buf_t *b, const rowsync_value_t *v)
     case ROWSYNC_TYPE_BOOL:
         rowsync_buf_add(b, v->u.b ? "t" : "f", 1);
         return 0;
-    case ROWSYNC_TYPE_BINARY: {
+    case ROWSYNC_TYPE_BINARY:
         rowsync_buf_add(b, "\\\\x", 3);
-        char pair[2];
-        for (size_t i = 0; i < v->u.bytes.len; i++) {
-            unsigned char byte = (unsigned char)v->u.bytes.ptr[i];
-            pair[0] = hex[byte >> 4];
-            pair[1] = hex[byte & 15];
-            rowsync_buf_add(b, pair, 2);
-        }
+        pg_buf_hex(b, v->u.bytes.ptr, v->u.bytes.len);
         return 0;
-    }
     case ROWSYNC_TYPE_DECIMAL:
     case ROWSYNC_TYPE_TEXT:
     case ROWSYNC_TYPE_UUID:
@@ -779,7 +761,6 @@ static size_t pg_direct_row(rowsync_buf_t *b, const pg_target_t *t,
 static int pg_array_elem(rowsync_buf_t *b, const rowsync_value_t *v)
 {
     char fixed[80];
-    static const char hex[] = "0123456789abcdef";
     const char *p = fixed;
     size_t n;
 
@@ -792,11 +773,7 @@ static int pg_array_elem(rowsync_buf_t *b, const rowsync_value_t *v)
         return 0;
     case ROWSYNC_TYPE_BINARY:
         rowsync_buf_puts(b, "\"\\\\x");
-        for (size_t i = 0; i < v->u.bytes.len; i++) {
-            unsigned char byte = (unsigned char)v->u.bytes.ptr[i];
-            char pair[2] = {hex[byte >> 4], hex[byte & 15]};
-            rowsync_buf_add(b, pair, 2);
-        }
+        pg_buf_hex(b, v->u.bytes.ptr, v->u.bytes.len);
         rowsync_buf_puts(b, "\"");
         return 0;
     case ROWSYNC_TYPE_DECIMAL:

@@ -276,6 +276,31 @@ static rowsync_type_t pg_map_type(unsigned oid)
     }
 }
 
+/* Reads the type (pg_attribute.atttypid) of each spec column of table
+ * reloid into oids; a column not found keeps 0 (read and written as
+ * text). */
+int pg_column_oids(rowsync_conn_t *c, unsigned reloid,
+                   const rowsync_table_spec_t *spec, unsigned *oids,
+                   rowsync_error_t *err)
+{
+    char oid[16];
+    snprintf(oid, sizeof oid, "%u", reloid);
+    const char *params[1] = {oid};
+    PGresult *res = pg_query(c,
+                             "SELECT attname, atttypid::int8 FROM"
+                             " pg_catalog.pg_attribute WHERE attrelid ="
+                             " $1::oid AND attnum > 0 AND NOT attisdropped",
+                             1, params, err, "reading the column types");
+    if (!res)
+        return err ? err->code : ROWSYNC_ERROR;
+    for (int r = 0; r < PQntuples(res); r++)
+        for (size_t i = 0; i < spec->ncolumns; i++)
+            if (strcmp(PQgetvalue(res, r, 0), spec->columns[i]) == 0)
+                oids[i] = (unsigned)strtoul(PQgetvalue(res, r, 1), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
 /* Describes a table: its columns in order (generated columns left out:
  * they cannot be written), their types with domains followed to the base
  * type, and the primary key positions. */

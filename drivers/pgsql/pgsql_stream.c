@@ -407,29 +407,6 @@ static void pg_sb_column(rowsync_buf_t *q, const rowsync_stream_t *s,
     rowsync_buf_free(&e);
 }
 
-/* Reads the table's column types (pg_attribute.atttypid) into s->oids;
- * a column not found keeps 0 and is read as text. */
-static int pg_stream_oids(rowsync_conn_t *c, rowsync_stream_t *s,
-                          unsigned reloid, rowsync_error_t *err)
-{
-    char oid[16];
-    snprintf(oid, sizeof oid, "%u", reloid);
-    const char *params[1] = {oid};
-    PGresult *res = pg_query(c,
-                             "SELECT attname, atttypid::int8 FROM"
-                             " pg_catalog.pg_attribute WHERE attrelid ="
-                             " $1::oid AND attnum > 0 AND NOT attisdropped",
-                             1, params, err, "reading the column types");
-    if (!res)
-        return err ? err->code : ROWSYNC_ERROR;
-    for (int r = 0; r < PQntuples(res); r++)
-        for (size_t i = 0; i < s->ncols; i++)
-            if (strcmp(PQgetvalue(res, r, 0), s->colnames[i]) == 0)
-                s->oids[i] = (unsigned)strtoul(PQgetvalue(res, r, 1), NULL, 10);
-    PQclear(res);
-    return 0;
-}
-
 /* A big-endian signed integer of n (2, 4 or 8) bytes. */
 static int64_t pg_bin_int(const char *p, int n)
 {
@@ -792,7 +769,7 @@ int pg_extract_open_flags(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     np++;
     snprintf(nums[np], sizeof nums[np], "%" PRIu64, hi);
     np++;
-    if ((rc = pg_stream_oids(c, s, rel.oid, err)) < 0)
+    if ((rc = pg_column_oids(c, rel.oid, spec, s->oids, err)) < 0)
         goto fail;
     rowsync_buf_puts(&q, "SELECT w.seq, w.op, w.time_us, w.origin, t.");
     pg_buf_ident(&q, spec->columns[0]);
@@ -913,7 +890,7 @@ int pg_scan_open(rowsync_conn_t *c, const rowsync_table_spec_t *spec,
     if (rc < 0)
         goto fail;
     s->scan_time = strtoll(now, NULL, 10);
-    if ((rc = pg_stream_oids(c, s, rel.oid, err)) < 0)
+    if ((rc = pg_column_oids(c, rel.oid, spec, s->oids, err)) < 0)
         goto fail;
     rowsync_buf_puts(&q, "SELECT ");
     for (size_t i = 0; i < spec->ncolumns; i++) {
